@@ -1,0 +1,32 @@
+/*
+ * cadence.h
+ *		Declarations shared between the C files of the cadence extension.
+ */
+#ifndef CADENCE_H
+#define CADENCE_H
+
+#include "datatype/timestamp.h"
+#include "pgtime.h"
+
+/* settings (cadence.c) */
+extern int	cadence_tick_batch_size;
+
+/* Weekday bit masks: bit 0 is Sunday, as in j2day(). */
+#define CADENCE_ALL_WEEKDAYS 0x7F
+
+/* local time in a lead's zone (localtime.c) */
+typedef struct LocalMoment
+{
+	int			julian;			/* local calendar date as a Julian day */
+	int64		usec_of_day;	/* microseconds since local midnight */
+	int			weekday;		/* 0 = Sunday .. 6 = Saturday */
+} LocalMoment;
+
+extern pg_tz *LookupTimeZone(const char *name, const char *field);
+extern LocalMoment ToLocal(TimestampTz t, pg_tz *tz);
+extern TimestampTz FromLocal(int julian, int64 usec_of_day, pg_tz *tz);
+extern TimestampTz NextAllowedMoment(TimestampTz t, pg_tz *tz,
+									 int64 from_usec, int64 until_usec,
+									 int weekday_mask);
+
+#endif							/* CADENCE_H */

@@ -1,0 +1,422 @@
+-- cadence: install script, part 3: tenants, enrolment, consent, the tick and
+-- the delivery API.  Every function takes the time it acts at as an argument.
+
+CREATE FUNCTION cadence.set_tenant(tenant_id bigint, is_local boolean DEFAULT true)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF set_tenant.tenant_id IS NULL OR set_tenant.tenant_id < 1 THEN
+        RAISE EXCEPTION 'invalid tenant_id %', coalesce(set_tenant.tenant_id::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM set_config('cadence.tenant_id', set_tenant.tenant_id::text, is_local);
+    RETURN set_tenant.tenant_id;
+END
+$$;
+COMMENT ON FUNCTION cadence.set_tenant(bigint, boolean) IS
+  'Act for this tenant for the rest of the transaction (or the session when is_local is false)';
+
+-- Creating a tenant writes a row no current tenant can see, so it runs as
+-- the extension owner; only cadence_admin may call it.
+CREATE FUNCTION cadence.create_tenant(name text)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, cadence, pg_temp
+AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    IF create_tenant.name IS NULL OR btrim(create_tenant.name) = '' THEN
+        RAISE EXCEPTION 'empty tenant name in field "name"' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO cadence.tenant (name) VALUES (create_tenant.name) RETURNING tenant_id INTO v_id;
+    RETURN v_id;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION cadence.create_tenant(text) FROM PUBLIC;
+COMMENT ON FUNCTION cadence.create_tenant(text) IS 'Create a tenant and return its id (cadence_admin only)';
+
+-- The values merge fields are filled from, for one lead and its rep.
+CREATE FUNCTION cadence.render_context(l cadence.lead, r cadence.rep, t cadence.tenant)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN pg_catalog.jsonb_build_object(
+    'first_name', (l).first_name,
+    'last_name', (l).last_name,
+    'full_name', NULLIF(pg_catalog.concat_ws(' ', (l).first_name, (l).last_name), ''),
+    'email', (l).email,
+    'phone', (l).phone,
+    'segment', (l).segment,
+    'source', (l).source,
+    'external_id', (l).external_id,
+    'rep_name', (r).name,
+    'rep_first_name', pg_catalog.split_part((r).name, ' ', 1),
+    'rep_phone', (r).phone,
+    'rep_email', (r).email,
+    'dealership', (t).name,
+    'unsubscribe_url', (t).unsubscribe_url,
+    'attr', (l).attributes);
+COMMENT ON FUNCTION cadence.render_context(cadence.lead, cadence.rep, cadence.tenant) IS
+  'The merge-field values for a lead, its rep and its business';
+
+CREATE FUNCTION cadence.enroll(lead_id bigint, cadence_key text, as_of timestamptz DEFAULT pg_catalog.now(),
+                               replace boolean DEFAULT false)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_tenant  bigint := cadence.current_tenant();
+    v_lead    cadence.lead;
+    v_version bigint;
+    v_old     cadence.enrolment;
+    v_first   cadence.step;
+    v_due     timestamptz;
+    v_id      bigint;
+BEGIN
+    IF as_of IS NULL THEN
+        RAISE EXCEPTION 'as_of must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    -- Locking the lead serialises enrolments and consent changes of one lead.
+    SELECT * INTO v_lead FROM cadence.lead l
+     WHERE l.tenant_id = v_tenant AND l.lead_id = enroll.lead_id
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'lead % does not exist (field "lead_id")', coalesce(enroll.lead_id::text, 'NULL')
+            USING ERRCODE = 'no_data_found';
+    END IF;
+
+    SELECT v.cadence_version_id INTO v_version
+      FROM cadence.cadence c
+      JOIN cadence.cadence_version v
+        ON v.tenant_id = c.tenant_id AND v.cadence_key = c.cadence_key AND v.version = c.current_version
+     WHERE c.tenant_id = v_tenant AND c.cadence_key = enroll.cadence_key;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'cadence "%" does not exist (field "cadence_key")', coalesce(enroll.cadence_key, 'NULL')
+            USING ERRCODE = 'no_data_found';
+    END IF;
+
+    IF (SELECT c.channel = 'all' AND c.action = 'revoke'
+          FROM cadence.consent c
+         WHERE c.tenant_id = v_tenant AND c.lead_id = enroll.lead_id
+         ORDER BY c.recorded_at DESC, c.consent_id DESC LIMIT 1) THEN
+        RAISE EXCEPTION 'lead % has opted out of all contact', enroll.lead_id
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+
+    SELECT * INTO v_old FROM cadence.enrolment e
+     WHERE e.tenant_id = v_tenant AND e.lead_id = enroll.lead_id AND e.status = 'active'
+       FOR UPDATE;
+    IF FOUND THEN
+        IF NOT enroll.replace THEN
+            RAISE EXCEPTION 'lead % is already enrolled (enrolment %)', enroll.lead_id, v_old.enrolment_id
+                USING ERRCODE = 'unique_violation',
+                      HINT = 'Pass replace => true to end that enrolment and start this one.';
+        END IF;
+        UPDATE cadence.enrolment e
+           SET status = 'replaced', ended_at = as_of, exit_reason = 'replaced', next_due_at = NULL
+         WHERE e.tenant_id = v_tenant AND e.enrolment_id = v_old.enrolment_id;
+        UPDATE cadence.touch t
+           SET status = 'cancelled', status_reason = 'enrolment_replaced', lease_until = NULL
+         WHERE t.tenant_id = v_tenant AND t.enrolment_id = v_old.enrolment_id
+           AND t.status IN ('queued', 'claimed', 'held');
+    END IF;
+
+    SELECT * INTO v_first FROM cadence.step s
+     WHERE s.tenant_id = v_tenant AND s.cadence_version_id = v_version AND s.step_no = 1;
+    v_due := cadence.step_due(v_first.timing_kind, v_first.step_offset, v_first.day_number,
+                              v_first.window_from, v_first.window_until, v_first.weekdays,
+                              as_of, NULL, v_lead.time_zone);
+
+    INSERT INTO cadence.enrolment (tenant_id, lead_id, cadence_version_id, enrolled_at, next_step_no, next_due_at,
+                                   previous_enrolment_id)
+    VALUES (v_tenant, enroll.lead_id, v_version, as_of, 1, v_due, v_old.enrolment_id)
+    RETURNING enrolment_id INTO v_id;
+    RETURN v_id;
+END
+$$;
+COMMENT ON FUNCTION cadence.enroll(bigint, text, timestamptz, boolean) IS
+  'Start a lead on the current version of a cadence; replace => true ends an active enrolment first';
+
+CREATE FUNCTION cadence.record_consent(lead_id bigint, channel text, action text, method text,
+                                       recorded_at timestamptz DEFAULT pg_catalog.now(),
+                                       recorded_by text DEFAULT CURRENT_USER,
+                                       evidence jsonb DEFAULT '{}')
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    IF record_consent.channel IS NULL OR (record_consent.channel <> 'all'
+            AND NOT EXISTS (SELECT FROM cadence.channel c WHERE c.channel = record_consent.channel AND c.channel <> 'task')) THEN
+        RAISE EXCEPTION 'invalid channel "%" in field "channel"', coalesce(record_consent.channel, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use all, call, voicemail, sms, email, video or linkedin.';
+    END IF;
+    IF record_consent.action IS NULL OR record_consent.action NOT IN ('grant', 'revoke') THEN
+        RAISE EXCEPTION 'invalid action "%" in field "action"', coalesce(record_consent.action, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use grant or revoke.';
+    END IF;
+    IF record_consent.method IS NULL OR btrim(record_consent.method) = '' THEN
+        RAISE EXCEPTION 'missing consent method in field "method"'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Say how consent was given or taken back, e.g. web_form, verbal, sms_keyword.';
+    END IF;
+    IF NOT EXISTS (SELECT FROM cadence.lead l
+                    WHERE l.tenant_id = cadence.current_tenant() AND l.lead_id = record_consent.lead_id) THEN
+        RAISE EXCEPTION 'lead % does not exist (field "lead_id")', coalesce(record_consent.lead_id::text, 'NULL')
+            USING ERRCODE = 'no_data_found';
+    END IF;
+    INSERT INTO cadence.consent (tenant_id, lead_id, channel, action, method, recorded_at, recorded_by, evidence)
+    VALUES (cadence.current_tenant(), record_consent.lead_id, record_consent.channel, record_consent.action,
+            record_consent.method, record_consent.recorded_at, record_consent.recorded_by,
+            coalesce(record_consent.evidence, '{}'))
+    RETURNING consent_id INTO v_id;
+    RETURN v_id;
+END
+$$;
+COMMENT ON FUNCTION cadence.record_consent(bigint, text, text, text, timestamptz, text, jsonb) IS
+  'Append a consent grant or revocation to the ledger; a revocation cancels unsent touches at once';
+
+-- A revocation takes effect in the transaction that records it, whether it
+-- came through record_consent() or a direct INSERT.  Locking the lead's
+-- active enrolment first makes a concurrent tick either finish before us
+-- (and we cancel what it queued) or skip the lead until we commit.
+CREATE FUNCTION cadence.consent_applied()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.action <> 'revoke' THEN
+        RETURN NULL;
+    END IF;
+    PERFORM 1 FROM cadence.enrolment e
+      WHERE e.tenant_id = NEW.tenant_id AND e.lead_id = NEW.lead_id AND e.status = 'active'
+        FOR UPDATE;
+    UPDATE cadence.touch t
+       SET status = 'cancelled', status_reason = 'opted_out', lease_until = NULL
+      FROM cadence.channel ch
+     WHERE t.tenant_id = NEW.tenant_id AND t.lead_id = NEW.lead_id
+       AND t.status IN ('queued', 'claimed', 'held')
+       AND ch.channel = t.channel
+       AND (NEW.channel = 'all' OR NEW.channel = ANY (ch.consent_channels));
+    IF NEW.channel = 'all' THEN
+        UPDATE cadence.enrolment e
+           SET status = 'exited', exit_reason = 'opt_out', ended_at = NEW.recorded_at, next_due_at = NULL
+         WHERE e.tenant_id = NEW.tenant_id AND e.lead_id = NEW.lead_id AND e.status = 'active';
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION cadence.consent_applied() IS
+  'Trigger: a revocation cancels the lead''s unsent touches on that channel (all channels, and the enrolment, for "all")';
+CREATE TRIGGER consent_applied AFTER INSERT ON cadence.consent
+    FOR EACH ROW EXECUTE FUNCTION cadence.consent_applied();
+
+CREATE FUNCTION cadence.consent_append_only()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'the consent ledger is append-only'
+        USING ERRCODE = 'insufficient_privilege',
+              HINT = 'Record a new grant or revoke with cadence.record_consent() instead of changing history.';
+END
+$$;
+COMMENT ON FUNCTION cadence.consent_append_only() IS 'Trigger: refuse UPDATE and DELETE on the consent ledger';
+CREATE TRIGGER consent_append_only BEFORE UPDATE OR DELETE ON cadence.consent
+    FOR EACH ROW EXECUTE FUNCTION cadence.consent_append_only();
+
+CREATE FUNCTION cadence.tick(as_of timestamptz DEFAULT pg_catalog.now())
+RETURNS integer
+LANGUAGE c VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'cadence_tick';
+COMMENT ON FUNCTION cadence.tick(timestamptz) IS
+  'Advance every enrolment whose next step is due at as_of, one tenant at a time; returns the touches queued';
+
+CREATE FUNCTION cadence.claim_touches(channels text[], worker text, max_touches integer DEFAULT 100,
+                                      lease interval DEFAULT '5 minutes', as_of timestamptz DEFAULT pg_catalog.now())
+RETURNS SETOF cadence.touch
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+ROWS 100
+AS $$
+DECLARE
+    v_bad text;
+BEGIN
+    IF channels IS NULL OR cardinality(channels) = 0 THEN
+        RAISE EXCEPTION 'no channels given in field "channels"' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT min(coalesce(c, 'NULL')) INTO v_bad FROM unnest(channels) c
+     WHERE NOT EXISTS (SELECT FROM cadence.channel ch WHERE ch.channel = c);
+    IF v_bad IS NOT NULL THEN
+        RAISE EXCEPTION 'unknown channel "%" in field "channels"', v_bad USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF worker IS NULL OR btrim(worker) = '' THEN
+        RAISE EXCEPTION 'empty worker name in field "worker"' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF max_touches IS NULL OR max_touches < 1 OR max_touches > 10000 THEN
+        RAISE EXCEPTION 'max_touches must be between 1 and 10000, not %', coalesce(max_touches::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF lease IS NULL OR lease <= '0' THEN
+        RAISE EXCEPTION 'lease must be a positive interval, not %', coalesce(lease::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF as_of IS NULL THEN
+        RAISE EXCEPTION 'as_of must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+
+    -- Due touches of this tenant, and claimed ones whose lease ran out, that
+    -- the channel may send now in the lead's local time.
+    RETURN QUERY
+    WITH picked AS (
+        SELECT t.tenant_id, t.touch_id
+          FROM cadence.touch t
+          JOIN cadence.lead l ON l.tenant_id = t.tenant_id AND l.lead_id = t.lead_id
+          JOIN cadence.channel ch ON ch.channel = t.channel
+          LEFT JOIN cadence.channel_policy p ON p.tenant_id = t.tenant_id AND p.channel = t.channel
+         WHERE t.tenant_id = cadence.current_tenant()
+           AND t.channel = ANY (channels)
+           AND ((t.status = 'queued' AND t.due_at <= as_of) OR (t.status = 'claimed' AND t.lease_until <= as_of))
+           AND cadence.is_allowed_at(as_of, l.time_zone, coalesce(p.allowed_from, ch.allowed_from),
+                                     coalesce(p.allowed_until, ch.allowed_until))
+         ORDER BY t.due_at, t.touch_id
+         LIMIT max_touches
+           FOR UPDATE OF t SKIP LOCKED
+    )
+    UPDATE cadence.touch t
+       SET status = 'claimed', claimed_by = worker, claimed_at = as_of,
+           lease_until = as_of + lease, attempts = t.attempts + 1
+      FROM picked
+     WHERE t.tenant_id = picked.tenant_id AND t.touch_id = picked.touch_id
+    RETURNING t.*;
+END
+$$;
+COMMENT ON FUNCTION cadence.claim_touches(text[], text, integer, interval, timestamptz) IS
+  'Lease up to max_touches due touches on the given channels to a sender; an expired lease makes a touch claimable again';
+
+CREATE FUNCTION cadence.complete_touch(touch_id bigint, outcome text, detail jsonb DEFAULT '{}',
+                                       as_of timestamptz DEFAULT pg_catalog.now())
+RETURNS cadence.touch
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    outcomes constant text[] := ARRAY['sent', 'delivered', 'failed', 'bounced', 'answered', 'no_answer',
+                                      'voicemail', 'busy', 'replied', 'completed'];
+    v_tenant bigint := cadence.current_tenant();
+    v_touch  cadence.touch;
+BEGIN
+    IF outcome IS NULL OR outcome <> ALL (outcomes) THEN
+        RAISE EXCEPTION 'invalid outcome "%" in field "outcome"', coalesce(outcome, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Outcomes: ' || array_to_string(outcomes, ', ') || '.';
+    END IF;
+    IF detail IS NOT NULL AND jsonb_typeof(detail) <> 'object' THEN
+        RAISE EXCEPTION 'detail must be a JSON object in field "detail"' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF as_of IS NULL THEN
+        RAISE EXCEPTION 'as_of must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+
+    SELECT * INTO v_touch FROM cadence.touch t
+     WHERE t.tenant_id = v_tenant AND t.touch_id = complete_touch.touch_id
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'touch % does not exist (field "touch_id")', coalesce(complete_touch.touch_id::text, 'NULL')
+            USING ERRCODE = 'no_data_found';
+    END IF;
+
+    -- An opt-out committed after the claim: record the attempt as suppressed.
+    IF v_touch.status = 'cancelled' THEN
+        UPDATE cadence.touch t
+           SET outcome = 'suppressed', outcome_detail = coalesce(detail, '{}') || jsonb_build_object('reported_outcome', complete_touch.outcome),
+               completed_at = as_of
+         WHERE t.tenant_id = v_tenant AND t.touch_id = v_touch.touch_id
+        RETURNING * INTO v_touch;
+        RETURN v_touch;
+    END IF;
+    -- A retried webhook reporting the same outcome is harmless.
+    IF v_touch.status IN ('done', 'failed') THEN
+        IF v_touch.outcome = complete_touch.outcome THEN
+            RETURN v_touch;
+        END IF;
+        RAISE EXCEPTION 'touch % is already completed with outcome "%"', v_touch.touch_id, v_touch.outcome
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF v_touch.status NOT IN ('queued', 'claimed') THEN
+        RAISE EXCEPTION 'touch % is % and cannot be completed', v_touch.touch_id, v_touch.status
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+
+    UPDATE cadence.touch t
+       SET status = CASE WHEN complete_touch.outcome IN ('failed', 'bounced') THEN 'failed' ELSE 'done' END,
+           outcome = complete_touch.outcome, outcome_detail = coalesce(detail, '{}'),
+           completed_at = as_of, lease_until = NULL
+     WHERE t.tenant_id = v_tenant AND t.touch_id = v_touch.touch_id
+    RETURNING * INTO v_touch;
+
+    IF complete_touch.outcome IN ('answered', 'replied') THEN
+        UPDATE cadence.lead l
+           SET last_response_at = greatest(l.last_response_at, as_of)
+         WHERE l.tenant_id = v_tenant AND l.lead_id = v_touch.lead_id;
+    END IF;
+
+    -- A next step timed "after previous" starts counting now.
+    UPDATE cadence.enrolment e
+       SET next_due_at = cadence.step_due(n.timing_kind, n.step_offset, n.day_number, n.window_from, n.window_until,
+                                          n.weekdays, e.enrolled_at, as_of, l.time_zone)
+      FROM cadence.step n, cadence.lead l
+     WHERE e.tenant_id = v_tenant AND e.enrolment_id = v_touch.enrolment_id
+       AND e.status = 'active' AND e.next_due_at IS NULL AND e.next_step_no = v_touch.step_no + 1
+       AND n.tenant_id = e.tenant_id AND n.cadence_version_id = e.cadence_version_id
+       AND n.step_no = e.next_step_no AND n.timing_kind = 'after_previous'
+       AND l.tenant_id = e.tenant_id AND l.lead_id = e.lead_id;
+
+    RETURN v_touch;
+END
+$$;
+COMMENT ON FUNCTION cadence.complete_touch(bigint, text, jsonb, timestamptz) IS
+  'Record the outcome of a touch (sent, delivered, failed, bounced, answered, no_answer, voicemail, busy, replied, completed)';
+
+CREATE FUNCTION cadence.release_touch(touch_id bigint, body text, subject text DEFAULT NULL,
+                                      as_of timestamptz DEFAULT pg_catalog.now())
+RETURNS cadence.touch
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_touch cadence.touch;
+BEGIN
+    IF body IS NULL OR btrim(body) = '' THEN
+        RAISE EXCEPTION 'empty message in field "body"' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF body ~ '\{\{' OR subject ~ '\{\{' THEN
+        RAISE EXCEPTION 'the reviewed message still has a merge field in field "%"',
+                CASE WHEN body ~ '\{\{' THEN 'body' ELSE 'subject' END
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Write the final text the customer will read.';
+    END IF;
+    UPDATE cadence.touch t
+       SET status = 'queued', status_reason = 'released_after_review', body = release_touch.body,
+           subject = coalesce(release_touch.subject, t.subject), due_at = greatest(t.due_at, as_of)
+     WHERE t.tenant_id = cadence.current_tenant() AND t.touch_id = release_touch.touch_id AND t.status = 'held'
+    RETURNING * INTO v_touch;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'touch % does not exist or is not held for review (field "touch_id")',
+                coalesce(release_touch.touch_id::text, 'NULL')
+            USING ERRCODE = 'no_data_found';
+    END IF;
+    RETURN v_touch;
+END
+$$;
+COMMENT ON FUNCTION cadence.release_touch(bigint, text, text, timestamptz) IS
+  'Queue a touch that was held for a missing merge field, with the final text a reviewer wrote';

@@ -1,0 +1,57 @@
+-- cadence: install script, part 4: the three roles and what each may do.
+-- Roles are cluster-wide, so a second database reuses them.  None of them
+-- bypasses row-level security: every role works within the current tenant.
+--   cadence_reader  read-only, for reporting tools
+--   cadence_app     the CRM application: leads, consent, enrolment, the queue
+--   cadence_admin   defines cadences and channel policies, creates tenants
+DO $install$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['cadence_reader', 'cadence_app', 'cadence_admin'] LOOP
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) r) THEN
+            EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
+        END IF;
+    END LOOP;
+END
+$install$;
+GRANT cadence_reader TO cadence_app;
+GRANT cadence_app TO cadence_admin;
+
+REVOKE ALL ON ALL TABLES IN SCHEMA cadence FROM PUBLIC;
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA cadence FROM PUBLIC;
+GRANT USAGE ON SCHEMA cadence TO cadence_reader;
+
+GRANT SELECT ON ALL TABLES IN SCHEMA cadence TO cadence_reader;
+GRANT EXECUTE ON FUNCTION
+    cadence.current_tenant(), cadence.set_tenant(bigint, boolean), cadence.export_cadence(text, integer),
+    cadence.merge_fields(), cadence.check_time_zone(text), cadence.parse_timing(text, text),
+    cadence.parse_window(text, text), cadence.step_due(text, interval, integer, time, time, integer, timestamptz, timestamptz, text),
+    cadence.plan_touch(timestamptz, text, time, time, integer, interval, timestamptz[]),
+    cadence.is_allowed_at(timestamptz, text, time, time), cadence.check_template(text, text),
+    cadence.render(text, jsonb), cadence.render_context(cadence.lead, cadence.rep, cadence.tenant)
+    TO cadence_reader;
+
+-- The application writes leads and reps, appends consent (never rewrites
+-- it), and moves touches and enrolments through the engine's functions.
+GRANT INSERT, UPDATE ON cadence.lead, cadence.rep TO cadence_app;
+GRANT INSERT ON cadence.consent TO cadence_app;
+GRANT INSERT, UPDATE ON cadence.enrolment, cadence.touch TO cadence_app;
+GRANT EXECUTE ON FUNCTION
+    cadence.enroll(bigint, text, timestamptz, boolean),
+    cadence.record_consent(bigint, text, text, text, timestamptz, text, jsonb),
+    cadence.tick(timestamptz),
+    cadence.claim_touches(text[], text, integer, interval, timestamptz),
+    cadence.complete_touch(bigint, text, jsonb, timestamptz),
+    cadence.release_touch(bigint, text, text, timestamptz),
+    cadence.consent_applied(), cadence.consent_append_only()
+    TO cadence_app;
+
+GRANT INSERT, UPDATE ON cadence.cadence, cadence.cadence_version, cadence.step TO cadence_admin;
+GRANT INSERT, UPDATE, DELETE ON cadence.channel_policy TO cadence_admin;
+GRANT EXECUTE ON FUNCTION
+    cadence.define_cadence(jsonb), cadence.create_tenant(text),
+    cadence.spec_text(jsonb, text, text, boolean), cadence.spec_check_members(jsonb, text[], text),
+    cadence.spec_check_message(jsonb, text, boolean), cadence.spec_check_key(text, text),
+    cadence.spec_check_rules(jsonb)
+    TO cadence_admin;

@@ -1,0 +1,281 @@
+/*
+ * tick.c
+ *		cadence.tick(as_of): advance every enrolment whose next step is due.
+ *
+ * One set-based statement does a batch of enrolments of one tenant: it locks
+ * the due enrolments (SKIP LOCKED, so concurrent ticks share the work and
+ * never take the same lead twice), decides for each step whether it is
+ * queued, skipped, held or moves the enrolment out, computes the due time
+ * through the compliance gates (plan_touch) and renders the message
+ * (render), inserts the touches and moves each enrolment to its next step.
+ * The per-row computing is done by C functions the statement calls; the
+ * rows move in sets.  The statement is repeated until nothing is due, so an
+ * enrolment that fell several steps behind catches up in one tick.
+ *
+ * Tenants are processed one at a time and every statement is confined to
+ * one tenant, which keeps the tick valid on a cluster distributed by tenant.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "cadence.h"
+
+PG_FUNCTION_INFO_V1(cadence_tick);
+
+/*
+ * The tick statement.  $1 tenant, $2 as_of, $3 batch size.  It returns the
+ * number of enrolments it processed and the number of touches it queued.
+ *
+ * The step's outcome is decided in this order: global opt-out (the
+ * enrolment exits), the step's condition, channel opt-out, SMS consent, a
+ * missing address, a missing merge field (held for review), else queued.
+ */
+static const char *const tick_sql =
+"WITH due AS ("
+"    SELECT e.tenant_id, e.enrolment_id, e.lead_id, e.cadence_version_id,"
+"           e.next_step_no AS step_no, e.next_due_at AS planned_at, e.enrolled_at"
+"      FROM cadence.enrolment e"
+"     WHERE e.tenant_id = $1 AND e.status = 'active' AND e.next_due_at <= $2"
+"     ORDER BY e.next_due_at"
+"     LIMIT $3"
+"       FOR UPDATE SKIP LOCKED"
+"), on_duty AS ("
+"    SELECT array_agg(r.rep_id ORDER BY r.rep_id) AS reps"
+"      FROM cadence.rep r"
+"     WHERE r.tenant_id = $1 AND r.on_duty AND r.active AND r.role = 'rep'"
+"), candidate AS ("
+"    SELECT d.*, s.condition, s.subject AS subject_template, s.body AS body_template, s.variants,"
+"           ch.channel, ch.requires_consent, ch.address_field, ch.rep_task,"
+"           coalesce(p.allowed_from, ch.allowed_from) AS allowed_from,"
+"           coalesce(p.allowed_until, ch.allowed_until) AS allowed_until,"
+"           CASE WHEN p.channel IS NULL THEN ch.max_per_day ELSE p.max_per_day END AS max_per_day,"
+"           CASE WHEN p.channel IS NULL THEN ch.min_gap ELSE p.min_gap END AS min_gap,"
+"           l.time_zone, l.phone, l.email, rep.rep_id AS assignee,"
+"           tn.email_footer, tn.sms_opt_out_line,"
+"           cadence.render_context(l, rep, tn) AS context,"
+"           (SELECT c.channel = 'all' AND c.action = 'revoke'"
+"              FROM cadence.consent c"
+"             WHERE c.tenant_id = d.tenant_id AND c.lead_id = d.lead_id"
+"             ORDER BY c.recorded_at DESC, c.consent_id DESC LIMIT 1) IS TRUE AS opted_out_everywhere,"
+"           (SELECT c.action"
+"              FROM cadence.consent c"
+"             WHERE c.tenant_id = d.tenant_id AND c.lead_id = d.lead_id"
+"               AND (c.channel = 'all' OR c.channel = ANY (ch.consent_channels))"
+"             ORDER BY c.recorded_at DESC, c.consent_id DESC LIMIT 1) AS consent_action,"
+"           CASE s.condition"
+"             WHEN 'previous_call_unanswered' THEN"
+"               (SELECT t.outcome FROM cadence.touch t"
+"                 WHERE t.tenant_id = d.tenant_id AND t.enrolment_id = d.enrolment_id"
+"                   AND t.step_no < d.step_no AND t.channel = 'call' AND t.status <> 'skipped'"
+"                 ORDER BY t.step_no DESC LIMIT 1) IS DISTINCT FROM 'answered'"
+"             WHEN 'no_response' THEN"
+"               l.last_response_at IS NULL OR l.last_response_at < coalesce("
+"                 (SELECT max(t.due_at) FROM cadence.touch t"
+"                   WHERE t.tenant_id = d.tenant_id AND t.enrolment_id = d.enrolment_id"
+"                     AND t.step_no < d.step_no AND t.status IN ('queued', 'claimed', 'done')),"
+"                 d.enrolled_at)"
+"             ELSE true"
+"           END AS condition_met,"
+"           CASE WHEN ch.channel = 'sms' THEN"
+"             (SELECT count(*) FROM cadence.touch t"
+"               WHERE t.tenant_id = d.tenant_id AND t.lead_id = d.lead_id AND t.channel = 'sms'"
+"                 AND t.status IN ('queued', 'claimed', 'done', 'failed')) + 1"
+"           END AS sms_ordinal,"
+"           CASE WHEN ch.max_per_day IS NOT NULL OR ch.min_gap IS NOT NULL"
+"                  OR p.max_per_day IS NOT NULL OR p.min_gap IS NOT NULL THEN"
+"             ARRAY(SELECT t.due_at FROM cadence.touch t"
+"                    WHERE t.tenant_id = d.tenant_id AND t.lead_id = d.lead_id AND t.channel = ch.channel"
+"                      AND t.status IN ('queued', 'claimed', 'done', 'failed')"
+"                      AND t.due_at > d.planned_at - interval '1 day')"
+"           END AS earlier_attempts,"
+"           (d.enrolment_id % (1 + pg_catalog.jsonb_array_length(s.variants)))::integer AS variant"
+"      FROM due d"
+"      JOIN cadence.step s"
+"        ON s.tenant_id = d.tenant_id AND s.cadence_version_id = d.cadence_version_id AND s.step_no = d.step_no"
+"      JOIN cadence.lead l ON l.tenant_id = d.tenant_id AND l.lead_id = d.lead_id"
+"      JOIN cadence.tenant tn ON tn.tenant_id = d.tenant_id"
+"      JOIN cadence.channel ch"
+"        ON ch.channel = CASE WHEN l.preferred_channel = ANY (s.channel_options)"
+"                             THEN l.preferred_channel ELSE s.channel_options[1] END"
+"      LEFT JOIN cadence.channel_policy p ON p.tenant_id = d.tenant_id AND p.channel = ch.channel"
+"      CROSS JOIN on_duty"
+"      LEFT JOIN cadence.rep owner"
+"        ON owner.tenant_id = l.tenant_id AND owner.rep_id = l.owner_rep_id AND owner.active"
+"      LEFT JOIN cadence.rep rep"
+"        ON rep.tenant_id = d.tenant_id"
+"       AND rep.rep_id = coalesce(owner.rep_id,"
+"                                 on_duty.reps[1 + (l.lead_id % pg_catalog.cardinality(on_duty.reps))])"
+"), planned AS ("
+"    SELECT c.*, g.due_at, g.defer_reasons, rs.rendered AS subject, rb.rendered AS body,"
+"           rs.missing || rb.missing AS missing"
+"      FROM candidate c"
+"     CROSS JOIN LATERAL cadence.plan_touch(c.planned_at, c.time_zone, c.allowed_from, c.allowed_until,"
+"                                           c.max_per_day, c.min_gap, c.earlier_attempts) g"
+"     CROSS JOIN LATERAL cadence.render("
+"           CASE WHEN c.variant = 0 THEN c.subject_template"
+"                ELSE coalesce(c.variants -> (c.variant - 1) ->> 'subject', c.subject_template) END,"
+"           c.context) rs"
+"     CROSS JOIN LATERAL cadence.render("
+"           CASE WHEN c.variant = 0 THEN c.body_template ELSE c.variants -> (c.variant - 1) ->> 'body' END"
+"           || CASE WHEN c.channel = 'email' THEN E'\\n\\n' || c.email_footer"
+"                   WHEN c.channel = 'sms' AND (c.sms_ordinal = 1 OR c.sms_ordinal % 5 = 0)"
+"                   THEN ' ' || c.sms_opt_out_line"
+"                   ELSE '' END,"
+"           c.context) rb"
+"), decided AS ("
+"    SELECT p.*,"
+"           CASE WHEN p.opted_out_everywhere THEN 'opted_out'"
+"                WHEN NOT p.condition_met THEN 'condition_not_met:' || p.condition"
+"                WHEN p.consent_action = 'revoke' THEN 'opted_out'"
+"                WHEN p.requires_consent AND p.consent_action IS DISTINCT FROM 'grant' THEN 'no_' || p.channel || '_consent'"
+"                WHEN p.address_field = 'phone' AND coalesce(btrim(p.phone), '') = '' THEN 'no_phone'"
+"                WHEN p.address_field = 'email' AND coalesce(btrim(p.email), '') = '' THEN 'no_email'"
+"                WHEN pg_catalog.cardinality(p.missing) > 0"
+"                THEN 'missing_merge_field:' || pg_catalog.array_to_string(p.missing, ',')"
+"           END AS reason"
+"      FROM planned p"
+"), inserted AS ("
+"    INSERT INTO cadence.touch (tenant_id, lead_id, enrolment_id, step_no, channel, planned_at, due_at,"
+"                               defer_reasons, status, status_reason, subject, body, variant,"
+"                               assignee_rep_id, created_at)"
+"    SELECT d.tenant_id, d.lead_id, d.enrolment_id, d.step_no, d.channel, d.planned_at,"
+"           CASE WHEN d.reason IS NULL THEN d.due_at ELSE d.planned_at END,"
+"           CASE WHEN d.reason IS NULL THEN d.defer_reasons ELSE '{}' END,"
+"           CASE WHEN d.reason IS NULL THEN 'queued'"
+"                WHEN d.reason LIKE 'missing_merge_field:%' THEN 'held' ELSE 'skipped' END,"
+"           d.reason, d.subject, d.body, d.variant,"
+"           CASE WHEN d.rep_task THEN d.assignee END, $2"
+"      FROM decided d"
+"    ON CONFLICT (tenant_id, enrolment_id, step_no) DO NOTHING"
+"    RETURNING status"
+"), advanced AS ("
+"    UPDATE cadence.enrolment e"
+"       SET next_step_no = d.step_no + 1,"
+"           next_due_at = CASE"
+"             WHEN d.opted_out_everywhere OR n.step_no IS NULL THEN NULL"
+"             WHEN n.timing_kind = 'after_previous' THEN"
+"               CASE WHEN d.reason IS NULL OR d.reason LIKE 'missing_merge_field:%' THEN NULL"
+"                    ELSE cadence.step_due(n.timing_kind, n.step_offset, n.day_number, n.window_from,"
+"                                          n.window_until, n.weekdays, d.enrolled_at, d.planned_at, d.time_zone) END"
+"             ELSE greatest(cadence.step_due(n.timing_kind, n.step_offset, n.day_number, n.window_from,"
+"                                            n.window_until, n.weekdays, d.enrolled_at, NULL, d.time_zone),"
+"                           CASE WHEN d.reason IS NULL THEN d.due_at END)"
+"           END,"
+"           status = CASE WHEN d.opted_out_everywhere THEN 'exited'"
+"                         WHEN n.step_no IS NULL THEN 'completed' ELSE 'active' END,"
+"           ended_at = CASE WHEN d.opted_out_everywhere OR n.step_no IS NULL THEN $2 END,"
+"           exit_reason = CASE WHEN d.opted_out_everywhere THEN 'opt_out'"
+"                              WHEN n.step_no IS NULL THEN 'cadence_completed' END"
+"      FROM decided d"
+"      LEFT JOIN cadence.step n"
+"        ON n.tenant_id = d.tenant_id AND n.cadence_version_id = d.cadence_version_id"
+"       AND n.step_no = d.step_no + 1"
+"     WHERE e.tenant_id = d.tenant_id AND e.enrolment_id = d.enrolment_id"
+"    RETURNING 1"
+")"
+"SELECT (SELECT count(*) FROM advanced), (SELECT count(*) FROM inserted WHERE status = 'queued')";
+
+static SPIPlanPtr tick_plan = NULL;
+
+/* Limit on statements per tenant and tick: a guard, not a tuning knob. */
+#define MAX_ROUNDS_PER_TENANT 10000
+
+static SPIPlanPtr
+TickPlan(void)
+{
+	if (tick_plan == NULL)
+	{
+		Oid			argtypes[3] = {INT8OID, TIMESTAMPTZOID, INT4OID};
+		SPIPlanPtr	plan = SPI_prepare(tick_sql, 3, argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "could not prepare the tick statement: %s",
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not keep the tick plan");
+		tick_plan = plan;
+	}
+	return tick_plan;
+}
+
+/*
+ * Run the tick statement for one tenant until nothing is due; returns the
+ * number of touches queued.
+ */
+static int64
+TickTenant(int64 tenant_id, TimestampTz as_of)
+{
+	SPIPlanPtr	plan = TickPlan();
+	int64		queued = 0;
+	int			round;
+
+	for (round = 0; round < MAX_ROUNDS_PER_TENANT; round++)
+	{
+		Datum		args[3];
+		bool		isnull;
+		int64		processed;
+
+		CHECK_FOR_INTERRUPTS();
+		args[0] = Int64GetDatum(tenant_id);
+		args[1] = TimestampTzGetDatum(as_of);
+		args[2] = Int32GetDatum(cadence_tick_batch_size);
+		if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "tick statement failed");
+
+		processed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		queued += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		SPI_freetuptable(SPI_tuptable);
+		if (processed == 0)
+			break;
+	}
+	return queued;
+}
+
+/*
+ * cadence.tick(as_of timestamptz) returns integer
+ *
+ * Advance every due enrolment of every tenant the caller can see (under
+ * row-level security, the current tenant only), one tenant at a time.
+ */
+Datum
+cadence_tick(PG_FUNCTION_ARGS)
+{
+	TimestampTz as_of = PG_GETARG_TIMESTAMPTZ(0);
+	int64	   *tenants;
+	int			ntenants;
+	int			i;
+	int64		queued = 0;
+
+	if (TIMESTAMP_NOT_FINITE(as_of))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("as_of must be a finite time, not \"%s\"",
+						timestamptz_to_str(as_of))));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	if (SPI_execute("SELECT tenant_id FROM cadence.tenant ORDER BY tenant_id", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list tenants");
+	ntenants = (int) SPI_processed;
+	tenants = palloc(sizeof(int64) * Max(ntenants, 1));
+	for (i = 0; i < ntenants; i++)
+	{
+		bool		isnull;
+
+		tenants[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+
+	for (i = 0; i < ntenants; i++)
+		queued += TickTenant(tenants[i], as_of);
+
+	SPI_finish();
+	PG_RETURN_INT32((int32) Min(queued, PG_INT32_MAX));
+}
