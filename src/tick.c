@@ -32,6 +32,12 @@ PG_FUNCTION_INFO_V1(cadence_tick);
  * The tick statement.  $1 tenant, $2 as_of, $3 batch size.  It returns the
  * number of enrolments it processed and the number of touches it queued.
  *
+ * The next step is planned no earlier than this touch goes out, so order
+ * is kept when a gate defers a touch; between two steps timed from the
+ * enrolment ("+5 minutes" after "immediate") the gap is kept as well, so a
+ * text planned five minutes after a call still follows the deferred call by
+ * five minutes.
+ *
  * The step's outcome is decided in this order: global opt-out (the
  * enrolment exits), the step's condition, channel opt-out, SMS consent, a
  * missing address, a missing merge field (held for review), else queued.
@@ -51,6 +57,7 @@ static const char *const tick_sql =
 "     WHERE r.tenant_id = $1 AND r.on_duty AND r.active AND r.role = 'rep'"
 "), candidate AS ("
 "    SELECT d.*, s.condition, s.subject AS subject_template, s.body AS body_template, s.variants,"
+"           s.timing_kind, s.step_offset,"
 "           ch.channel, ch.requires_consent, ch.address_field, ch.rep_task,"
 "           coalesce(p.allowed_from, ch.allowed_from) AS allowed_from,"
 "           coalesce(p.allowed_until, ch.allowed_until) AS allowed_until,"
@@ -165,7 +172,9 @@ static const char *const tick_sql =
 "                                          n.window_until, n.weekdays, d.enrolled_at, d.planned_at, d.time_zone) END"
 "             ELSE greatest(cadence.step_due(n.timing_kind, n.step_offset, n.day_number, n.window_from,"
 "                                            n.window_until, n.weekdays, d.enrolled_at, NULL, d.time_zone),"
-"                           CASE WHEN d.reason IS NULL THEN d.due_at END)"
+"                           CASE WHEN d.reason IS NULL THEN d.due_at ELSE d.planned_at END"
+"                           + CASE WHEN n.timing_kind = 'offset' AND d.timing_kind = 'offset'"
+"                                  THEN n.step_offset - d.step_offset ELSE interval '0' END)"
 "           END,"
 "           status = CASE WHEN d.opted_out_everywhere THEN 'exited'"
 "                         WHEN n.step_no IS NULL THEN 'completed' ELSE 'active' END,"
