@@ -61,8 +61,10 @@ ToLocal(TimestampTz t, pg_tz *tz)
 
 /*
  * The instant at which the wall clock in tz shows the given local date and
- * time of day.  A local time that does not exist (spring-forward gap) maps
- * to the instant just after the gap; an ambiguous one to its first instance.
+ * time of day, resolved as PostgreSQL resolves timestamptz input: a local
+ * time inside a spring-forward gap is read with the offset in force before
+ * the gap (02:30 becomes 03:30 daylight time), and an ambiguous fall-back
+ * time as standard time (01:30 becomes 01:30 standard time).
  */
 TimestampTz
 FromLocal(int julian, int64 usec_of_day, pg_tz *tz)

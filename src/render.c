@@ -76,11 +76,13 @@ TrimmedCopy(const char *s, const char *e)
 }
 
 /*
- * Find the next field at or after p.  Returns false at the end of the text;
- * raises an error (naming path) for an unclosed or empty field.
+ * Find the next field at or after p.  Returns false at the end of the text.
+ * A broken field (unclosed, empty, bad characters) raises an error naming
+ * path when strict; otherwise it is returned with name NULL so that the
+ * renderer can report it instead of failing a whole tick.
  */
 static bool
-NextField(const char *p, MergeField *f, const char *path)
+NextField(const char *p, MergeField *f, const char *path, bool strict)
 {
 	const char *open = strstr(p, "{{");
 	const char *close;
@@ -90,6 +92,14 @@ NextField(const char *p, MergeField *f, const char *path)
 	if (open == NULL)
 		return false;
 	close = strstr(open + 2, "}}");
+	if (close == NULL && !strict)
+	{
+		f->start = open;
+		f->end = open + strlen(open);
+		f->name = NULL;
+		f->fallback = NULL;
+		return true;
+	}
 	if (close == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -102,6 +112,14 @@ NextField(const char *p, MergeField *f, const char *path)
 	f->name = TrimmedCopy(open + 2, bar ? bar : close);
 	f->fallback = bar ? TrimmedCopy(bar + 1, close) : NULL;
 
+	for (q = f->name; *q; q++)
+		if (!(isalnum((unsigned char) *q) || *q == '_' || *q == '.'))
+			break;
+	if (!strict && (f->name[0] == '\0' || *q != '\0'))
+	{
+		f->name = NULL;
+		return true;
+	}
 	if (f->name[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -123,13 +141,17 @@ NextField(const char *p, MergeField *f, const char *path)
 Datum
 cadence_check_template(PG_FUNCTION_ARGS)
 {
-	char	   *tmpl = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *path = PG_ARGISNULL(1) ? "template" : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	const char *p = tmpl;
+	char	   *path;
+	const char *p;
 	MergeField	f;
 	ArrayBuildState *names = NULL;
 
-	while (NextField(p, &f, path))
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	p = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	path = PG_ARGISNULL(1) ? "template" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+
+	while (NextField(p, &f, path, true))
 	{
 		if (!IsKnownField(f.name))
 			ereport(ERROR,
@@ -202,8 +224,8 @@ LookupField(Jsonb *ctx, const char *name)
  * Fill in the fields of a template from a context object.  When a field has
  * no value and no fallback, rendered is NULL and missing lists the fields,
  * so the caller can hold the touch instead of sending a broken message.
- * A template that fails validation here (it was stored before a check
- * existed, say) is reported the same way as a missing field.
+ * A broken field (unclosed "{{", say) is reported as invalid_merge_field
+ * rather than raised, so one bad template cannot stop a tick.
  */
 Datum
 cadence_render(PG_FUNCTION_ARGS)
@@ -233,11 +255,20 @@ cadence_render(PG_FUNCTION_ARGS)
 
 	initStringInfo(&out);
 	p = tmpl;
-	while (NextField(p, &f, "template"))
+	while (NextField(p, &f, "template", false))
 	{
-		char	   *value = (ctx && JB_ROOT_IS_OBJECT(ctx)) ? LookupField(ctx, f.name) : NULL;
+		char	   *value;
 
 		appendBinaryStringInfo(&out, p, f.start - p);
+		if (f.name == NULL)
+		{
+			/* a broken field never reaches a customer either */
+			missing = accumArrayResult(missing, CStringGetTextDatum("invalid_merge_field"), false,
+									   TEXTOID, CurrentMemoryContext);
+			p = f.end;
+			continue;
+		}
+		value = (ctx && JB_ROOT_IS_OBJECT(ctx)) ? LookupField(ctx, f.name) : NULL;
 		if (value != NULL)
 			appendStringInfoString(&out, value);
 		else if (f.fallback != NULL)

@@ -27,6 +27,7 @@
 #include "cadence.h"
 
 PG_FUNCTION_INFO_V1(cadence_parse_timing);
+PG_FUNCTION_INFO_V1(cadence_parse_duration);
 PG_FUNCTION_INFO_V1(cadence_parse_window);
 PG_FUNCTION_INFO_V1(cadence_step_due);
 PG_FUNCTION_INFO_V1(cadence_plan_touch);
@@ -73,13 +74,28 @@ SkipSpaces(const char *p)
 }
 
 /*
+ * Fail for a rules duration, quoting the value as written.
+ */
+static void
+DurationError(const char *path, const char *value, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid duration \"%s\" at %s", value, path),
+			 errdetail("%s", detail),
+			 errhint("Write a whole number and a unit, such as \"30 minutes\", \"7 days\" or \"2 weeks\".")));
+}
+
+typedef void (*AmountError) (const char *path, const char *value, const char *detail);
+
+/*
  * Parse "<n> <unit>" (after the sign) into microseconds and whole days.
  * Minutes and hours become microseconds; days and weeks stay calendar days,
  * so that "+1 day" keeps the local time of day across a DST change.
  */
 static void
 ParseAmount(const char *p, const char *path, const char *value,
-			int64 *usec, int32 *days)
+			int64 *usec, int32 *days, AmountError fail)
 {
 	long		n;
 	char	   *end;
@@ -88,19 +104,19 @@ ParseAmount(const char *p, const char *path, const char *value,
 
 	p = SkipSpaces(p);
 	if (*p == '-')
-		TimingError(path, value, "Offsets cannot be negative.");
+		fail(path, value, "Offsets cannot be negative.");
 	if (!isdigit((unsigned char) *p))
-		TimingError(path, value, "Expected a whole number after \"+\".");
+		fail(path, value, "Expected a whole number before the unit.");
 	errno = 0;
 	n = strtol(p, &end, 10);
 	if (errno != 0 || n > MAX_OFFSET_DAYS * 24L * 60L)
-		TimingError(path, value, "The number is too large.");
+		fail(path, value, "The number is too large.");
 	p = SkipSpaces(end);
 	while (*p && isalpha((unsigned char) *p) && len < (int) sizeof(unit) - 1)
 		unit[len++] = tolower((unsigned char) *p++);
 	unit[len] = '\0';
 	if (*SkipSpaces(p) != '\0')
-		TimingError(path, value, "Unexpected text after the unit.");
+		fail(path, value, "Unexpected text after the unit.");
 
 	*usec = 0;
 	*days = 0;
@@ -116,10 +132,10 @@ ParseAmount(const char *p, const char *path, const char *value,
 	else if (strcmp(unit, "week") == 0 || strcmp(unit, "weeks") == 0)
 		*days = (int32) n * 7;
 	else
-		TimingError(path, value, "The unit must be minutes, hours, days or weeks.");
+		fail(path, value, "The unit must be minutes, hours, days or weeks.");
 
 	if (*days > MAX_OFFSET_DAYS || *usec > (int64) MAX_OFFSET_DAYS * USECS_PER_DAY)
-		TimingError(path, value, "Offsets are limited to ten years.");
+		fail(path, value, "Offsets are limited to ten years.");
 }
 
 /*
@@ -179,9 +195,9 @@ MakeOffset(int64 usec, int32 days)
 Datum
 cadence_parse_timing(PG_FUNCTION_ARGS)
 {
-	char	   *value = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *path = PG_ARGISNULL(1) ? "timing" : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	const char *p = SkipSpaces(value);
+	char	   *value;
+	char	   *path;
+	const char *p;
 	const char *rest;
 	const char *kind;
 	int64		usec = 0;
@@ -191,6 +207,12 @@ cadence_parse_timing(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	value = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	path = PG_ARGISNULL(1) ? "timing" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	p = SkipSpaces(value);
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -205,7 +227,7 @@ cadence_parse_timing(PG_FUNCTION_ARGS)
 	{
 		if (*p == '-')
 			TimingError(path, value, "Offsets cannot be negative.");
-		ParseAmount(p + 1, path, value, &usec, &days);
+		ParseAmount(p + 1, path, value, &usec, &days, TimingError);
 		kind = "offset";
 	}
 	else if (StartsWithWord(p, "day", &rest))
@@ -230,7 +252,7 @@ cadence_parse_timing(PG_FUNCTION_ARGS)
 		{
 			if (*rest == '-')
 				TimingError(path, value, "Offsets cannot be negative.");
-			ParseAmount(rest + 1, path, value, &usec, &days);
+			ParseAmount(rest + 1, path, value, &usec, &days, TimingError);
 		}
 		else if (*rest != '\0')
 			TimingError(path, value, "Expected \"+<number> <unit>\" after \"after previous\".");
@@ -251,6 +273,30 @@ cadence_parse_timing(PG_FUNCTION_ARGS)
 		nulls[2] = true;
 	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * cadence.parse_duration(duration text, path text) returns interval
+ *
+ * A positive duration for rules ("7 days" of silence, opens "within 30
+ * days"); days and weeks are calendar days.
+ */
+Datum
+cadence_parse_duration(PG_FUNCTION_ARGS)
+{
+	char	   *value;
+	char	   *path;
+	int64		usec;
+	int32		days;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	value = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	path = PG_ARGISNULL(1) ? "duration" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	ParseAmount(value, path, value, &usec, &days, DurationError);
+	if (usec == 0 && days == 0)
+		DurationError(path, value, "A duration must be longer than zero.");
+	PG_RETURN_INTERVAL_P(MakeOffset(usec, days));
 }
 
 /*
@@ -302,8 +348,8 @@ ParseClock(const char *s, const char *end, int64 *usec)
 Datum
 cadence_parse_window(PG_FUNCTION_ARGS)
 {
-	char	   *value = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *path = PG_ARGISNULL(1) ? "window" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *value;
+	char	   *path;
 	const char *dash;
 	int64		from_usec = -1,
 				until_usec = -1;
@@ -311,6 +357,11 @@ cadence_parse_window(PG_FUNCTION_ARGS)
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
 	int			i;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	value = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	path = PG_ARGISNULL(1) ? "window" : text_to_cstring(PG_GETARG_TEXT_PP(1));
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -459,8 +510,8 @@ CompareTimestamps(const void *a, const void *b)
 Datum
 cadence_plan_touch(PG_FUNCTION_ARGS)
 {
-	TimestampTz t = PG_GETARG_TIMESTAMPTZ(0);
-	pg_tz	   *tz = LookupTimeZone(text_to_cstring(PG_GETARG_TEXT_PP(1)), "time_zone");
+	TimestampTz t;
+	pg_tz	   *tz;
 	int64		from_usec = PG_ARGISNULL(2) ? 0 : PG_GETARG_TIMEADT(2);
 	int64		until_usec = PG_ARGISNULL(3) ? USECS_PER_DAY : PG_GETARG_TIMEADT(3);
 	int			max_per_day = PG_ARGISNULL(4) ? 0 : PG_GETARG_INT32(4);
@@ -476,6 +527,12 @@ cadence_plan_touch(PG_FUNCTION_ARGS)
 	bool		nulls[2] = {false, false};
 	Datum		reasons[3];
 	int			nreasons = 0;
+
+	/* without a planned time or a zone there is nothing to plan */
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	t = PG_GETARG_TIMESTAMPTZ(0);
+	tz = LookupTimeZone(text_to_cstring(PG_GETARG_TEXT_PP(1)), "time_zone");
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -574,11 +631,14 @@ cadence_plan_touch(PG_FUNCTION_ARGS)
 Datum
 cadence_is_allowed_at(PG_FUNCTION_ARGS)
 {
-	TimestampTz t = PG_GETARG_TIMESTAMPTZ(0);
-	pg_tz	   *tz = LookupTimeZone(text_to_cstring(PG_GETARG_TEXT_PP(1)), "time_zone");
 	int64		from_usec = PG_ARGISNULL(2) ? 0 : PG_GETARG_TIMEADT(2);
 	int64		until_usec = PG_ARGISNULL(3) ? USECS_PER_DAY : PG_GETARG_TIMEADT(3);
-	LocalMoment m = ToLocal(t, tz);
+	LocalMoment m;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	m = ToLocal(PG_GETARG_TIMESTAMPTZ(0),
+				LookupTimeZone(text_to_cstring(PG_GETARG_TEXT_PP(1)), "time_zone"));
 
 	PG_RETURN_BOOL(m.usec_of_day >= from_usec && m.usec_of_day < until_usec);
 }

@@ -29,7 +29,7 @@ regress_tests=$(cd "$REPO_ROOT/sql" && ls *.sql 2>/dev/null | sed 's/\.sql$//' |
 if [ -n "$regress_tests" ]; then
     log "pg_regress: $(echo $regress_tests | wc -w) tests"
     mkdir -p "$WORK/regress"
-    "$PGXS_DIR/test/regress/pg_regress" --use-existing --host="$PGHOST" --port="$PGPORT" --user=postgres \
+    "$PGXS_DIR/test/regress/pg_regress" --host="$PGHOST" --port="$PGPORT" --user=postgres \
         --dbname=cadence_regress --inputdir="$REPO_ROOT" --outputdir="$WORK/regress" \
         $regress_tests >"$WORK/regress/run.log" 2>&1
     grep -E '\.\.\. ' "$WORK/regress/run.log" | sed 's/^/    /'

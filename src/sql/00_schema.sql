@@ -5,6 +5,7 @@
 
 \echo Use "CREATE EXTENSION cadence" to load this file. \quit
 
+CREATE SCHEMA cadence;
 COMMENT ON SCHEMA cadence IS 'cadence: multi-channel sales follow-up cadences, their compliance gates and the touch queue';
 
 -- The tenant the session acts for.  An unset or empty cadence.tenant_id
@@ -27,6 +28,13 @@ LANGUAGE c IMMUTABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'cadence_parse_timing';
 COMMENT ON FUNCTION cadence.parse_timing(text, text) IS
   'Parse a step timing ("immediate", "+5 minutes", "day 2", "week 6", "after previous +1 day") into its kind and amount';
+
+CREATE FUNCTION cadence.parse_duration(duration text, path text DEFAULT NULL)
+RETURNS interval
+LANGUAGE c IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'cadence_parse_duration';
+COMMENT ON FUNCTION cadence.parse_duration(text, text) IS
+  'Parse a duration used in rules ("30 minutes", "7 days", "2 weeks")';
 
 CREATE FUNCTION cadence.parse_window(time_window text, path text DEFAULT NULL,
     OUT window_from time, OUT window_until time)

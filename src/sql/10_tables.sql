@@ -36,7 +36,10 @@ CREATE TABLE cadence.tenant (
     email_footer     text NOT NULL DEFAULT 'You are receiving this because you contacted {{dealership|us}}. To stop these emails, {{unsubscribe_url|reply UNSUBSCRIBE}}.',
     sms_opt_out_line text NOT NULL DEFAULT 'Reply STOP to opt out.',
     unsubscribe_url  text,
-    created_at       timestamptz NOT NULL DEFAULT pg_catalog.now()
+    created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- both are appended to messages: a broken merge field here is refused now
+    CONSTRAINT tenant_email_footer_template CHECK (cadence.check_template(email_footer, 'email_footer') IS NOT NULL),
+    CONSTRAINT tenant_sms_opt_out_line_template CHECK (cadence.check_template(sms_opt_out_line, 'sms_opt_out_line') IS NOT NULL)
 );
 COMMENT ON TABLE cadence.tenant IS 'Businesses (dealerships, sales teams) whose data is kept apart; tenant 1 is the default';
 INSERT INTO cadence.tenant (tenant_id, name) VALUES (1, 'default');
@@ -47,12 +50,14 @@ CREATE TABLE cadence.channel_policy (
     channel       text NOT NULL REFERENCES cadence.channel,
     allowed_from  time NOT NULL,
     allowed_until time NOT NULL,
-    max_per_day   integer CHECK (max_per_day > 0),
+    max_per_day   integer CHECK (max_per_day >= 0),
     min_gap       interval CHECK (min_gap >= '0'),
     PRIMARY KEY (tenant_id, channel),
     CONSTRAINT channel_policy_window CHECK (allowed_from < allowed_until)
 );
 COMMENT ON TABLE cadence.channel_policy IS 'Tenant overrides of channel quiet hours (lead local time) and attempt limits';
+COMMENT ON COLUMN cadence.channel_policy.max_per_day IS 'Attempts allowed in any 24 hours; NULL keeps the channel default, 0 means no limit';
+COMMENT ON COLUMN cadence.channel_policy.min_gap IS 'Least time between attempts; NULL keeps the channel default, 0 means none';
 
 CREATE TABLE cadence.rep (
     tenant_id   bigint NOT NULL DEFAULT cadence.current_tenant() REFERENCES cadence.tenant,

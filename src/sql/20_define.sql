@@ -40,8 +40,12 @@ AS $$
 DECLARE
     k text;
 BEGIN
-    IF obj IS NULL OR jsonb_typeof(obj) <> 'object' THEN
-        RAISE EXCEPTION 'expected an object at %, found %', path, coalesce(jsonb_typeof(obj), 'nothing')
+    IF obj IS NULL OR jsonb_typeof(obj) = 'null' THEN
+        RAISE EXCEPTION 'missing required field at %', path
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF jsonb_typeof(obj) <> 'object' THEN
+        RAISE EXCEPTION 'expected an object at %, found %', path, jsonb_typeof(obj)
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     SELECT min(m) INTO k FROM jsonb_object_keys(obj) AS m WHERE m <> ALL (allowed);
@@ -111,7 +115,7 @@ COMMENT ON FUNCTION cadence.spec_check_key(text, text) IS
 -- The rules section: what later stages (events, escalation, silence) act on.
 CREATE FUNCTION cadence.spec_check_rules(rules jsonb)
 RETURNS void
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -165,8 +169,8 @@ BEGIN
                     USING ERRCODE = 'invalid_parameter_value';
             END IF;
             IF v -> 'when' ? 'within' THEN
-                PERFORM cadence.parse_timing('+' || cadence.spec_text(v -> 'when', 'within', p || '.when.within', true),
-                                             p || '.when.within');
+                PERFORM cadence.parse_duration(cadence.spec_text(v -> 'when', 'within', p || '.when.within', true),
+                                               p || '.when.within');
             END IF;
             PERFORM cadence.spec_check_key(cadence.spec_text(v, 'move_to', p || '.move_to', true), p || '.move_to');
             IF v ? 'score' AND jsonb_typeof(v -> 'score') <> 'number' THEN
@@ -183,8 +187,8 @@ BEGIN
     END IF;
     IF rules ? 'on_silence' THEN
         PERFORM cadence.spec_check_members(rules -> 'on_silence', ARRAY['after', 'move_to'], '$.rules.on_silence');
-        PERFORM cadence.parse_timing('+' || cadence.spec_text(rules -> 'on_silence', 'after', '$.rules.on_silence.after', true),
-                                     '$.rules.on_silence.after');
+        PERFORM cadence.parse_duration(cadence.spec_text(rules -> 'on_silence', 'after', '$.rules.on_silence.after', true),
+                                       '$.rules.on_silence.after');
         PERFORM cadence.spec_check_key(cadence.spec_text(rules -> 'on_silence', 'move_to', '$.rules.on_silence.move_to', true),
                                        '$.rules.on_silence.move_to');
     END IF;
@@ -230,6 +234,11 @@ DECLARE
     v_version    integer;
     v_version_id bigint;
 BEGIN
+    IF spec IS NULL OR jsonb_typeof(spec) <> 'object' THEN
+        RAISE EXCEPTION 'expected an object at $, found %', coalesce(jsonb_typeof(spec), 'nothing')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A cadence document is a JSON object with key, name and steps.';
+    END IF;
     PERFORM cadence.spec_check_members(spec, ARRAY['key', 'name', 'description', 'segment', 'tier', 'steps', 'rules'], '$');
     v_key := cadence.spec_check_key(cadence.spec_text(spec, 'key', '$.key', true), '$.key');
     v_name := cadence.spec_text(spec, 'name', '$.name', true);
@@ -295,10 +304,14 @@ BEGIN
                 RAISE EXCEPTION 'missing required field at %.channel', v_path
                     USING ERRCODE = 'invalid_parameter_value';
         END CASE;
-        SELECT min(o) INTO v_bad FROM unnest(v_options) o
-         WHERE NOT EXISTS (SELECT FROM cadence.channel c WHERE c.channel = o);
+        SELECT format('"%s" at %s.channel', o, v_path)
+                   || CASE WHEN jsonb_typeof(v_step -> 'channel') = 'array' THEN format('[%s]', n - 1) ELSE '' END
+          INTO v_bad
+          FROM unnest(v_options) WITH ORDINALITY AS u(o, n)
+         WHERE NOT EXISTS (SELECT FROM cadence.channel c WHERE c.channel = o)
+         ORDER BY n LIMIT 1;
         IF v_bad IS NOT NULL THEN
-            RAISE EXCEPTION 'unknown channel "%" at %.channel', v_bad, v_path
+            RAISE EXCEPTION 'unknown channel %', v_bad
                 USING ERRCODE = 'invalid_parameter_value',
                       HINT = 'Channels: ' || (SELECT string_agg(channel, ', ' ORDER BY channel) FROM cadence.channel) || '.';
         END IF;

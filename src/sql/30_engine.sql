@@ -62,6 +62,56 @@ RETURN pg_catalog.jsonb_build_object(
 COMMENT ON FUNCTION cadence.render_context(cadence.lead, cadence.rep, cadence.tenant) IS
   'The merge-field values for a lead, its rep and its business';
 
+-- A step timed "after previous" waits (next_due_at NULL) until the touch
+-- before it ends: completed, or cancelled by an opt-out.  This starts its
+-- clock at the given instant.
+CREATE FUNCTION cadence.resume_after_touch(tenant_id bigint, enrolment_id bigint, step_no integer, ended_at timestamptz)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    UPDATE cadence.enrolment e
+       SET next_due_at = cadence.step_due(n.timing_kind, n.step_offset, n.day_number, n.window_from, n.window_until,
+                                          n.weekdays, e.enrolled_at, resume_after_touch.ended_at, l.time_zone)
+      FROM cadence.step n, cadence.lead l
+     WHERE e.tenant_id = resume_after_touch.tenant_id AND e.enrolment_id = resume_after_touch.enrolment_id
+       AND e.status = 'active' AND e.next_due_at IS NULL AND e.next_step_no = resume_after_touch.step_no + 1
+       AND n.tenant_id = e.tenant_id AND n.cadence_version_id = e.cadence_version_id
+       AND n.step_no = e.next_step_no AND n.timing_kind = 'after_previous'
+       AND l.tenant_id = e.tenant_id AND l.lead_id = e.lead_id;
+END;
+COMMENT ON FUNCTION cadence.resume_after_touch(bigint, bigint, integer, timestamptz) IS
+  'Internal: start the clock of a next step timed "after previous" once the touch before it has ended';
+
+-- What the law and the seeds require on top of a message: the unsubscribe
+-- footer on every email, the opt-out line on the first SMS and every 5th.
+CREATE FUNCTION cadence.with_compliance_text(body text, channel text, t cadence.tenant, sms_ordinal bigint)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN body || CASE WHEN channel OPERATOR(pg_catalog.=) 'email' THEN E'\n\n' || (t).email_footer
+                    WHEN channel OPERATOR(pg_catalog.=) 'sms'
+                         AND (sms_ordinal OPERATOR(pg_catalog.=) 1 OR sms_ordinal OPERATOR(pg_catalog.%) 5 OPERATOR(pg_catalog.=) 0)
+                    THEN ' ' || (t).sms_opt_out_line
+                    ELSE '' END;
+COMMENT ON FUNCTION cadence.with_compliance_text(text, text, cadence.tenant, bigint) IS
+  'A message template with the tenant''s email footer, or the SMS opt-out line on the first and every 5th text';
+
+-- Whether a lead has withdrawn from all contact: its latest revocation of
+-- "all" is not followed by any grant.  A later revoke of one channel does not
+-- lift it; a later grant (a START by text, say) reopens that channel only.
+CREATE FUNCTION cadence.opted_out_everywhere(tenant_id bigint, lead_id bigint)
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN COALESCE((SELECT c.channel OPERATOR(pg_catalog.=) 'all' AND c.action OPERATOR(pg_catalog.=) 'revoke'
+                   FROM cadence.consent c
+                  WHERE c.tenant_id OPERATOR(pg_catalog.=) opted_out_everywhere.tenant_id
+                    AND c.lead_id OPERATOR(pg_catalog.=) opted_out_everywhere.lead_id
+                    AND (c.channel OPERATOR(pg_catalog.=) 'all' OR c.action OPERATOR(pg_catalog.=) 'grant')
+                  ORDER BY c.recorded_at DESC, c.consent_id DESC
+                  LIMIT 1), false);
+COMMENT ON FUNCTION cadence.opted_out_everywhere(bigint, bigint) IS
+  'True when the lead''s latest revocation of all contact has not been followed by any grant';
+
 CREATE FUNCTION cadence.enroll(lead_id bigint, cadence_key text, as_of timestamptz DEFAULT pg_catalog.now(),
                                replace boolean DEFAULT false)
 RETURNS bigint
@@ -99,10 +149,7 @@ BEGIN
             USING ERRCODE = 'no_data_found';
     END IF;
 
-    IF (SELECT c.channel = 'all' AND c.action = 'revoke'
-          FROM cadence.consent c
-         WHERE c.tenant_id = v_tenant AND c.lead_id = enroll.lead_id
-         ORDER BY c.recorded_at DESC, c.consent_id DESC LIMIT 1) THEN
+    IF cadence.opted_out_everywhere(v_tenant, enroll.lead_id) THEN
         RAISE EXCEPTION 'lead % has opted out of all contact', enroll.lead_id
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
@@ -192,6 +239,8 @@ RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    v_resumed bigint;
 BEGIN
     IF NEW.action <> 'revoke' THEN
         RETURN NULL;
@@ -199,13 +248,20 @@ BEGIN
     PERFORM 1 FROM cadence.enrolment e
       WHERE e.tenant_id = NEW.tenant_id AND e.lead_id = NEW.lead_id AND e.status = 'active'
         FOR UPDATE;
-    UPDATE cadence.touch t
-       SET status = 'cancelled', status_reason = 'opted_out', lease_until = NULL
-      FROM cadence.channel ch
-     WHERE t.tenant_id = NEW.tenant_id AND t.lead_id = NEW.lead_id
-       AND t.status IN ('queued', 'claimed', 'held')
-       AND ch.channel = t.channel
-       AND (NEW.channel = 'all' OR NEW.channel = ANY (ch.consent_channels));
+    WITH cancelled AS (
+        UPDATE cadence.touch t
+           SET status = 'cancelled', status_reason = 'opted_out', lease_until = NULL
+          FROM cadence.channel ch
+         WHERE t.tenant_id = NEW.tenant_id AND t.lead_id = NEW.lead_id
+           AND t.status IN ('queued', 'claimed', 'held')
+           AND ch.channel = t.channel
+           AND (NEW.channel = 'all' OR NEW.channel = ANY (ch.consent_channels))
+        RETURNING t.enrolment_id, t.step_no
+    )
+    -- a step waiting on a cancelled touch is not left waiting forever
+    SELECT count(cadence.resume_after_touch(NEW.tenant_id, c.enrolment_id, c.step_no, NEW.recorded_at))
+      INTO STRICT v_resumed
+      FROM cancelled c;
     IF NEW.channel = 'all' THEN
         UPDATE cadence.enrolment e
            SET status = 'exited', exit_reason = 'opt_out', ended_at = NEW.recorded_at, next_due_at = NULL
@@ -336,8 +392,17 @@ BEGIN
             USING ERRCODE = 'no_data_found';
     END IF;
 
-    -- An opt-out committed after the claim: record the attempt as suppressed.
+    -- An opt-out committed after the claim: record the attempt as suppressed,
+    -- once; a retry with the same outcome changes nothing.
     IF v_touch.status = 'cancelled' THEN
+        IF v_touch.outcome = 'suppressed' THEN
+            IF v_touch.outcome_detail ->> 'reported_outcome' = complete_touch.outcome THEN
+                RETURN v_touch;
+            END IF;
+            RAISE EXCEPTION 'touch % was already reported as "%" after it was cancelled',
+                    v_touch.touch_id, v_touch.outcome_detail ->> 'reported_outcome'
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
         UPDATE cadence.touch t
            SET outcome = 'suppressed', outcome_detail = coalesce(detail, '{}') || jsonb_build_object('reported_outcome', complete_touch.outcome),
                completed_at = as_of
@@ -372,15 +437,7 @@ BEGIN
     END IF;
 
     -- A next step timed "after previous" starts counting now.
-    UPDATE cadence.enrolment e
-       SET next_due_at = cadence.step_due(n.timing_kind, n.step_offset, n.day_number, n.window_from, n.window_until,
-                                          n.weekdays, e.enrolled_at, as_of, l.time_zone)
-      FROM cadence.step n, cadence.lead l
-     WHERE e.tenant_id = v_tenant AND e.enrolment_id = v_touch.enrolment_id
-       AND e.status = 'active' AND e.next_due_at IS NULL AND e.next_step_no = v_touch.step_no + 1
-       AND n.tenant_id = e.tenant_id AND n.cadence_version_id = e.cadence_version_id
-       AND n.step_no = e.next_step_no AND n.timing_kind = 'after_previous'
-       AND l.tenant_id = e.tenant_id AND l.lead_id = e.lead_id;
+    PERFORM cadence.resume_after_touch(v_tenant, v_touch.enrolment_id, v_touch.step_no, as_of);
 
     RETURN v_touch;
 END
@@ -395,7 +452,9 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_touch cadence.touch;
+    v_touch    cadence.touch;
+    v_ordinal  bigint;
+    v_rendered record;
 BEGIN
     IF body IS NULL OR btrim(body) = '' THEN
         RAISE EXCEPTION 'empty message in field "body"' USING ERRCODE = 'invalid_parameter_value';
@@ -405,16 +464,43 @@ BEGIN
                 CASE WHEN body ~ '\{\{' THEN 'body' ELSE 'subject' END
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Write the final text the customer will read.';
     END IF;
-    UPDATE cadence.touch t
-       SET status = 'queued', status_reason = 'released_after_review', body = release_touch.body,
-           subject = coalesce(release_touch.subject, t.subject), due_at = greatest(t.due_at, as_of)
+    SELECT * INTO v_touch FROM cadence.touch t
      WHERE t.tenant_id = cadence.current_tenant() AND t.touch_id = release_touch.touch_id AND t.status = 'held'
-    RETURNING * INTO v_touch;
+       FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'touch % does not exist or is not held for review (field "touch_id")',
                 coalesce(release_touch.touch_id::text, 'NULL')
             USING ERRCODE = 'no_data_found';
     END IF;
+    IF v_touch.channel = 'email' AND coalesce(release_touch.subject, v_touch.subject) IS NULL THEN
+        RAISE EXCEPTION 'an email needs a subject (field "subject")' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- The reviewer writes the message; the footer or opt-out line is added
+    -- exactly as the tick would have added it.
+    SELECT count(*) + 1 INTO v_ordinal FROM cadence.touch t
+     WHERE t.tenant_id = v_touch.tenant_id AND t.lead_id = v_touch.lead_id AND t.channel = 'sms'
+       AND t.status IN ('queued', 'claimed', 'done', 'failed');
+    SELECT r.* INTO v_rendered
+      FROM cadence.lead l
+      JOIN cadence.tenant tn ON tn.tenant_id = l.tenant_id
+      LEFT JOIN cadence.rep rep ON rep.tenant_id = l.tenant_id AND rep.rep_id = coalesce(v_touch.assignee_rep_id, l.owner_rep_id)
+     CROSS JOIN LATERAL cadence.render(
+            cadence.with_compliance_text(release_touch.body, v_touch.channel, tn, v_ordinal),
+            cadence.render_context(l, rep, tn)) r
+     WHERE l.tenant_id = v_touch.tenant_id AND l.lead_id = v_touch.lead_id;
+    IF v_rendered.rendered IS NULL THEN
+        RAISE EXCEPTION 'the tenant''s footer needs % for this lead', array_to_string(v_rendered.missing, ', ')
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Give the footer fields fallbacks, e.g. {{unsubscribe_url|reply UNSUBSCRIBE}}.';
+    END IF;
+
+    UPDATE cadence.touch t
+       SET status = 'queued', status_reason = 'released_after_review', body = v_rendered.rendered,
+           subject = CASE WHEN t.channel = 'email' THEN coalesce(release_touch.subject, t.subject) END,
+           due_at = greatest(t.due_at, as_of)
+     WHERE t.tenant_id = v_touch.tenant_id AND t.touch_id = v_touch.touch_id
+    RETURNING * INTO v_touch;
     RETURN v_touch;
 END
 $$;

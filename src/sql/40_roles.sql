@@ -26,10 +26,11 @@ GRANT SELECT ON ALL TABLES IN SCHEMA cadence TO cadence_reader;
 GRANT EXECUTE ON FUNCTION
     cadence.current_tenant(), cadence.set_tenant(bigint, boolean), cadence.export_cadence(text, integer),
     cadence.merge_fields(), cadence.check_time_zone(text), cadence.parse_timing(text, text),
-    cadence.parse_window(text, text), cadence.step_due(text, interval, integer, time, time, integer, timestamptz, timestamptz, text),
+    cadence.parse_window(text, text), cadence.parse_duration(text, text), cadence.step_due(text, interval, integer, time, time, integer, timestamptz, timestamptz, text),
     cadence.plan_touch(timestamptz, text, time, time, integer, interval, timestamptz[]),
     cadence.is_allowed_at(timestamptz, text, time, time), cadence.check_template(text, text),
-    cadence.render(text, jsonb), cadence.render_context(cadence.lead, cadence.rep, cadence.tenant)
+    cadence.render(text, jsonb), cadence.render_context(cadence.lead, cadence.rep, cadence.tenant),
+    cadence.with_compliance_text(text, text, cadence.tenant, bigint), cadence.opted_out_everywhere(bigint, bigint)
     TO cadence_reader;
 
 -- The application writes leads and reps, appends consent (never rewrites
@@ -44,7 +45,8 @@ GRANT EXECUTE ON FUNCTION
     cadence.claim_touches(text[], text, integer, interval, timestamptz),
     cadence.complete_touch(bigint, text, jsonb, timestamptz),
     cadence.release_touch(bigint, text, text, timestamptz),
-    cadence.consent_applied(), cadence.consent_append_only()
+    cadence.consent_applied(), cadence.consent_append_only(),
+    cadence.resume_after_touch(bigint, bigint, integer, timestamptz)
     TO cadence_app;
 
 GRANT INSERT, UPDATE ON cadence.cadence, cadence.cadence_version, cadence.step TO cadence_admin;
