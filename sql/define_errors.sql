@@ -180,8 +180,9 @@ SELECT pg_temp.define_error('{"key": "new-lead", "name": "New lead", "steps": [{
 SELECT pg_temp.define_message('{"key": "new-lead", "name": "New lead", "steps": [{"channel": "sms", "timing": "immediate", "message": {"body": "Hi"}}], "rules": {"on_silence": {"after": "a week", "move_to": "warm-30day"}}}');
 SELECT pg_temp.define_message('{"key": "new-lead", "name": "New lead", "steps": [{"channel": "sms", "timing": "immediate", "message": {"body": "Hi"}}], "rules": {"on_silence": {"after": "-7 days", "move_to": "warm-30day"}}}');
 SELECT pg_temp.define_error('{"key": "new-lead", "name": "New lead", "steps": [{"channel": "sms", "timing": "immediate", "message": {"body": "Hi"}}], "rules": {"on_silence": {"move_to": "warm-30day"}}}');
-SELECT pg_temp.define_error('{"key": "new-lead", "name": "New lead", "steps": [{"channel": "sms", "timing": "immediate", "message": {"body": "Hi"}}], "rules": {"break_up": {"channel": "fax", "message": {"body": "Bye"}}}}');
-SELECT pg_temp.define_error('{"key": "new-lead", "name": "New lead", "steps": [{"channel": "sms", "timing": "immediate", "message": {"body": "Hi"}}], "rules": {"break_up": {"channel": "email", "message": {"body": "Should I close your file?"}}}}');
+SELECT pg_temp.define_error('{"key": "new-lead", "name": "New lead", "steps": [{"channel": "sms", "timing": "immediate", "message": {"body": "Hi"}}], "rules": {"on_silence": {"after": "7 days", "move_to": "nurture"}, "break_up": {"channel": "fax", "message": {"body": "Bye"}}}}');
+SELECT pg_temp.define_error('{"key": "new-lead", "name": "New lead", "steps": [{"channel": "sms", "timing": "immediate", "message": {"body": "Hi"}}], "rules": {"on_silence": {"after": "7 days", "move_to": "nurture"}, "break_up": {"channel": "email", "message": {"body": "Should I close your file?"}}}}');
+SELECT pg_temp.define_error('{"key": "new-lead", "name": "New lead", "steps": [{"channel": "sms", "timing": "immediate", "message": {"body": "Hi"}}], "rules": {"break_up": {"channel": "sms", "message": {"body": "Should I close your file?"}}}}');
 
 -- Nothing of the refused documents was stored: the same counts as before,
 -- and new-lead is still at version 1 under its first name.

@@ -131,8 +131,10 @@ SELECT cadence.export_cadence('hot-7day') = (SELECT spec FROM doc WHERE doc_name
 SELECT cadence_key, name, segment, tier, current_version FROM cadence.cadence ORDER BY cadence_key;
 
 -- The compiled steps.  Weekday bits: Sunday 1, Monday 2, ..., Saturday 64.
+-- The break-up message of the rules is compiled as a last step flagged
+-- is_break_up, reached only by a move on silence.
 SELECT s.step_no, s.channel_options, s.timing, s.timing_kind, s.step_offset, s.day_number,
-       s.time_window, s.window_from, s.window_until, s.weekdays, s.condition
+       s.time_window, s.window_from, s.window_until, s.weekdays, s.condition, s.is_break_up
   FROM cadence.step s JOIN cadence.cadence_version v USING (tenant_id, cadence_version_id)
  WHERE v.cadence_key = 'hot-7day'
  ORDER BY s.step_no;

@@ -45,7 +45,7 @@ PG_FUNCTION_INFO_V1(cadence_tick);
 static const char *const tick_sql =
 "WITH due AS ("
 "    SELECT e.tenant_id, e.enrolment_id, e.lead_id, e.cadence_version_id,"
-"           e.next_step_no AS step_no, e.next_due_at AS planned_at, e.enrolled_at"
+"           e.next_step_no AS step_no, e.next_due_at AS planned_at, e.enrolled_at, e.move_reason"
 "      FROM cadence.enrolment e"
 "     WHERE e.tenant_id = $1 AND e.status = 'active' AND e.next_due_at <= $2"
 "     ORDER BY e.next_due_at"
@@ -57,7 +57,7 @@ static const char *const tick_sql =
 "     WHERE r.tenant_id = $1 AND r.on_duty AND r.active AND r.role = 'rep'"
 "), candidate AS ("
 "    SELECT d.*, s.condition, s.subject AS subject_template, s.body AS body_template, s.variants,"
-"           s.timing_kind, s.step_offset,"
+"           s.timing_kind, s.step_offset, s.is_break_up,"
 "           ch.channel, ch.requires_consent, ch.address_field, ch.rep_task,"
 "           coalesce(p.allowed_from, ch.allowed_from) AS allowed_from,"
 "           coalesce(p.allowed_until, ch.allowed_until) AS allowed_until,"
@@ -161,84 +161,202 @@ static const char *const tick_sql =
 "    UPDATE cadence.enrolment e"
 "       SET next_step_no = d.step_no + 1,"
 "           next_due_at = CASE"
-"             WHEN d.opted_out_everywhere OR n.step_no IS NULL THEN NULL"
+"             WHEN f.fate <> 'next' THEN NULL"
 "             WHEN n.timing_kind = 'after_previous' THEN"
 "               CASE WHEN d.reason IS NULL OR d.reason LIKE 'missing_merge_field:%' THEN NULL"
 "                    ELSE cadence.step_due(n.timing_kind, n.step_offset, n.day_number, n.window_from,"
 "                                          n.window_until, n.weekdays, d.enrolled_at, d.planned_at, d.time_zone) END"
 "             ELSE greatest(cadence.step_due(n.timing_kind, n.step_offset, n.day_number, n.window_from,"
 "                                            n.window_until, n.weekdays, d.enrolled_at, NULL, d.time_zone),"
-"                           CASE WHEN d.reason IS NULL THEN d.due_at ELSE d.planned_at END"
+"                           f.sent_at"
 "                           + CASE WHEN n.timing_kind = 'offset' AND d.timing_kind = 'offset'"
 "                                  THEN n.step_offset - d.step_offset ELSE interval '0' END)"
 "           END,"
-"           status = CASE WHEN d.opted_out_everywhere THEN 'exited'"
-"                         WHEN n.step_no IS NULL THEN 'completed' ELSE 'active' END,"
-"           ended_at = CASE WHEN d.opted_out_everywhere OR n.step_no IS NULL THEN $2 END,"
-"           exit_reason = CASE WHEN d.opted_out_everywhere THEN 'opt_out'"
-"                              WHEN n.step_no IS NULL THEN 'cadence_completed' END"
+"           status = CASE f.fate WHEN 'opt_out' THEN 'exited' WHEN 'complete' THEN 'completed' ELSE 'active' END,"
+"           ended_at = CASE WHEN f.fate IN ('opt_out', 'complete') THEN $2 END,"
+"           exit_reason = CASE f.fate WHEN 'opt_out' THEN 'opt_out' WHEN 'complete' THEN 'cadence_completed' END,"
+"           move_due_at = CASE f.fate WHEN 'opt_out' THEN NULL"
+"                                     WHEN 'move' THEN greatest($2, f.sent_at)"
+"                                          + CASE WHEN d.is_break_up THEN interval '1 day' ELSE interval '0' END"
+"                                     ELSE e.move_due_at END,"
+"           move_to = CASE WHEN f.fate = 'move' AND NOT d.is_break_up"
+"                          THEN v.rules -> 'on_complete' ->> 'move_to' ELSE e.move_to END,"
+"           move_reason = CASE WHEN f.fate = 'move' AND NOT d.is_break_up"
+"                              THEN 'cadence_completed' ELSE e.move_reason END"
 "      FROM decided d"
+"      JOIN cadence.cadence_version v"
+"        ON v.tenant_id = d.tenant_id AND v.cadence_version_id = d.cadence_version_id"
 "      LEFT JOIN cadence.step n"
 "        ON n.tenant_id = d.tenant_id AND n.cadence_version_id = d.cadence_version_id"
-"       AND n.step_no = d.step_no + 1"
+"       AND n.step_no = d.step_no + 1 AND NOT n.is_break_up"
+/*
+ * What happens to the enrolment: on to the next step; out after a global
+ * opt-out; after the last step (or the break-up message) a move to the
+ * next cadence, or a wait for the silence clock, or the end.
+ */
+"     CROSS JOIN LATERAL (SELECT CASE"
+"                 WHEN d.opted_out_everywhere THEN 'opt_out'"
+"                 WHEN n.step_no IS NOT NULL THEN 'next'"
+"                 WHEN d.is_break_up OR v.rules ? 'on_complete' THEN 'move'"
+"                 WHEN d.move_reason = 'silence' THEN 'wait_for_silence'"
+"                 ELSE 'complete' END,"
+"               CASE WHEN d.reason IS NULL THEN d.due_at ELSE d.planned_at END) AS f(fate, sent_at)"
 "     WHERE e.tenant_id = d.tenant_id AND e.enrolment_id = d.enrolment_id"
 "    RETURNING 1"
 ")"
 "SELECT (SELECT count(*) FROM advanced), (SELECT count(*) FROM inserted WHERE status = 'queued')";
 
+/*
+ * Moves to another cadence whose time has come ($1 tenant, $2 as_of, $3
+ * batch): after the last step when the rules say on_complete, or after a
+ * silence (on_silence).  A silence move with a break-up message first sends
+ * that message (by pointing the enrolment at its step, which the tick
+ * statement then plans like any other) and moves a day after it went out.
+ * Returns the enrolments handled and the moves made.
+ */
+static const char *const move_sql =
+"WITH due AS ("
+"    SELECT e.tenant_id, e.enrolment_id, e.lead_id, e.cadence_version_id, e.next_step_no, e.move_to, e.move_reason"
+"      FROM cadence.enrolment e"
+"     WHERE e.tenant_id = $1 AND e.status = 'active' AND e.move_due_at <= $2"
+"     ORDER BY e.move_due_at"
+"     LIMIT $3"
+"       FOR UPDATE SKIP LOCKED"
+"), planned AS ("
+"    SELECT d.*, b.step_no AS break_up_step,"
+"           coalesce(d.move_reason = 'silence' AND d.next_step_no <= b.step_no, false) AS break_up_first"
+"      FROM due d"
+"      LEFT JOIN cadence.step b"
+"        ON b.tenant_id = d.tenant_id AND b.cadence_version_id = d.cadence_version_id AND b.is_break_up"
+"), break_up AS ("
+"    UPDATE cadence.enrolment e"
+"       SET next_step_no = p.break_up_step, next_due_at = $2, move_due_at = NULL"
+"      FROM planned p"
+"     WHERE e.tenant_id = p.tenant_id AND e.enrolment_id = p.enrolment_id AND p.break_up_first"
+"    RETURNING 1"
+"), ended AS ("
+"    UPDATE cadence.enrolment e"
+"       SET status = CASE WHEN p.move_reason = 'cadence_completed' THEN 'completed' ELSE 'exited' END,"
+"           exit_reason = p.move_reason, ended_at = $2, next_due_at = NULL, move_due_at = NULL"
+"      FROM planned p"
+"     WHERE e.tenant_id = p.tenant_id AND e.enrolment_id = p.enrolment_id AND NOT p.break_up_first"
+"    RETURNING e.tenant_id, e.enrolment_id, e.lead_id, p.move_to, p.move_reason, p.break_up_step"
+"), withdrawn AS ("
+"    UPDATE cadence.touch t"
+"       SET status = 'cancelled', status_reason = 'moved_on_silence', lease_until = NULL"
+"      FROM ended x"
+"     WHERE t.tenant_id = x.tenant_id AND t.enrolment_id = x.enrolment_id AND x.move_reason = 'silence'"
+"       AND t.status IN ('queued', 'held') AND t.step_no IS DISTINCT FROM x.break_up_step"
+"    RETURNING 1"
+")"
+"SELECT (SELECT count(*) FROM break_up) + (SELECT count(*) FROM ended) + 0 * (SELECT count(*) FROM withdrawn),"
+"       (SELECT count(cadence.start_enrolment(x.tenant_id, x.lead_id, x.move_to, $2, x.enrolment_id))"
+"          FROM ended x"
+"         WHERE EXISTS (SELECT FROM cadence.cadence c"
+"                        WHERE c.tenant_id = x.tenant_id AND c.cadence_key = x.move_to))";
+
+/*
+ * Alerts that waited longer than the tenant's hand-off timeout without
+ * human contact go to a manager: an on-duty one first, else any active one.
+ */
+static const char *const alert_sql =
+"WITH due AS ("
+"    SELECT a.tenant_id, a.alert_id"
+"      FROM cadence.alert a"
+"     WHERE a.tenant_id = $1 AND a.status = 'open' AND a.escalate_at <= $2"
+"     ORDER BY a.escalate_at"
+"     LIMIT $3"
+"       FOR UPDATE SKIP LOCKED"
+"), manager AS ("
+"    SELECT (array_agg(r.rep_id ORDER BY r.on_duty DESC, r.rep_id))[1] AS rep_id"
+"      FROM cadence.rep r"
+"     WHERE r.tenant_id = $1 AND r.role = 'manager' AND r.active"
+"), escalated AS ("
+"    UPDATE cadence.alert a"
+"       SET status = 'escalated', escalated_at = $2, escalated_to_rep_id = manager.rep_id"
+"      FROM due, manager"
+"     WHERE a.tenant_id = due.tenant_id AND a.alert_id = due.alert_id"
+"    RETURNING 1"
+")"
+"SELECT count(*), 0::bigint FROM escalated";
+
 static SPIPlanPtr tick_plan = NULL;
+static SPIPlanPtr move_plan = NULL;
+static SPIPlanPtr alert_plan = NULL;
 
 /* Limit on statements per tenant and tick: a guard, not a tuning knob. */
 #define MAX_ROUNDS_PER_TENANT 10000
 
+/*
+ * Prepare a per-tenant statement once per backend: its parameters are
+ * always the tenant, as_of and the batch size.
+ */
 static SPIPlanPtr
-TickPlan(void)
+KeptPlan(SPIPlanPtr *cache, const char *sql)
 {
-	if (tick_plan == NULL)
+	if (*cache == NULL)
 	{
 		Oid			argtypes[3] = {INT8OID, TIMESTAMPTZOID, INT4OID};
-		SPIPlanPtr	plan = SPI_prepare(tick_sql, 3, argtypes);
+		SPIPlanPtr	plan = SPI_prepare(sql, 3, argtypes);
 
 		if (plan == NULL)
-			elog(ERROR, "could not prepare the tick statement: %s",
+			elog(ERROR, "could not prepare a tick statement: %s",
 				 SPI_result_code_string(SPI_result));
 		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not keep the tick plan");
-		tick_plan = plan;
+			elog(ERROR, "could not keep a tick plan");
+		*cache = plan;
 	}
-	return tick_plan;
+	return *cache;
 }
 
 /*
- * Run the tick statement for one tenant until nothing is due; returns the
- * number of touches queued.
+ * Run one per-tenant statement; it returns (rows handled, touches or moves
+ * made).  Adds the second figure to *made and returns the first.
+ */
+static int64
+RunTenantStatement(SPIPlanPtr plan, int64 tenant_id, TimestampTz as_of, int64 *made)
+{
+	Datum		args[3];
+	bool		isnull;
+	int64		handled;
+
+	args[0] = Int64GetDatum(tenant_id);
+	args[1] = TimestampTzGetDatum(as_of);
+	args[2] = Int32GetDatum(cadence_tick_batch_size);
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "tick statement failed");
+
+	handled = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	*made += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return handled;
+}
+
+/*
+ * Everything due for one tenant: moves between cadences, steps (repeated
+ * until nothing is due, since a move or a step can make another one due at
+ * once), then alerts past their hand-off timeout.  Returns touches queued.
  */
 static int64
 TickTenant(int64 tenant_id, TimestampTz as_of)
 {
-	SPIPlanPtr	plan = TickPlan();
 	int64		queued = 0;
+	int64		moves = 0;
+	int64		escalations = 0;
 	int			round;
 
 	for (round = 0; round < MAX_ROUNDS_PER_TENANT; round++)
 	{
-		Datum		args[3];
-		bool		isnull;
-		int64		processed;
+		int64		handled;
 
 		CHECK_FOR_INTERRUPTS();
-		args[0] = Int64GetDatum(tenant_id);
-		args[1] = TimestampTzGetDatum(as_of);
-		args[2] = Int32GetDatum(cadence_tick_batch_size);
-		if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "tick statement failed");
-
-		processed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		queued += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-		SPI_freetuptable(SPI_tuptable);
-		if (processed == 0)
+		handled = RunTenantStatement(KeptPlan(&move_plan, move_sql), tenant_id, as_of, &moves);
+		handled += RunTenantStatement(KeptPlan(&tick_plan, tick_sql), tenant_id, as_of, &queued);
+		if (handled == 0)
 			break;
 	}
+	while (RunTenantStatement(KeptPlan(&alert_plan, alert_sql), tenant_id, as_of, &escalations) > 0)
+		CHECK_FOR_INTERRUPTS();
 	return queued;
 }
 

@@ -129,9 +129,9 @@ DECLARE
     p text;
 BEGIN
     PERFORM cadence.spec_check_members(rules,
-        ARRAY['exit_on', 'escalate', 'on_complete', 'on_silence', 'break_up', 'hand_off_on'], '$.rules');
+        ARRAY['exit_on', 'pause_on', 'hand_off_on', 'escalate', 'on_complete', 'on_silence', 'break_up'], '$.rules');
 
-    FOREACH k IN ARRAY ARRAY['exit_on', 'hand_off_on'] LOOP
+    FOREACH k IN ARRAY ARRAY['exit_on', 'pause_on', 'hand_off_on'] LOOP
         IF rules ? k THEN
             IF jsonb_typeof(rules -> k) <> 'array' THEN
                 RAISE EXCEPTION 'expected an array of event kinds at $.rules.%', k
@@ -193,6 +193,11 @@ BEGIN
                                        '$.rules.on_silence.move_to');
     END IF;
     IF rules ? 'break_up' THEN
+        IF NOT rules ? 'on_silence' THEN
+            RAISE EXCEPTION 'a break-up message at $.rules.break_up needs $.rules.on_silence'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'The break-up message is sent when silence moves the lead on.';
+        END IF;
         PERFORM cadence.spec_check_members(rules -> 'break_up', ARRAY['channel', 'message'], '$.rules.break_up');
         k := cadence.spec_text(rules -> 'break_up', 'channel', '$.rules.break_up.channel', true);
         IF NOT EXISTS (SELECT FROM cadence.channel c WHERE c.channel = k) THEN
@@ -395,6 +400,17 @@ BEGIN
                 coalesce(v_step -> 'message' -> 'variants', '[]'), v_step ->> 'goal');
         v_i := v_i + 1;
     END LOOP;
+
+    -- The break-up message is compiled as a last step that the sequence never
+    -- reaches by itself: a move on silence sends it first.
+    IF spec -> 'rules' ? 'break_up' THEN
+        INSERT INTO cadence.step (tenant_id, cadence_version_id, step_no, channel_options, timing, timing_kind,
+                                  step_offset, subject, body, variants, goal, is_break_up)
+        VALUES (v_tenant, v_version_id, v_i + 1, ARRAY[spec -> 'rules' -> 'break_up' ->> 'channel'], 'immediate', 'offset',
+                interval '0', spec -> 'rules' -> 'break_up' -> 'message' ->> 'subject',
+                spec -> 'rules' -> 'break_up' -> 'message' ->> 'body',
+                coalesce(spec -> 'rules' -> 'break_up' -> 'message' -> 'variants', '[]'), 'break_up', true);
+    END IF;
 
     RETURN v_version_id;
 END

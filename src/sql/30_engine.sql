@@ -123,9 +123,6 @@ DECLARE
     v_lead    cadence.lead;
     v_version bigint;
     v_old     cadence.enrolment;
-    v_first   cadence.step;
-    v_due     timestamptz;
-    v_id      bigint;
 BEGIN
     IF as_of IS NULL THEN
         RAISE EXCEPTION 'as_of must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -155,7 +152,7 @@ BEGIN
     END IF;
 
     SELECT * INTO v_old FROM cadence.enrolment e
-     WHERE e.tenant_id = v_tenant AND e.lead_id = enroll.lead_id AND e.status = 'active'
+     WHERE e.tenant_id = v_tenant AND e.lead_id = enroll.lead_id AND e.status IN ('active', 'paused')
        FOR UPDATE;
     IF FOUND THEN
         IF NOT enroll.replace THEN
@@ -172,17 +169,7 @@ BEGIN
            AND t.status IN ('queued', 'claimed', 'held');
     END IF;
 
-    SELECT * INTO v_first FROM cadence.step s
-     WHERE s.tenant_id = v_tenant AND s.cadence_version_id = v_version AND s.step_no = 1;
-    v_due := cadence.step_due(v_first.timing_kind, v_first.step_offset, v_first.day_number,
-                              v_first.window_from, v_first.window_until, v_first.weekdays,
-                              as_of, NULL, v_lead.time_zone);
-
-    INSERT INTO cadence.enrolment (tenant_id, lead_id, cadence_version_id, enrolled_at, next_step_no, next_due_at,
-                                   previous_enrolment_id)
-    VALUES (v_tenant, enroll.lead_id, v_version, as_of, 1, v_due, v_old.enrolment_id)
-    RETURNING enrolment_id INTO v_id;
-    RETURN v_id;
+    RETURN cadence.start_enrolment(v_tenant, enroll.lead_id, enroll.cadence_key, as_of, v_old.enrolment_id);
 END
 $$;
 COMMENT ON FUNCTION cadence.enroll(bigint, text, timestamptz, boolean) IS
@@ -432,8 +419,22 @@ BEGIN
 
     IF complete_touch.outcome IN ('answered', 'replied') THEN
         UPDATE cadence.lead l
-           SET last_response_at = greatest(l.last_response_at, as_of)
+           SET last_response_at = greatest(l.last_response_at, as_of),
+               last_engagement_at = greatest(l.last_engagement_at, as_of)
          WHERE l.tenant_id = v_tenant AND l.lead_id = v_touch.lead_id;
+        -- engagement restarts the silence clock
+        UPDATE cadence.enrolment e
+           SET move_due_at = greatest(e.move_due_at, as_of + cadence.parse_duration(v.rules -> 'on_silence' ->> 'after'))
+          FROM cadence.cadence_version v
+         WHERE e.tenant_id = v_tenant AND e.enrolment_id = v_touch.enrolment_id
+           AND e.status = 'active' AND e.move_reason = 'silence'
+           AND v.tenant_id = e.tenant_id AND v.cadence_version_id = e.cadence_version_id;
+    END IF;
+    -- a rep who got through on a call has made the human contact an alert asks for
+    IF complete_touch.outcome = 'answered' THEN
+        UPDATE cadence.alert a
+           SET status = 'closed', closed_at = as_of, closed_by = 'touch:' || v_touch.touch_id
+         WHERE a.tenant_id = v_tenant AND a.lead_id = v_touch.lead_id AND a.status IN ('open', 'escalated');
     END IF;
 
     -- A next step timed "after previous" starts counting now.

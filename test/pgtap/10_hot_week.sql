@@ -197,10 +197,15 @@ SELECT is(
     'Record a 60-second walk-around of the 2024 Toyota RAV4 XLE for Maria and send it.',
     'video task rendered');
 
+-- The cadence's rules move a silent lead on after 7 days (on_silence), so
+-- after its last step the enrolment waits for that clock, which runs from
+-- the enrolment since Maria never engaged: 7 days after 15:00Z on 2 March it
+-- ends with reason silence (there is no warm-30day cadence to move her to in
+-- this tenant, so she is not enrolled anywhere else).
 SELECT results_eq(
-    $$SELECT status, exit_reason, ended_at, next_due_at FROM cadence.enrolment WHERE enrolment_id = $$ || :maria_enrolment,
-    $$VALUES ('completed'::text, 'cadence_completed'::text, '2026-03-08 14:00Z'::timestamptz, NULL::timestamptz)$$,
-    'after the closing text the enrolment is completed');
+    $$SELECT status, exit_reason, ended_at, next_due_at, move_due_at, move_to FROM cadence.enrolment WHERE lead_id = $$ || :maria,
+    $$VALUES ('exited'::text, 'silence'::text, '2026-03-09 15:00Z'::timestamptz, NULL::timestamptz, NULL::timestamptz, 'warm-30day'::text)$$,
+    'after the closing text the enrolment waits for the silence clock, then ends');
 SELECT is(
     (SELECT count(*)::integer FROM cadence.touch WHERE enrolment_id = :maria_enrolment),
     9,

@@ -30,7 +30,8 @@ GRANT EXECUTE ON FUNCTION
     cadence.plan_touch(timestamptz, text, time, time, integer, interval, timestamptz[]),
     cadence.is_allowed_at(timestamptz, text, time, time), cadence.check_template(text, text),
     cadence.render(text, jsonb), cadence.render_context(cadence.lead, cadence.rep, cadence.tenant),
-    cadence.with_compliance_text(text, text, cadence.tenant, bigint), cadence.opted_out_everywhere(bigint, bigint)
+    cadence.with_compliance_text(text, text, cadence.tenant, bigint), cadence.opted_out_everywhere(bigint, bigint),
+    cadence.sms_keyword_kind(text)
     TO cadence_reader;
 
 -- The application writes leads and reps, appends consent (never rewrites
@@ -38,6 +39,8 @@ GRANT EXECUTE ON FUNCTION
 GRANT INSERT, UPDATE ON cadence.lead, cadence.rep TO cadence_app;
 GRANT INSERT ON cadence.consent TO cadence_app;
 GRANT INSERT, UPDATE ON cadence.enrolment, cadence.touch TO cadence_app;
+GRANT INSERT ON cadence.event TO cadence_app;
+GRANT INSERT, UPDATE ON cadence.alert TO cadence_app;
 GRANT EXECUTE ON FUNCTION
     cadence.enroll(bigint, text, timestamptz, boolean),
     cadence.record_consent(bigint, text, text, text, timestamptz, text, jsonb),
@@ -46,13 +49,19 @@ GRANT EXECUTE ON FUNCTION
     cadence.complete_touch(bigint, text, jsonb, timestamptz),
     cadence.release_touch(bigint, text, text, timestamptz),
     cadence.consent_applied(), cadence.consent_append_only(),
-    cadence.resume_after_touch(bigint, bigint, integer, timestamptz)
+    cadence.resume_after_touch(bigint, bigint, integer, timestamptz),
+    cadence.record_event(bigint, text, timestamptz, bigint, jsonb, text, text),
+    cadence.resume_enrolment(bigint, timestamptz),
+    cadence.start_enrolment(bigint, bigint, text, timestamptz, bigint),
+    cadence.raise_alert(bigint, bigint, bigint, bigint, text, timestamptz),
+    cadence.event_applied()
     TO cadence_app;
 
 GRANT INSERT, UPDATE ON cadence.cadence, cadence.cadence_version, cadence.step TO cadence_admin;
-GRANT INSERT, UPDATE, DELETE ON cadence.channel_policy TO cadence_admin;
+GRANT INSERT, UPDATE, DELETE ON cadence.channel_policy, cadence.custom_event_kind TO cadence_admin;
 GRANT EXECUTE ON FUNCTION
     cadence.define_cadence(jsonb), cadence.create_tenant(text),
+    cadence.register_event_kind(text, boolean, boolean, boolean, text, text, text, boolean, boolean, boolean, text),
     cadence.spec_text(jsonb, text, text, boolean), cadence.spec_check_members(jsonb, text[], text),
     cadence.spec_check_message(jsonb, text, boolean), cadence.spec_check_key(text, text),
     cadence.spec_check_rules(jsonb)

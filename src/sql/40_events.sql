@@ -1,0 +1,376 @@
+-- cadence: install script, part 5: engagement events and what they do.
+-- Events are recorded in cadence.event, by cadence.record_event() or by a
+-- plain INSERT or COPY; a statement-level trigger written in C applies them
+-- in the same transaction: consent changes, exits, hand-offs to a human,
+-- escalation to another cadence, the silence clock and channel preference.
+
+-- The kinds every tenant knows, with their intrinsic effects.  Whether a kind
+-- ends an enrolment, pauses it or alerts a rep is decided per cadence by its
+-- rules (exit_on, pause_on, hand_off_on); the default_* columns are used when
+-- a cadence does not say.
+CREATE TABLE cadence.event_kind (
+    kind              text PRIMARY KEY CHECK (kind ~ '^[a-z][a-z0-9_]{0,62}$'),
+    response          boolean NOT NULL DEFAULT false,
+    engagement        boolean NOT NULL DEFAULT false,
+    human_contact     boolean NOT NULL DEFAULT false,
+    consent_channel   text CHECK (consent_channel IN ('all', 'call', 'voicemail', 'sms', 'email', 'video', 'linkedin')),
+    consent_action    text CHECK (consent_action IN ('grant', 'revoke')),
+    preferred_channel text REFERENCES cadence.channel,
+    default_exit      boolean NOT NULL DEFAULT false,
+    default_pause     boolean NOT NULL DEFAULT false,
+    default_hand_off  boolean NOT NULL DEFAULT false,
+    description       text NOT NULL,
+    CHECK ((consent_channel IS NULL) = (consent_action IS NULL))
+);
+COMMENT ON TABLE cadence.event_kind IS 'Built-in engagement event kinds and their effects (shared by all tenants)';
+COMMENT ON COLUMN cadence.event_kind.response IS 'The lead answered: sets lead.last_response_at (the no_response condition)';
+COMMENT ON COLUMN cadence.event_kind.engagement IS 'Counts as engagement: sets lead.last_engagement_at and restarts the silence clock';
+COMMENT ON COLUMN cadence.event_kind.human_contact IS 'A person reached the lead: closes open hand-off alerts';
+COMMENT ON COLUMN cadence.event_kind.consent_channel IS 'Channel whose consent this kind grants or revokes (with consent_action), recorded in the ledger';
+
+INSERT INTO cadence.event_kind (kind, response, engagement, human_contact, consent_channel, consent_action,
+                                preferred_channel, default_exit, default_pause, default_hand_off, description) VALUES
+    ('email_open',          false, true,  false, NULL,    NULL,     NULL,    false, false, false, 'An email was opened'),
+    ('email_click',         false, true,  false, NULL,    NULL,     NULL,    false, false, false, 'A link in an email was clicked'),
+    ('email_reply',         true,  true,  false, NULL,    NULL,     'email', false, true,  true,  'The lead replied to an email'),
+    ('sms_reply',           true,  true,  false, NULL,    NULL,     'sms',   false, true,  true,  'The lead replied to a text (STOP-like keywords count as sms_stop, START as sms_start)'),
+    ('call_answered',       true,  true,  true,  NULL,    NULL,     NULL,    false, false, false, 'A call reached the lead'),
+    ('call_no_answer',      false, false, false, NULL,    NULL,     NULL,    false, false, false, 'A call was not answered'),
+    ('voicemail_left',      false, false, false, NULL,    NULL,     NULL,    false, false, false, 'A voicemail was left'),
+    ('bounce',              false, false, false, NULL,    NULL,     NULL,    false, false, false, 'An email bounced'),
+    ('unsubscribe',         false, false, false, 'email', 'revoke', NULL,    false, false, false, 'The lead unsubscribed from email'),
+    ('sms_stop',            false, false, false, 'sms',   'revoke', NULL,    false, false, false, 'The lead texted STOP (or STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPT OUT)'),
+    ('sms_start',           false, false, false, 'sms',   'grant',  NULL,    false, false, false, 'The lead texted START or UNSTOP to receive texts again'),
+    ('opt_out',             false, false, false, 'all',   'revoke', NULL,    true,  false, false, 'The lead asked for no contact at all'),
+    ('appointment_set',     true,  true,  true,  NULL,    NULL,     NULL,    true,  false, false, 'An appointment was booked'),
+    ('appointment_show',    true,  true,  true,  NULL,    NULL,     NULL,    true,  false, false, 'The lead came to the appointment'),
+    ('sold',                true,  true,  true,  NULL,    NULL,     NULL,    true,  false, false, 'The lead bought'),
+    ('lost',                false, false, false, NULL,    NULL,     NULL,    true,  false, false, 'The lead bought elsewhere or is no longer in the market'),
+    ('trade_value_request', true,  true,  false, NULL,    NULL,     NULL,    false, false, true,  'High intent: the lead asked what their trade is worth'),
+    ('credit_question',     true,  true,  false, NULL,    NULL,     NULL,    false, false, true,  'High intent: the lead asked about credit or financing'),
+    ('urgent_timeline',     true,  true,  false, NULL,    NULL,     NULL,    false, false, true,  'High intent: the lead needs to buy soon'),
+    ('rep_contact',         false, false, true,  NULL,    NULL,     NULL,    false, false, false, 'A rep logged a conversation with the lead');
+
+-- Kinds a tenant adds, or built-in kinds whose effects it changes.
+CREATE TABLE cadence.custom_event_kind (
+    tenant_id bigint NOT NULL DEFAULT cadence.current_tenant() REFERENCES cadence.tenant,
+    LIKE cadence.event_kind INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
+    PRIMARY KEY (tenant_id, kind)
+);
+COMMENT ON TABLE cadence.custom_event_kind IS 'Event kinds a tenant registers, or built-in kinds whose effects it overrides';
+
+-- The kinds in force for a tenant: its own, else the built-in ones.
+CREATE VIEW cadence.event_kinds WITH (security_barrier) AS
+SELECT c.tenant_id, c.kind, c.response, c.engagement, c.human_contact, c.consent_channel, c.consent_action,
+       c.preferred_channel, c.default_exit, c.default_pause, c.default_hand_off, c.description, true AS custom
+  FROM cadence.custom_event_kind c
+ WHERE c.tenant_id OPERATOR(pg_catalog.=) cadence.current_tenant()
+UNION ALL
+SELECT cadence.current_tenant(), k.kind, k.response, k.engagement, k.human_contact, k.consent_channel, k.consent_action,
+       k.preferred_channel, k.default_exit, k.default_pause, k.default_hand_off, k.description, false
+  FROM cadence.event_kind k
+ WHERE NOT EXISTS (SELECT FROM cadence.custom_event_kind c
+                    WHERE c.tenant_id OPERATOR(pg_catalog.=) cadence.current_tenant()
+                      AND c.kind OPERATOR(pg_catalog.=) k.kind);
+COMMENT ON VIEW cadence.event_kinds IS 'Event kinds in force for the current tenant: its own and the built-in ones it did not override';
+
+CREATE TABLE cadence.event (
+    tenant_id   bigint NOT NULL DEFAULT cadence.current_tenant(),
+    event_id    bigint GENERATED BY DEFAULT AS IDENTITY,
+    lead_id     bigint NOT NULL,
+    kind        text NOT NULL,
+    occurred_at timestamptz NOT NULL,
+    touch_id    bigint,
+    payload     jsonb NOT NULL DEFAULT '{}' CONSTRAINT event_payload_object CHECK (pg_catalog.jsonb_typeof(payload) = 'object'),
+    source      text NOT NULL DEFAULT 'crm' CHECK (source <> ''),
+    provider_id text CHECK (provider_id <> ''),
+    recorded_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (tenant_id, event_id),
+    -- a webhook delivered twice is one event
+    CONSTRAINT event_provider_once UNIQUE (tenant_id, source, provider_id),
+    FOREIGN KEY (tenant_id, lead_id) REFERENCES cadence.lead,
+    FOREIGN KEY (tenant_id, touch_id) REFERENCES cadence.touch
+);
+CREATE INDEX event_lead ON cadence.event (tenant_id, lead_id, kind, occurred_at);
+COMMENT ON TABLE cadence.event IS 'Engagement events per lead (opens, clicks, replies, appointments, opt-outs, ...); applied by a trigger as they arrive';
+COMMENT ON COLUMN cadence.event.provider_id IS 'The provider''s id for the event; unique per tenant and source, so a redelivered webhook is not counted twice';
+COMMENT ON COLUMN cadence.event.touch_id IS 'The touch the event answers, when known (an open of that email, a reply to that text)';
+
+-- Alerts hand a lead to a human: a reply, a high-intent signal or a new hot
+-- lead.  Without human contact within the tenant's hand_off_timeout the
+-- tick passes the alert to a manager.
+CREATE TABLE cadence.alert (
+    tenant_id     bigint NOT NULL DEFAULT cadence.current_tenant(),
+    alert_id      bigint GENERATED BY DEFAULT AS IDENTITY,
+    lead_id       bigint NOT NULL,
+    enrolment_id  bigint,
+    event_id      bigint,
+    reason        text NOT NULL,
+    rep_id        bigint,
+    status        text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'escalated', 'closed')),
+    created_at    timestamptz NOT NULL,
+    escalate_at   timestamptz NOT NULL,
+    escalated_to_rep_id bigint,
+    escalated_at  timestamptz,
+    closed_at     timestamptz,
+    closed_by     text,
+    PRIMARY KEY (tenant_id, alert_id),
+    FOREIGN KEY (tenant_id, lead_id) REFERENCES cadence.lead,
+    FOREIGN KEY (tenant_id, enrolment_id) REFERENCES cadence.enrolment,
+    FOREIGN KEY (tenant_id, event_id) REFERENCES cadence.event,
+    FOREIGN KEY (tenant_id, rep_id) REFERENCES cadence.rep,
+    FOREIGN KEY (tenant_id, escalated_to_rep_id) REFERENCES cadence.rep
+);
+CREATE INDEX alert_to_escalate ON cadence.alert (tenant_id, escalate_at) WHERE status = 'open';
+CREATE INDEX alert_open_lead ON cadence.alert (tenant_id, lead_id) WHERE status IN ('open', 'escalated');
+COMMENT ON TABLE cadence.alert IS 'Hand-offs to a human: the rep alerted, and the manager it went to when nobody made contact in time';
+COMMENT ON COLUMN cadence.alert.reason IS 'new_hot_lead, or the event kind that raised it (sms_reply, trade_value_request, ...)';
+
+DO $install$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['custom_event_kind', 'event', 'alert'] LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE cadence.%I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE pg_catalog.format(
+            'CREATE POLICY tenant_isolation ON cadence.%I USING (tenant_id OPERATOR(pg_catalog.=) '
+            'COALESCE(pg_catalog.int8(NULLIF(pg_catalog.current_setting(''cadence.tenant_id'', true), '''')), 1))', t);
+        PERFORM pg_catalog.pg_extension_config_dump(pg_catalog.format('cadence.%I', t)::regclass, '');
+    END LOOP;
+    FOREACH t IN ARRAY ARRAY['event', 'alert'] LOOP
+        PERFORM pg_catalog.pg_extension_config_dump(
+            pg_catalog.pg_get_serial_sequence(pg_catalog.format('cadence.%I', t), t || '_id')::regclass, '');
+    END LOOP;
+END
+$install$;
+
+-- STOP-like and START-like keywords in an SMS reply, as carriers treat them:
+-- the whole message is the keyword, in any case, with optional punctuation.
+CREATE FUNCTION cadence.sms_keyword_kind(body text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE
+    WHEN body OPERATOR(pg_catalog.~*) '^\s*(stop|stopall|unsubscribe|cancel|end|quit|revoke|opt[ -]?out)[\s.!]*$' THEN 'sms_stop'
+    WHEN body OPERATOR(pg_catalog.~*) '^\s*(start|unstop)[\s.!]*$' THEN 'sms_start'
+END;
+COMMENT ON FUNCTION cadence.sms_keyword_kind(text) IS
+  'sms_stop for STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPT OUT; sms_start for START, UNSTOP; else NULL';
+
+-- Raise a hand-off alert for a lead, to its owner, else to the on-duty rep
+-- alerted longest ago (round robin).  One open alert per lead is enough: a
+-- second signal while one is open returns the open one.
+CREATE FUNCTION cadence.raise_alert(tenant_id bigint, lead_id bigint, enrolment_id bigint, event_id bigint,
+                                    reason text, raised_at timestamptz)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_alert bigint;
+    v_rep   bigint;
+BEGIN
+    SELECT a.alert_id INTO v_alert FROM cadence.alert a
+     WHERE a.tenant_id = raise_alert.tenant_id AND a.lead_id = raise_alert.lead_id AND a.status IN ('open', 'escalated')
+     LIMIT 1;
+    IF FOUND THEN
+        RETURN v_alert;
+    END IF;
+    SELECT r.rep_id INTO v_rep FROM cadence.lead l JOIN cadence.rep r
+        ON r.tenant_id = l.tenant_id AND r.rep_id = l.owner_rep_id AND r.active
+     WHERE l.tenant_id = raise_alert.tenant_id AND l.lead_id = raise_alert.lead_id;
+    IF v_rep IS NULL THEN
+        SELECT r.rep_id INTO v_rep FROM cadence.rep r
+         WHERE r.tenant_id = raise_alert.tenant_id AND r.on_duty AND r.active AND r.role = 'rep'
+         ORDER BY r.last_alerted_at NULLS FIRST, r.rep_id
+         LIMIT 1
+           FOR UPDATE;
+    END IF;
+    INSERT INTO cadence.alert (tenant_id, lead_id, enrolment_id, event_id, reason, rep_id, created_at, escalate_at)
+    SELECT raise_alert.tenant_id, raise_alert.lead_id, raise_alert.enrolment_id, raise_alert.event_id,
+           raise_alert.reason, v_rep, raised_at, raised_at + t.hand_off_timeout
+      FROM cadence.tenant t WHERE t.tenant_id = raise_alert.tenant_id
+    RETURNING alert_id INTO v_alert;
+    UPDATE cadence.rep r SET last_alerted_at = raised_at
+     WHERE r.tenant_id = raise_alert.tenant_id AND r.rep_id = v_rep;
+    RETURN v_alert;
+END
+$$;
+COMMENT ON FUNCTION cadence.raise_alert(bigint, bigint, bigint, bigint, text, timestamptz) IS
+  'Internal: alert the lead''s owner (or the next on-duty rep) that the lead needs a human now';
+
+CREATE FUNCTION cadence.record_event(lead_id bigint, kind text, occurred_at timestamptz DEFAULT pg_catalog.now(),
+                                     touch_id bigint DEFAULT NULL, payload jsonb DEFAULT '{}',
+                                     source text DEFAULT 'crm', provider_id text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_tenant bigint := cadence.current_tenant();
+    v_id     bigint;
+BEGIN
+    IF occurred_at IS NULL THEN
+        RAISE EXCEPTION 'occurred_at must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT EXISTS (SELECT FROM cadence.lead l WHERE l.tenant_id = v_tenant AND l.lead_id = record_event.lead_id) THEN
+        RAISE EXCEPTION 'lead % does not exist (field "lead_id")', coalesce(record_event.lead_id::text, 'NULL')
+            USING ERRCODE = 'no_data_found';
+    END IF;
+    IF payload IS NULL OR jsonb_typeof(payload) <> 'object' THEN
+        RAISE EXCEPTION 'payload must be a JSON object (field "payload")' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO cadence.event (tenant_id, lead_id, kind, occurred_at, touch_id, payload, source, provider_id)
+    VALUES (v_tenant, record_event.lead_id, record_event.kind, record_event.occurred_at, record_event.touch_id,
+            record_event.payload, coalesce(record_event.source, 'crm'), record_event.provider_id)
+    ON CONFLICT ON CONSTRAINT event_provider_once DO NOTHING
+    RETURNING event_id INTO v_id;
+    IF v_id IS NULL THEN
+        -- delivered before: the first delivery is the event
+        SELECT e.event_id INTO v_id FROM cadence.event e
+         WHERE e.tenant_id = v_tenant AND e.source = coalesce(record_event.source, 'crm')
+           AND e.provider_id = record_event.provider_id;
+    END IF;
+    RETURN v_id;
+END
+$$;
+COMMENT ON FUNCTION cadence.record_event(bigint, text, timestamptz, bigint, jsonb, text, text) IS
+  'Record an engagement event and apply it at once; a repeated (source, provider_id) returns the first event''s id';
+
+CREATE FUNCTION cadence.event_applied()
+RETURNS trigger
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'cadence_event_applied';
+COMMENT ON FUNCTION cadence.event_applied() IS
+  'Trigger (statement level, C): apply new events set-based: consent, exits, pauses, alerts, escalation, silence clock';
+CREATE TRIGGER event_applied AFTER INSERT ON cadence.event
+    REFERENCING NEW TABLE AS new_events
+    FOR EACH STATEMENT EXECUTE FUNCTION cadence.event_applied();
+
+CREATE FUNCTION cadence.register_event_kind(kind text, response boolean DEFAULT false, engagement boolean DEFAULT true,
+                                            human_contact boolean DEFAULT false, consent_channel text DEFAULT NULL,
+                                            consent_action text DEFAULT NULL, preferred_channel text DEFAULT NULL,
+                                            default_exit boolean DEFAULT false, default_pause boolean DEFAULT false,
+                                            default_hand_off boolean DEFAULT false, description text DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF kind IS NULL OR kind !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid event kind "%" in field "kind"', coalesce(kind, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Kinds are lower-case letters, digits and "_", starting with a letter, at most 63 characters.';
+    END IF;
+    IF (consent_channel IS NULL) <> (consent_action IS NULL) THEN
+        RAISE EXCEPTION 'consent_channel and consent_action go together (field "%")',
+                CASE WHEN consent_channel IS NULL THEN 'consent_channel' ELSE 'consent_action' END
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF consent_channel IS NOT NULL AND consent_channel NOT IN ('all', 'call', 'voicemail', 'sms', 'email', 'video', 'linkedin') THEN
+        RAISE EXCEPTION 'invalid channel "%" in field "consent_channel"', consent_channel USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF consent_action IS NOT NULL AND consent_action NOT IN ('grant', 'revoke') THEN
+        RAISE EXCEPTION 'invalid action "%" in field "consent_action"', consent_action USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF preferred_channel IS NOT NULL AND NOT EXISTS (SELECT FROM cadence.channel c WHERE c.channel = preferred_channel) THEN
+        RAISE EXCEPTION 'invalid channel "%" in field "preferred_channel"', preferred_channel USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO cadence.custom_event_kind AS c (tenant_id, kind, response, engagement, human_contact, consent_channel,
+                                                consent_action, preferred_channel, default_exit, default_pause,
+                                                default_hand_off, description)
+    VALUES (cadence.current_tenant(), kind, response, engagement, human_contact, consent_channel, consent_action,
+            preferred_channel, default_exit, default_pause, default_hand_off, coalesce(description, kind))
+    ON CONFLICT (tenant_id, kind) DO UPDATE
+       SET response = EXCLUDED.response, engagement = EXCLUDED.engagement, human_contact = EXCLUDED.human_contact,
+           consent_channel = EXCLUDED.consent_channel, consent_action = EXCLUDED.consent_action,
+           preferred_channel = EXCLUDED.preferred_channel, default_exit = EXCLUDED.default_exit,
+           default_pause = EXCLUDED.default_pause, default_hand_off = EXCLUDED.default_hand_off,
+           description = EXCLUDED.description;
+    RETURN kind;
+END
+$$;
+COMMENT ON FUNCTION cadence.register_event_kind(text, boolean, boolean, boolean, text, text, text, boolean, boolean, boolean, text) IS
+  'Add an event kind for the current tenant, or change the effects of a built-in one for it';
+
+CREATE FUNCTION cadence.resume_enrolment(enrolment_id bigint, as_of timestamptz DEFAULT pg_catalog.now())
+RETURNS cadence.enrolment
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_enrolment cadence.enrolment;
+BEGIN
+    UPDATE cadence.enrolment e
+       SET status = 'active', paused_at = NULL, exit_reason = NULL,
+           next_due_at = greatest(as_of, cadence.step_due(s.timing_kind, s.step_offset, s.day_number, s.window_from,
+                                                          s.window_until, s.weekdays, e.enrolled_at, as_of, l.time_zone))
+      FROM cadence.lead l, cadence.step s
+     WHERE e.tenant_id = cadence.current_tenant() AND e.enrolment_id = resume_enrolment.enrolment_id
+       AND e.status = 'paused'
+       AND l.tenant_id = e.tenant_id AND l.lead_id = e.lead_id
+       AND s.tenant_id = e.tenant_id AND s.cadence_version_id = e.cadence_version_id AND s.step_no = e.next_step_no
+       AND NOT s.is_break_up
+    RETURNING e.* INTO v_enrolment;
+    IF NOT FOUND THEN
+        -- paused after its last step: resuming ends it
+        UPDATE cadence.enrolment e
+           SET status = 'completed', paused_at = NULL, ended_at = as_of, exit_reason = 'cadence_completed'
+         WHERE e.tenant_id = cadence.current_tenant() AND e.enrolment_id = resume_enrolment.enrolment_id
+           AND e.status = 'paused'
+        RETURNING e.* INTO v_enrolment;
+    END IF;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'enrolment % does not exist or is not paused (field "enrolment_id")',
+                coalesce(resume_enrolment.enrolment_id::text, 'NULL')
+            USING ERRCODE = 'no_data_found';
+    END IF;
+    RETURN v_enrolment;
+END
+$$;
+COMMENT ON FUNCTION cadence.resume_enrolment(bigint, timestamptz) IS
+  'Put a lead that was handed to a human back on its cadence, from the step it had reached';
+
+-- Start a lead on the current version of a cadence at a given instant: the
+-- first step's time, the silence clock of the cadence's rules, and for a hot
+-- cadence an alert to call now (the seed's first automation rule).  Used by
+-- enroll(), by escalation and by moves on silence or completion.
+CREATE FUNCTION cadence.start_enrolment(tenant_id bigint, lead_id bigint, cadence_key text, started_at timestamptz,
+                                        previous_enrolment_id bigint DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_id   bigint;
+    v_tier text;
+BEGIN
+    INSERT INTO cadence.enrolment (tenant_id, lead_id, cadence_version_id, enrolled_at, next_step_no, next_due_at,
+                                   previous_enrolment_id, move_due_at, move_to, move_reason)
+    SELECT c.tenant_id, l.lead_id, v.cadence_version_id, started_at, 1,
+           cadence.step_due(s.timing_kind, s.step_offset, s.day_number, s.window_from, s.window_until, s.weekdays,
+                            started_at, NULL, l.time_zone),
+           start_enrolment.previous_enrolment_id,
+           started_at + cadence.parse_duration(v.rules -> 'on_silence' ->> 'after'),
+           v.rules -> 'on_silence' ->> 'move_to',
+           CASE WHEN v.rules ? 'on_silence' THEN 'silence' END
+      FROM cadence.cadence c
+      JOIN cadence.cadence_version v
+        ON v.tenant_id = c.tenant_id AND v.cadence_key = c.cadence_key AND v.version = c.current_version
+      JOIN cadence.step s ON s.tenant_id = v.tenant_id AND s.cadence_version_id = v.cadence_version_id AND s.step_no = 1
+      JOIN cadence.lead l ON l.tenant_id = c.tenant_id AND l.lead_id = start_enrolment.lead_id
+     WHERE c.tenant_id = start_enrolment.tenant_id AND c.cadence_key = start_enrolment.cadence_key
+    RETURNING enrolment_id INTO v_id;
+    IF v_id IS NULL THEN
+        RAISE EXCEPTION 'cadence "%" does not exist (field "cadence_key")', coalesce(start_enrolment.cadence_key, 'NULL')
+            USING ERRCODE = 'no_data_found';
+    END IF;
+    SELECT c.tier INTO v_tier FROM cadence.cadence c
+     WHERE c.tenant_id = start_enrolment.tenant_id AND c.cadence_key = start_enrolment.cadence_key;
+    IF v_tier = 'hot' THEN
+        PERFORM cadence.raise_alert(start_enrolment.tenant_id, start_enrolment.lead_id, v_id, NULL, 'new_hot_lead', started_at);
+    END IF;
+    RETURN v_id;
+END
+$$;
+COMMENT ON FUNCTION cadence.start_enrolment(bigint, bigint, text, timestamptz, bigint) IS
+  'Internal: enrol a lead on the current version of a cadence (enroll, escalation and moves share it)';
