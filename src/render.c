@@ -27,6 +27,7 @@
 
 PG_FUNCTION_INFO_V1(cadence_check_template);
 PG_FUNCTION_INFO_V1(cadence_render);
+PG_FUNCTION_INFO_V1(cadence_render_touch);
 PG_FUNCTION_INFO_V1(cadence_merge_fields);
 
 /* Field names a template may use besides attr.<key>; keep docs in step. */
@@ -218,6 +219,58 @@ LookupField(Jsonb *ctx, const char *name)
 }
 
 /*
+ * Fill in the fields of one template from a context object.  Returns the
+ * text, or NULL when a field had no value and no fallback; such fields (and
+ * broken ones, as invalid_merge_field) are added to *missing.
+ */
+static char *
+RenderTemplate(const char *tmpl, Jsonb *ctx, ArrayBuildState **missing)
+{
+	const char *p = tmpl;
+	MergeField	f;
+	StringInfoData out;
+	bool		complete = true;
+
+	initStringInfo(&out);
+	while (NextField(p, &f, "template", false))
+	{
+		char	   *value;
+
+		appendBinaryStringInfo(&out, p, f.start - p);
+		p = f.end;
+		if (f.name == NULL)
+		{
+			/* a broken field never reaches a customer either */
+			*missing = accumArrayResult(*missing, CStringGetTextDatum("invalid_merge_field"), false,
+										TEXTOID, CurrentMemoryContext);
+			complete = false;
+			continue;
+		}
+		value = (ctx && JB_ROOT_IS_OBJECT(ctx)) ? LookupField(ctx, f.name) : NULL;
+		if (value != NULL)
+			appendStringInfoString(&out, value);
+		else if (f.fallback != NULL)
+			appendStringInfoString(&out, f.fallback);
+		else
+		{
+			*missing = accumArrayResult(*missing, CStringGetTextDatum(f.name), false,
+										TEXTOID, CurrentMemoryContext);
+			complete = false;
+		}
+	}
+	appendStringInfoString(&out, p);
+	return complete ? out.data : NULL;
+}
+
+static Datum
+MissingArray(ArrayBuildState *missing)
+{
+	if (missing == NULL)
+		return PointerGetDatum(construct_empty_array(TEXTOID));
+	return makeArrayResult(missing, CurrentMemoryContext);
+}
+
+/*
  * cadence.render(template text, context jsonb,
  *                OUT rendered text, OUT missing text[])
  *
@@ -233,63 +286,57 @@ cadence_render(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
-	char	   *tmpl;
-	Jsonb	   *ctx;
-	const char *p;
-	MergeField	f;
-	StringInfoData out;
 	ArrayBuildState *missing = NULL;
+	char	   *rendered = NULL;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	tupdesc = BlessTupleDesc(tupdesc);
 
-	if (PG_ARGISNULL(0))
-	{
-		nulls[0] = true;
-		values[1] = PointerGetDatum(construct_empty_array(TEXTOID));
-		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
-	}
-	tmpl = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	ctx = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
+	if (!PG_ARGISNULL(0))
+		rendered = RenderTemplate(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+							  PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1), &missing);
+	nulls[0] = (rendered == NULL);
+	values[0] = rendered ? CStringGetTextDatum(rendered) : (Datum) 0;
+	values[1] = MissingArray(missing);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
 
-	initStringInfo(&out);
-	p = tmpl;
-	while (NextField(p, &f, "template", false))
-	{
-		char	   *value;
+/*
+ * cadence.render_touch(subject_template text, body_template text,
+ *                      context jsonb, OUT subject text, OUT body text,
+ *                      OUT missing text[])
+ *
+ * Both parts of a touch from one context, for the tick: the context is
+ * built and parsed once.  missing lists what either part lacked, and a part
+ * that lacked something is NULL.  A NULL template gives a NULL part (an SMS
+ * has no subject).
+ */
+Datum
+cadence_render_touch(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	ArrayBuildState *missing = NULL;
+	Jsonb	   *ctx = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
+	char	   *subject = NULL;
+	char	   *body = NULL;
 
-		appendBinaryStringInfo(&out, p, f.start - p);
-		if (f.name == NULL)
-		{
-			/* a broken field never reaches a customer either */
-			missing = accumArrayResult(missing, CStringGetTextDatum("invalid_merge_field"), false,
-									   TEXTOID, CurrentMemoryContext);
-			p = f.end;
-			continue;
-		}
-		value = (ctx && JB_ROOT_IS_OBJECT(ctx)) ? LookupField(ctx, f.name) : NULL;
-		if (value != NULL)
-			appendStringInfoString(&out, value);
-		else if (f.fallback != NULL)
-			appendStringInfoString(&out, f.fallback);
-		else
-			missing = accumArrayResult(missing, CStringGetTextDatum(f.name), false,
-									   TEXTOID, CurrentMemoryContext);
-		p = f.end;
-	}
-	appendStringInfoString(&out, p);
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
 
-	if (missing != NULL)
-	{
-		nulls[0] = true;
-		values[1] = makeArrayResult(missing, CurrentMemoryContext);
-	}
-	else
-	{
-		values[0] = CStringGetTextDatum(out.data);
-		values[1] = PointerGetDatum(construct_empty_array(TEXTOID));
-	}
+	if (!PG_ARGISNULL(0))
+		subject = RenderTemplate(text_to_cstring(PG_GETARG_TEXT_PP(0)), ctx, &missing);
+	if (!PG_ARGISNULL(1))
+		body = RenderTemplate(text_to_cstring(PG_GETARG_TEXT_PP(1)), ctx, &missing);
+
+	nulls[0] = (subject == NULL);
+	values[0] = subject ? CStringGetTextDatum(subject) : (Datum) 0;
+	nulls[1] = (body == NULL);
+	values[1] = body ? CStringGetTextDatum(body) : (Datum) 0;
+	values[2] = MissingArray(missing);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 

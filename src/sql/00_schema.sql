@@ -80,6 +80,13 @@ AS 'MODULE_PATHNAME', 'cadence_render';
 COMMENT ON FUNCTION cadence.render(text, jsonb) IS
   'Fill the merge fields of a template; rendered is NULL and missing lists the fields when a value with no fallback is absent';
 
+CREATE FUNCTION cadence.render_touch(subject_template text, body_template text, context jsonb,
+    OUT subject text, OUT body text, OUT missing text[])
+LANGUAGE c IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'cadence_render_touch';
+COMMENT ON FUNCTION cadence.render_touch(text, text, jsonb) IS
+  'Render the subject and body of a touch from one context; a part lacking a value is NULL and missing lists the fields';
+
 CREATE FUNCTION cadence.merge_fields() RETURNS SETOF text
 LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 16
 AS 'MODULE_PATHNAME', 'cadence_merge_fields';

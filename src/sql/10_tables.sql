@@ -94,6 +94,10 @@ CREATE TABLE cadence.lead (
     last_response_at  timestamptz,
     last_engagement_at timestamptz,
     score             integer,
+    -- consent as the ledger stands, kept by the ledger's trigger for the tick to read
+    opted_out         boolean NOT NULL DEFAULT false,
+    blocked_channels  text[] NOT NULL DEFAULT '{}',
+    consented_channels text[] NOT NULL DEFAULT '{}',
     created_at        timestamptz NOT NULL DEFAULT pg_catalog.now(),
     PRIMARY KEY (tenant_id, lead_id),
     UNIQUE (tenant_id, external_id),
@@ -107,6 +111,9 @@ COMMENT ON COLUMN cadence.lead.preferred_channel IS 'Channel picked when a step 
 COMMENT ON COLUMN cadence.lead.last_response_at IS 'Latest answered call or reply; drives the no_response step condition';
 COMMENT ON COLUMN cadence.lead.last_engagement_at IS 'Latest engagement event (open, click, reply, ...); restarts the silence clock';
 COMMENT ON COLUMN cadence.lead.score IS 'Lead score (0-100); escalation rules add to it';
+COMMENT ON COLUMN cadence.lead.opted_out IS 'The lead withdrew from all contact (kept from the consent ledger; read-only for applications)';
+COMMENT ON COLUMN cadence.lead.blocked_channels IS 'Channels the lead opted out of, as the consent ledger stands (read-only for applications)';
+COMMENT ON COLUMN cadence.lead.consented_channels IS 'Channels the lead gave consent for, as the consent ledger stands (read-only for applications)';
 
 -- The consent ledger is append-only so that consent can be proven later.
 CREATE TABLE cadence.consent (
@@ -216,7 +223,8 @@ CREATE TABLE cadence.touch (
     lead_id         bigint NOT NULL,
     enrolment_id    bigint NOT NULL,
     step_no         integer NOT NULL,
-    channel         text NOT NULL REFERENCES cadence.channel,
+    -- a CHECK rather than a foreign key: the vocabulary is fixed and the queue is hot
+    channel         text NOT NULL CHECK (channel IN ('call', 'voicemail', 'sms', 'email', 'video', 'linkedin', 'task')),
     planned_at      timestamptz NOT NULL,
     due_at          timestamptz NOT NULL,
     defer_reasons   text[] NOT NULL DEFAULT '{}',
@@ -237,7 +245,7 @@ CREATE TABLE cadence.touch (
     PRIMARY KEY (tenant_id, touch_id),
     -- a step yields at most one touch per enrolment, however often it is ticked
     UNIQUE (tenant_id, enrolment_id, step_no),
-    FOREIGN KEY (tenant_id, lead_id) REFERENCES cadence.lead,
+    -- the lead is the enrolment's, so the enrolment's key covers it
     FOREIGN KEY (tenant_id, enrolment_id) REFERENCES cadence.enrolment,
     FOREIGN KEY (tenant_id, assignee_rep_id) REFERENCES cadence.rep
 );

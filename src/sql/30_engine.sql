@@ -146,7 +146,7 @@ BEGIN
             USING ERRCODE = 'no_data_found';
     END IF;
 
-    IF cadence.opted_out_everywhere(v_tenant, enroll.lead_id) THEN
+    IF v_lead.opted_out THEN
         RAISE EXCEPTION 'lead % has opted out of all contact', enroll.lead_id
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
@@ -217,24 +217,44 @@ $$;
 COMMENT ON FUNCTION cadence.record_consent(bigint, text, text, text, timestamptz, text, jsonb) IS
   'Append a consent grant or revocation to the ledger; a revocation cancels unsent touches at once';
 
--- A revocation takes effect in the transaction that records it, whether it
--- came through record_consent() or a direct INSERT.  Locking the lead's
--- active enrolment first makes a concurrent tick either finish before us
--- (and we cancel what it queued) or skip the lead until we commit.
+-- Every ledger entry takes effect in the transaction that records it,
+-- whether it came through record_consent() or a direct INSERT: the lead's
+-- consent state (what the tick reads) is recomputed, and a revocation
+-- cancels unsent touches.  Locking the lead's enrolment first makes a
+-- concurrent tick either finish before us (and we cancel what it queued) or
+-- skip the lead until we commit.  It runs as the extension owner so that
+-- applications, which may not write the consent state of a lead, can still
+-- record consent; it touches only the new entry's own lead.
 CREATE FUNCTION cadence.consent_applied()
 RETURNS trigger
 LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
+SECURITY DEFINER
+SET search_path = pg_catalog, cadence, pg_temp
 AS $$
 DECLARE
     v_resumed bigint;
 BEGIN
+    PERFORM 1 FROM cadence.enrolment e
+      WHERE e.tenant_id = NEW.tenant_id AND e.lead_id = NEW.lead_id AND e.status IN ('active', 'paused')
+        FOR UPDATE;
+
+    -- per channel, the latest entry for it (or for all) decides
+    UPDATE cadence.lead l
+       SET blocked_channels = s.blocked, consented_channels = s.consented,
+           opted_out = cadence.opted_out_everywhere(NEW.tenant_id, NEW.lead_id)
+      FROM (SELECT coalesce(array_agg(ch.channel ORDER BY ch.channel) FILTER (WHERE x.action = 'revoke'), '{}') AS blocked,
+                   coalesce(array_agg(ch.channel ORDER BY ch.channel) FILTER (WHERE x.action = 'grant'), '{}') AS consented
+              FROM cadence.channel ch
+              CROSS JOIN LATERAL (SELECT c.action FROM cadence.consent c
+                                   WHERE c.tenant_id = NEW.tenant_id AND c.lead_id = NEW.lead_id
+                                     AND (c.channel = 'all' OR c.channel = ANY (ch.consent_channels))
+                                   ORDER BY c.recorded_at DESC, c.consent_id DESC
+                                   LIMIT 1) x) s
+     WHERE l.tenant_id = NEW.tenant_id AND l.lead_id = NEW.lead_id;
+
     IF NEW.action <> 'revoke' THEN
         RETURN NULL;
     END IF;
-    PERFORM 1 FROM cadence.enrolment e
-      WHERE e.tenant_id = NEW.tenant_id AND e.lead_id = NEW.lead_id AND e.status = 'active'
-        FOR UPDATE;
     WITH cancelled AS (
         UPDATE cadence.touch t
            SET status = 'cancelled', status_reason = 'opted_out', lease_until = NULL
@@ -257,8 +277,9 @@ BEGIN
     RETURN NULL;
 END
 $$;
+REVOKE EXECUTE ON FUNCTION cadence.consent_applied() FROM PUBLIC;
 COMMENT ON FUNCTION cadence.consent_applied() IS
-  'Trigger: a revocation cancels the lead''s unsent touches on that channel (all channels, and the enrolment, for "all")';
+  'Trigger: keep the lead''s consent state; a revocation cancels unsent touches on that channel (all channels, and the enrolment, for "all")';
 CREATE TRIGGER consent_applied AFTER INSERT ON cadence.consent
     FOR EACH ROW EXECUTE FUNCTION cadence.consent_applied();
 

@@ -29,14 +29,20 @@ GRANT EXECUTE ON FUNCTION
     cadence.parse_window(text, text), cadence.parse_duration(text, text), cadence.step_due(text, interval, integer, time, time, integer, timestamptz, timestamptz, text),
     cadence.plan_touch(timestamptz, text, time, time, integer, interval, timestamptz[]),
     cadence.is_allowed_at(timestamptz, text, time, time), cadence.check_template(text, text),
-    cadence.render(text, jsonb), cadence.render_context(cadence.lead, cadence.rep, cadence.tenant),
+    cadence.render(text, jsonb), cadence.render_touch(text, text, jsonb), cadence.render_context(cadence.lead, cadence.rep, cadence.tenant),
     cadence.with_compliance_text(text, text, cadence.tenant, bigint), cadence.opted_out_everywhere(bigint, bigint),
     cadence.sms_keyword_kind(text)
     TO cadence_reader;
 
 -- The application writes leads and reps, appends consent (never rewrites
 -- it), and moves touches and enrolments through the engine's functions.
-GRANT INSERT, UPDATE ON cadence.lead, cadence.rep TO cadence_app;
+GRANT INSERT, UPDATE ON cadence.rep TO cadence_app;
+-- the consent state of a lead is written only by the consent ledger's trigger
+GRANT INSERT (tenant_id, lead_id, external_id, first_name, last_name, email, phone, time_zone, segment, source,
+              owner_rep_id, attributes, preferred_channel, last_response_at, last_engagement_at, score, created_at),
+      UPDATE (external_id, first_name, last_name, email, phone, time_zone, segment, source,
+              owner_rep_id, attributes, preferred_channel, last_response_at, last_engagement_at, score)
+   ON cadence.lead TO cadence_app;
 GRANT INSERT ON cadence.consent TO cadence_app;
 GRANT INSERT, UPDATE ON cadence.enrolment, cadence.touch TO cadence_app;
 GRANT INSERT ON cadence.event TO cadence_app;
@@ -48,7 +54,7 @@ GRANT EXECUTE ON FUNCTION
     cadence.claim_touches(text[], text, integer, interval, timestamptz),
     cadence.complete_touch(bigint, text, jsonb, timestamptz),
     cadence.release_touch(bigint, text, text, timestamptz),
-    cadence.consent_applied(), cadence.consent_append_only(),
+    cadence.consent_append_only(),
     cadence.resume_after_touch(bigint, bigint, integer, timestamptz),
     cadence.record_event(bigint, text, timestamptz, bigint, jsonb, text, text),
     cadence.resume_enrolment(bigint, timestamptz),
