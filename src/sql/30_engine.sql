@@ -314,7 +314,12 @@ SET search_path = pg_catalog, pg_temp
 ROWS 100
 AS $$
 DECLARE
-    v_bad text;
+    v_tenant   bigint := cadence.current_tenant();
+    v_bad      text;
+    v_channels text[];
+    v_from     time[];
+    v_until    time[];
+    v_claimed  bigint := 0;
 BEGIN
     IF channels IS NULL OR cardinality(channels) = 0 THEN
         RAISE EXCEPTION 'no channels given in field "channels"' USING ERRCODE = 'invalid_parameter_value';
@@ -339,23 +344,64 @@ BEGIN
         RAISE EXCEPTION 'as_of must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
 
-    -- Due touches of this tenant, and claimed ones whose lease ran out, that
-    -- the channel may send now in the lead's local time.
+    -- The channels' allowed hours for this tenant, looked up once.
+    SELECT array_agg(ch.channel), array_agg(coalesce(p.allowed_from, ch.allowed_from)),
+           array_agg(coalesce(p.allowed_until, ch.allowed_until))
+      INTO v_channels, v_from, v_until
+      FROM cadence.channel ch
+      LEFT JOIN cadence.channel_policy p ON p.tenant_id = v_tenant AND p.channel = ch.channel
+     WHERE ch.channel = ANY (channels);
+
+    -- Claimed touches whose lease ran out come first (their sender is gone),
+    -- then due ones.  Each channel is read in index order and only as far as
+    -- the batch needs, so a claim costs what it returns, not the backlog; a
+    -- touch is taken only while its channel may reach the lead now, in the
+    -- lead's local time.
     RETURN QUERY
     WITH picked AS (
-        SELECT t.tenant_id, t.touch_id
-          FROM cadence.touch t
-          JOIN cadence.lead l ON l.tenant_id = t.tenant_id AND l.lead_id = t.lead_id
-          JOIN cadence.channel ch ON ch.channel = t.channel
-          LEFT JOIN cadence.channel_policy p ON p.tenant_id = t.tenant_id AND p.channel = t.channel
-         WHERE t.tenant_id = cadence.current_tenant()
-           AND t.channel = ANY (channels)
-           AND ((t.status = 'queued' AND t.due_at <= as_of) OR (t.status = 'claimed' AND t.lease_until <= as_of))
-           AND cadence.is_allowed_at(as_of, l.time_zone, coalesce(p.allowed_from, ch.allowed_from),
-                                     coalesce(p.allowed_until, ch.allowed_until))
-         ORDER BY t.due_at, t.touch_id
+        SELECT x.tenant_id, x.touch_id
+          FROM unnest(v_channels, v_from, v_until) AS c(channel, allowed_from, allowed_until)
+         CROSS JOIN LATERAL (
+                SELECT t.tenant_id, t.touch_id, t.lease_until
+                  FROM cadence.touch t
+                 WHERE t.tenant_id = v_tenant AND t.status = 'claimed' AND t.channel = c.channel
+                   AND t.lease_until <= as_of
+                   AND cadence.is_allowed_at(as_of, (SELECT l.time_zone FROM cadence.lead l
+                                                      WHERE l.tenant_id = t.tenant_id AND l.lead_id = t.lead_id),
+                                             c.allowed_from, c.allowed_until)
+                 ORDER BY t.lease_until
+                 LIMIT max_touches
+                   FOR UPDATE OF t SKIP LOCKED) x
+         ORDER BY x.lease_until
          LIMIT max_touches
-           FOR UPDATE OF t SKIP LOCKED
+    )
+    UPDATE cadence.touch t
+       SET claimed_by = worker, claimed_at = as_of, lease_until = as_of + lease, attempts = t.attempts + 1
+      FROM picked
+     WHERE t.tenant_id = picked.tenant_id AND t.touch_id = picked.touch_id
+    RETURNING t.*;
+    GET DIAGNOSTICS v_claimed = ROW_COUNT;
+    IF v_claimed >= max_touches THEN
+        RETURN;
+    END IF;
+
+    RETURN QUERY
+    WITH picked AS (
+        SELECT x.tenant_id, x.touch_id
+          FROM unnest(v_channels, v_from, v_until) AS c(channel, allowed_from, allowed_until)
+         CROSS JOIN LATERAL (
+                SELECT t.tenant_id, t.touch_id, t.due_at
+                  FROM cadence.touch t
+                 WHERE t.tenant_id = v_tenant AND t.status = 'queued' AND t.channel = c.channel
+                   AND t.due_at <= as_of
+                   AND cadence.is_allowed_at(as_of, (SELECT l.time_zone FROM cadence.lead l
+                                                      WHERE l.tenant_id = t.tenant_id AND l.lead_id = t.lead_id),
+                                             c.allowed_from, c.allowed_until)
+                 ORDER BY t.due_at
+                 LIMIT max_touches - v_claimed
+                   FOR UPDATE OF t SKIP LOCKED) x
+         ORDER BY x.due_at
+         LIMIT max_touches - v_claimed
     )
     UPDATE cadence.touch t
        SET status = 'claimed', claimed_by = worker, claimed_at = as_of,
