@@ -63,25 +63,26 @@ COMMENT ON FUNCTION cadence.render_context(cadence.lead, cadence.rep, cadence.te
   'The merge-field values for a lead, its rep and its business';
 
 -- A step timed "after previous" waits (next_due_at NULL) until the touch
--- before it ends: completed, or cancelled by an opt-out.  This starts its
--- clock at the given instant.
-CREATE FUNCTION cadence.resume_after_touch(tenant_id bigint, enrolment_id bigint, step_no integer, ended_at timestamptz)
+-- before it ends: completed, or cancelled by an opt-out.  This starts the
+-- clock of every such step that waited on one of the given touches.
+CREATE FUNCTION cadence.resume_after_touches(tenant_id bigint, touch_ids bigint[], ended_at timestamptz)
 RETURNS void
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     UPDATE cadence.enrolment e
        SET next_due_at = cadence.step_due(n.timing_kind, n.step_offset, n.day_number, n.window_from, n.window_until,
-                                          n.weekdays, e.enrolled_at, resume_after_touch.ended_at, l.time_zone)
-      FROM cadence.step n, cadence.lead l
-     WHERE e.tenant_id = resume_after_touch.tenant_id AND e.enrolment_id = resume_after_touch.enrolment_id
-       AND e.status = 'active' AND e.next_due_at IS NULL AND e.next_step_no = resume_after_touch.step_no + 1
+                                          n.weekdays, e.enrolled_at, resume_after_touches.ended_at, l.time_zone)
+      FROM cadence.touch t, cadence.step n, cadence.lead l
+     WHERE t.tenant_id = resume_after_touches.tenant_id AND t.touch_id = ANY (resume_after_touches.touch_ids)
+       AND e.tenant_id = t.tenant_id AND e.enrolment_id = t.enrolment_id
+       AND e.status = 'active' AND e.next_due_at IS NULL AND e.next_step_no = t.step_no + 1
        AND n.tenant_id = e.tenant_id AND n.cadence_version_id = e.cadence_version_id
        AND n.step_no = e.next_step_no AND n.timing_kind = 'after_previous'
        AND l.tenant_id = e.tenant_id AND l.lead_id = e.lead_id;
 END;
-COMMENT ON FUNCTION cadence.resume_after_touch(bigint, bigint, integer, timestamptz) IS
-  'Internal: start the clock of a next step timed "after previous" once the touch before it has ended';
+COMMENT ON FUNCTION cadence.resume_after_touches(bigint, bigint[], timestamptz) IS
+  'Internal: start the clock of next steps timed "after previous" once the touches before them have ended';
 
 -- What the law and the seeds require on top of a message: the unsubscribe
 -- footer on every email, the opt-out line on the first SMS and every 5th.
@@ -232,7 +233,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, cadence, pg_temp
 AS $$
 DECLARE
-    v_resumed bigint;
+    v_cancelled bigint[];
 BEGIN
     PERFORM 1 FROM cadence.enrolment e
       WHERE e.tenant_id = NEW.tenant_id AND e.lead_id = NEW.lead_id AND e.status IN ('active', 'paused')
@@ -263,12 +264,11 @@ BEGIN
            AND t.status IN ('queued', 'claimed', 'held')
            AND ch.channel = t.channel
            AND (NEW.channel = 'all' OR NEW.channel = ANY (ch.consent_channels))
-        RETURNING t.enrolment_id, t.step_no
+        RETURNING t.touch_id
     )
+    SELECT array_agg(c.touch_id) INTO v_cancelled FROM cancelled c;
     -- a step waiting on a cancelled touch is not left waiting forever
-    SELECT count(cadence.resume_after_touch(NEW.tenant_id, c.enrolment_id, c.step_no, NEW.recorded_at))
-      INTO STRICT v_resumed
-      FROM cancelled c;
+    PERFORM cadence.resume_after_touches(NEW.tenant_id, v_cancelled, NEW.recorded_at);
     IF NEW.channel = 'all' THEN
         UPDATE cadence.enrolment e
            SET status = 'exited', exit_reason = 'opt_out', ended_at = NEW.recorded_at, next_due_at = NULL
@@ -414,17 +414,23 @@ $$;
 COMMENT ON FUNCTION cadence.claim_touches(text[], text, integer, interval, timestamptz) IS
   'Lease up to max_touches due touches on the given channels to a sender; an expired lease makes a touch claimable again';
 
-CREATE FUNCTION cadence.complete_touch(touch_id bigint, outcome text, detail jsonb DEFAULT '{}',
-                                       as_of timestamptz DEFAULT pg_catalog.now())
-RETURNS cadence.touch
+-- Record what happened to touches.  One statement per effect, whatever the
+-- batch size: a sender that claimed 100 touches completes them in one call.
+CREATE FUNCTION cadence.complete_touches(touch_ids bigint[], outcome text, detail jsonb DEFAULT '{}',
+                                         as_of timestamptz DEFAULT pg_catalog.now())
+RETURNS SETOF cadence.touch
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+ROWS 100
 AS $$
 DECLARE
     outcomes constant text[] := ARRAY['sent', 'delivered', 'failed', 'bounced', 'answered', 'no_answer',
                                       'voicemail', 'busy', 'replied', 'completed'];
+    -- outcomes that mean a rep reached out (the seed's 5-minute rule)
+    attempts constant text[] := ARRAY['answered', 'no_answer', 'voicemail', 'busy', 'completed', 'sent', 'delivered'];
     v_tenant bigint := cadence.current_tenant();
-    v_touch  cadence.touch;
+    v_bad    record;
+    v_done   bigint[];
 BEGIN
     IF outcome IS NULL OR outcome <> ALL (outcomes) THEN
         RAISE EXCEPTION 'invalid outcome "%" in field "outcome"', coalesce(outcome, 'NULL')
@@ -437,79 +443,111 @@ BEGIN
     IF as_of IS NULL THEN
         RAISE EXCEPTION 'as_of must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-
-    SELECT * INTO v_touch FROM cadence.touch t
-     WHERE t.tenant_id = v_tenant AND t.touch_id = complete_touch.touch_id
-       FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'touch % does not exist (field "touch_id")', coalesce(complete_touch.touch_id::text, 'NULL')
-            USING ERRCODE = 'no_data_found';
+    IF touch_ids IS NULL OR cardinality(touch_ids) = 0 OR cardinality(touch_ids) > 10000 THEN
+        RAISE EXCEPTION 'touch_ids must list 1 to 10000 touches (field "touch_ids")'
+            USING ERRCODE = 'invalid_parameter_value';
     END IF;
 
-    -- An opt-out committed after the claim: record the attempt as suppressed,
-    -- once; a retry with the same outcome changes nothing.
-    IF v_touch.status = 'cancelled' THEN
-        IF v_touch.outcome = 'suppressed' THEN
-            IF v_touch.outcome_detail ->> 'reported_outcome' = complete_touch.outcome THEN
-                RETURN v_touch;
-            END IF;
-            RAISE EXCEPTION 'touch % was already reported as "%" after it was cancelled',
-                    v_touch.touch_id, v_touch.outcome_detail ->> 'reported_outcome'
+    PERFORM 1 FROM cadence.touch t
+      WHERE t.tenant_id = v_tenant AND t.touch_id = ANY (touch_ids)
+      ORDER BY t.touch_id
+        FOR UPDATE;
+
+    -- Refuse the whole batch if one touch cannot take this outcome.
+    SELECT i.id AS touch_id, t.status, t.outcome, t.outcome_detail ->> 'reported_outcome' AS reported INTO v_bad
+      FROM unnest(touch_ids) AS i(id)
+      LEFT JOIN cadence.touch t ON t.tenant_id = v_tenant AND t.touch_id = i.id
+     WHERE i.id IS NULL OR t.touch_id IS NULL
+        OR t.status IN ('skipped', 'held')
+        OR (t.status IN ('done', 'failed') AND t.outcome <> complete_touches.outcome)
+        OR (t.status = 'cancelled' AND t.outcome = 'suppressed'
+            AND t.outcome_detail ->> 'reported_outcome' <> complete_touches.outcome)
+     LIMIT 1;
+    IF FOUND THEN
+        IF v_bad.status IS NULL THEN
+            RAISE EXCEPTION 'touch % does not exist (field "touch_id")', coalesce(v_bad.touch_id::text, 'NULL')
+                USING ERRCODE = 'no_data_found';
+        ELSIF v_bad.status IN ('done', 'failed') THEN
+            RAISE EXCEPTION 'touch % is already completed with outcome "%"', v_bad.touch_id, v_bad.outcome
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        ELSIF v_bad.status = 'cancelled' THEN
+            RAISE EXCEPTION 'touch % was already reported as "%" after it was cancelled', v_bad.touch_id, v_bad.reported
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        ELSE
+            RAISE EXCEPTION 'touch % is % and cannot be completed', v_bad.touch_id, v_bad.status
                 USING ERRCODE = 'object_not_in_prerequisite_state';
         END IF;
-        UPDATE cadence.touch t
-           SET outcome = 'suppressed', outcome_detail = coalesce(detail, '{}') || jsonb_build_object('reported_outcome', complete_touch.outcome),
-               completed_at = as_of
-         WHERE t.tenant_id = v_tenant AND t.touch_id = v_touch.touch_id
-        RETURNING * INTO v_touch;
-        RETURN v_touch;
-    END IF;
-    -- A retried webhook reporting the same outcome is harmless.
-    IF v_touch.status IN ('done', 'failed') THEN
-        IF v_touch.outcome = complete_touch.outcome THEN
-            RETURN v_touch;
-        END IF;
-        RAISE EXCEPTION 'touch % is already completed with outcome "%"', v_touch.touch_id, v_touch.outcome
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    IF v_touch.status NOT IN ('queued', 'claimed') THEN
-        RAISE EXCEPTION 'touch % is % and cannot be completed', v_touch.touch_id, v_touch.status
-            USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
 
+    -- An opt-out committed after the claim: the attempt is recorded as
+    -- suppressed, once; the touch stays cancelled.
     UPDATE cadence.touch t
-       SET status = CASE WHEN complete_touch.outcome IN ('failed', 'bounced') THEN 'failed' ELSE 'done' END,
-           outcome = complete_touch.outcome, outcome_detail = coalesce(detail, '{}'),
-           completed_at = as_of, lease_until = NULL
-     WHERE t.tenant_id = v_tenant AND t.touch_id = v_touch.touch_id
-    RETURNING * INTO v_touch;
+       SET outcome = 'suppressed',
+           outcome_detail = coalesce(detail, '{}') || jsonb_build_object('reported_outcome', complete_touches.outcome),
+           completed_at = as_of
+     WHERE t.tenant_id = v_tenant AND t.touch_id = ANY (touch_ids)
+       AND t.status = 'cancelled' AND t.outcome IS DISTINCT FROM 'suppressed';
 
-    IF complete_touch.outcome IN ('answered', 'replied') THEN
+    -- Touches already completed with this outcome (a retried webhook) are left as they are.
+    WITH done AS (
+        UPDATE cadence.touch t
+           SET status = CASE WHEN complete_touches.outcome IN ('failed', 'bounced') THEN 'failed' ELSE 'done' END,
+               outcome = complete_touches.outcome, outcome_detail = coalesce(detail, '{}'),
+               completed_at = as_of, lease_until = NULL
+         WHERE t.tenant_id = v_tenant AND t.touch_id = ANY (touch_ids) AND t.status IN ('queued', 'claimed')
+        RETURNING t.touch_id
+    )
+    SELECT array_agg(d.touch_id) INTO v_done FROM done d;
+
+    IF v_done IS NOT NULL AND complete_touches.outcome IN ('answered', 'replied') THEN
         UPDATE cadence.lead l
            SET last_response_at = greatest(l.last_response_at, as_of),
                last_engagement_at = greatest(l.last_engagement_at, as_of)
-         WHERE l.tenant_id = v_tenant AND l.lead_id = v_touch.lead_id;
+          FROM cadence.touch t
+         WHERE t.tenant_id = v_tenant AND t.touch_id = ANY (v_done)
+           AND l.tenant_id = t.tenant_id AND l.lead_id = t.lead_id;
         -- engagement restarts the silence clock
         UPDATE cadence.enrolment e
            SET move_due_at = greatest(e.move_due_at, as_of + cadence.parse_duration(v.rules -> 'on_silence' ->> 'after'))
-          FROM cadence.cadence_version v
-         WHERE e.tenant_id = v_tenant AND e.enrolment_id = v_touch.enrolment_id
+          FROM cadence.touch t, cadence.cadence_version v
+         WHERE t.tenant_id = v_tenant AND t.touch_id = ANY (v_done)
+           AND e.tenant_id = t.tenant_id AND e.enrolment_id = t.enrolment_id
            AND e.status = 'active' AND e.move_reason = 'silence'
            AND v.tenant_id = e.tenant_id AND v.cadence_version_id = e.cadence_version_id;
     END IF;
-    -- a rep who got through on a call has made the human contact an alert asks for
-    IF complete_touch.outcome = 'answered' THEN
+
+    -- A rep who worked a call or task for the lead has acted on its alerts.
+    IF v_done IS NOT NULL AND complete_touches.outcome = ANY (attempts) THEN
         UPDATE cadence.alert a
-           SET status = 'closed', closed_at = as_of, closed_by = 'touch:' || v_touch.touch_id
-         WHERE a.tenant_id = v_tenant AND a.lead_id = v_touch.lead_id AND a.status IN ('open', 'escalated');
+           SET status = 'closed', closed_at = as_of, closed_by = 'touch:' || t.touch_id
+          FROM cadence.touch t
+         WHERE t.tenant_id = v_tenant AND t.touch_id = ANY (v_done) AND t.assignee_rep_id IS NOT NULL
+           AND a.tenant_id = t.tenant_id AND a.lead_id = t.lead_id AND a.status IN ('open', 'escalated');
     END IF;
 
     -- A next step timed "after previous" starts counting now.
-    PERFORM cadence.resume_after_touch(v_tenant, v_touch.enrolment_id, v_touch.step_no, as_of);
+    IF v_done IS NOT NULL THEN
+        PERFORM cadence.resume_after_touches(v_tenant, v_done, as_of);
+    END IF;
 
-    RETURN v_touch;
+    RETURN QUERY
+    SELECT t.* FROM cadence.touch t
+     WHERE t.tenant_id = v_tenant AND t.touch_id = ANY (touch_ids)
+     ORDER BY array_position(touch_ids, t.touch_id);
 END
 $$;
+COMMENT ON FUNCTION cadence.complete_touches(bigint[], text, jsonb, timestamptz) IS
+  'Record one outcome for a batch of touches (all or none); returns them as they now stand';
+
+CREATE FUNCTION cadence.complete_touch(touch_id bigint, outcome text, detail jsonb DEFAULT '{}',
+                                       as_of timestamptz DEFAULT pg_catalog.now())
+RETURNS cadence.touch
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT * FROM cadence.complete_touches(ARRAY[complete_touch.touch_id], complete_touch.outcome,
+                                           complete_touch.detail, complete_touch.as_of);
+END;
 COMMENT ON FUNCTION cadence.complete_touch(bigint, text, jsonb, timestamptz) IS
   'Record the outcome of a touch (sent, delivered, failed, bounced, answered, no_answer, voicemail, busy, replied, completed)';
 

@@ -157,8 +157,8 @@ COMMENT ON FUNCTION cadence.sms_keyword_kind(text) IS
   'sms_stop for STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPT OUT; sms_start for START, UNSTOP; else NULL';
 
 -- Raise a hand-off alert for a lead, to its owner, else to the on-duty rep
--- alerted longest ago (round robin).  One open alert per lead is enough: a
--- second signal while one is open returns the open one.
+-- alerted longest ago (round robin).  One open alert per lead and reason is
+-- enough: the same signal again while one is open returns the open one.
 CREATE FUNCTION cadence.raise_alert(tenant_id bigint, lead_id bigint, enrolment_id bigint, event_id bigint,
                                     reason text, raised_at timestamptz)
 RETURNS bigint
@@ -171,6 +171,7 @@ DECLARE
 BEGIN
     SELECT a.alert_id INTO v_alert FROM cadence.alert a
      WHERE a.tenant_id = raise_alert.tenant_id AND a.lead_id = raise_alert.lead_id AND a.status IN ('open', 'escalated')
+       AND a.reason = raise_alert.reason
      LIMIT 1;
     IF FOUND THEN
         RETURN v_alert;
