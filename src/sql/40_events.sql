@@ -55,7 +55,7 @@ INSERT INTO cadence.event_kind (kind, response, engagement, human_contact, conse
 CREATE TABLE cadence.custom_event_kind (
     tenant_id bigint NOT NULL DEFAULT cadence.current_tenant() REFERENCES cadence.tenant,
     LIKE cadence.event_kind INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
-    PRIMARY KEY (tenant_id, kind)
+    CONSTRAINT custom_event_kind_pkey PRIMARY KEY (tenant_id, kind)
 );
 COMMENT ON TABLE cadence.custom_event_kind IS 'Event kinds a tenant registers, or built-in kinds whose effects it overrides';
 
@@ -281,7 +281,7 @@ BEGIN
                                                 default_hand_off, description)
     VALUES (cadence.current_tenant(), kind, response, engagement, human_contact, consent_channel, consent_action,
             preferred_channel, default_exit, default_pause, default_hand_off, coalesce(description, kind))
-    ON CONFLICT (tenant_id, kind) DO UPDATE
+    ON CONFLICT ON CONSTRAINT custom_event_kind_pkey DO UPDATE
        SET response = EXCLUDED.response, engagement = EXCLUDED.engagement, human_contact = EXCLUDED.human_contact,
            consent_channel = EXCLUDED.consent_channel, consent_action = EXCLUDED.consent_action,
            preferred_channel = EXCLUDED.preferred_channel, default_exit = EXCLUDED.default_exit,

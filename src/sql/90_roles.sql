@@ -30,7 +30,7 @@ GRANT EXECUTE ON FUNCTION
     cadence.plan_touch(timestamptz, text, time, time, integer, interval, timestamptz[]),
     cadence.is_allowed_at(timestamptz, text, time, time), cadence.check_template(text, text),
     cadence.render(text, jsonb), cadence.render_touch(text, text, jsonb), cadence.render_context(cadence.lead, cadence.rep, cadence.tenant),
-    cadence.with_compliance_text(text, text, cadence.tenant, bigint), cadence.opted_out_everywhere(bigint, bigint),
+    cadence.with_compliance_text(text, text, text, text, bigint), cadence.opted_out_everywhere(bigint, bigint),
     cadence.sms_keyword_kind(text)
     TO cadence_reader;
 
