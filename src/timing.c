@@ -435,7 +435,7 @@ cadence_step_due(PG_FUNCTION_ARGS)
 	int			weekdays = CADENCE_ALL_WEEKDAYS;
 	TimestampTz enrolled_at;
 	pg_tz	   *tz;
-	TimestampTz t;
+	TimestampTz t = 0;		/* set on every path that does not raise */
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(6) || PG_ARGISNULL(8))
 		PG_RETURN_NULL();
