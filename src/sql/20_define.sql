@@ -119,10 +119,8 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    kinds constant text[] := ARRAY['email_open', 'email_click', 'email_reply', 'sms_reply', 'reply',
-        'call_answered', 'call_no_answer', 'voicemail_left', 'bounce', 'unsubscribe', 'sms_stop', 'opt_out',
-        'appointment_set', 'appointment_show', 'sold', 'lost',
-        'trade_value_request', 'credit_question', 'urgent_timeline'];
+    -- the kinds in force for the current tenant: built-in and its own
+    kinds constant text[] := ARRAY(SELECT k.kind FROM cadence.event_kinds k ORDER BY k.kind);
     v jsonb;
     k text;
     i integer := 0;

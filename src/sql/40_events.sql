@@ -300,31 +300,53 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_enrolment cadence.enrolment;
+    v_rules     jsonb;
+    v_next      cadence.step;
+    v_zone      text;
 BEGIN
-    UPDATE cadence.enrolment e
-       SET status = 'active', paused_at = NULL, exit_reason = NULL,
-           next_due_at = greatest(as_of, cadence.step_due(s.timing_kind, s.step_offset, s.day_number, s.window_from,
-                                                          s.window_until, s.weekdays, e.enrolled_at, as_of, l.time_zone))
-      FROM cadence.lead l, cadence.step s
+    IF as_of IS NULL THEN
+        RAISE EXCEPTION 'as_of must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO v_enrolment FROM cadence.enrolment e
      WHERE e.tenant_id = cadence.current_tenant() AND e.enrolment_id = resume_enrolment.enrolment_id
        AND e.status = 'paused'
-       AND l.tenant_id = e.tenant_id AND l.lead_id = e.lead_id
-       AND s.tenant_id = e.tenant_id AND s.cadence_version_id = e.cadence_version_id AND s.step_no = e.next_step_no
-       AND NOT s.is_break_up
-    RETURNING e.* INTO v_enrolment;
-    IF NOT FOUND THEN
-        -- paused after its last step: resuming ends it
-        UPDATE cadence.enrolment e
-           SET status = 'completed', paused_at = NULL, ended_at = as_of, exit_reason = 'cadence_completed'
-         WHERE e.tenant_id = cadence.current_tenant() AND e.enrolment_id = resume_enrolment.enrolment_id
-           AND e.status = 'paused'
-        RETURNING e.* INTO v_enrolment;
-    END IF;
+       FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'enrolment % does not exist or is not paused (field "enrolment_id")',
                 coalesce(resume_enrolment.enrolment_id::text, 'NULL')
             USING ERRCODE = 'no_data_found';
     END IF;
+    SELECT v.rules INTO v_rules FROM cadence.cadence_version v
+     WHERE v.tenant_id = v_enrolment.tenant_id AND v.cadence_version_id = v_enrolment.cadence_version_id;
+    SELECT l.time_zone INTO v_zone FROM cadence.lead l
+     WHERE l.tenant_id = v_enrolment.tenant_id AND l.lead_id = v_enrolment.lead_id;
+    SELECT * INTO v_next FROM cadence.step s
+     WHERE s.tenant_id = v_enrolment.tenant_id AND s.cadence_version_id = v_enrolment.cadence_version_id
+       AND s.step_no = v_enrolment.next_step_no AND NOT s.is_break_up;
+
+    -- The cadence goes on from the step it had reached; the silence clock
+    -- starts again now, since the lead just spoke with a person.
+    UPDATE cadence.enrolment e
+       SET status = CASE WHEN v_next.step_no IS NULL AND NOT (v_rules ? 'on_complete') AND NOT (v_rules ? 'on_silence')
+                         THEN 'completed' ELSE 'active' END,
+           ended_at = CASE WHEN v_next.step_no IS NULL AND NOT (v_rules ? 'on_complete') AND NOT (v_rules ? 'on_silence')
+                           THEN as_of END,
+           exit_reason = CASE WHEN v_next.step_no IS NULL AND NOT (v_rules ? 'on_complete') AND NOT (v_rules ? 'on_silence')
+                              THEN 'cadence_completed' END,
+           paused_at = NULL,
+           next_due_at = CASE WHEN v_next.step_no IS NOT NULL THEN
+                             greatest(as_of, cadence.step_due(v_next.timing_kind, v_next.step_offset, v_next.day_number,
+                                                              v_next.window_from, v_next.window_until, v_next.weekdays,
+                                                              e.enrolled_at, as_of, v_zone)) END,
+           move_due_at = CASE WHEN v_next.step_no IS NULL AND v_rules ? 'on_complete' THEN as_of
+                              WHEN v_rules ? 'on_silence'
+                              THEN as_of + cadence.parse_duration(v_rules -> 'on_silence' ->> 'after') END,
+           move_to = CASE WHEN v_next.step_no IS NULL AND v_rules ? 'on_complete' THEN v_rules -> 'on_complete' ->> 'move_to'
+                          ELSE v_rules -> 'on_silence' ->> 'move_to' END,
+           move_reason = CASE WHEN v_next.step_no IS NULL AND v_rules ? 'on_complete' THEN 'cadence_completed'
+                              WHEN v_rules ? 'on_silence' THEN 'silence' END
+     WHERE e.tenant_id = v_enrolment.tenant_id AND e.enrolment_id = v_enrolment.enrolment_id
+    RETURNING e.* INTO v_enrolment;
     RETURN v_enrolment;
 END
 $$;
