@@ -169,12 +169,19 @@ static const char *const apply_sql =
 "            OR (d.pause_kind IS NOT NULL AND e.status = 'active')"
 "            OR (e.move_reason = 'silence' AND d.engaged_at IS NOT NULL))"
 "    RETURNING e.tenant_id, e.enrolment_id, e.lead_id, e.status, e.exit_reason, x.move_to, x.last_at, x.score"
+/*
+ * Unsent touches are withdrawn: those of an enrolment that stopped, and
+ * after an exit (sold, lost, booked, opted out) every unsent touch of the
+ * lead, even one its finished enrolment queued last.
+ */
 "), withdrawn AS ("
 "    UPDATE cadence.touch t"
-"       SET status = 'cancelled', status_reason = s.exit_reason, lease_until = NULL"
-"      FROM stopped s"
-"     WHERE t.tenant_id = s.tenant_id AND t.enrolment_id = s.enrolment_id"
-"       AND s.status IN ('exited', 'paused') AND t.status IN ('queued', 'claimed', 'held')"
+"       SET status = 'cancelled', status_reason = coalesce(d.exit_kind, s.exit_reason), lease_until = NULL"
+"      FROM decision d"
+"      LEFT JOIN stopped s ON s.tenant_id = d.tenant_id AND s.lead_id = d.lead_id AND s.status IN ('exited', 'paused')"
+"     WHERE t.tenant_id = d.tenant_id AND t.lead_id = d.lead_id"
+"       AND (d.exit_kind IS NOT NULL OR t.enrolment_id = s.enrolment_id)"
+"       AND t.status IN ('queued', 'claimed', 'held')"
 "    RETURNING 1"
 "), lead_updated AS ("
 "    UPDATE cadence.lead l"
@@ -216,6 +223,33 @@ static const char *const apply_sql =
 "       (SELECT count(*) FROM withdrawn) + (SELECT count(*) FROM lead_updated)"
 "       + (SELECT count(*) FROM consented) + (SELECT count(*) FROM contacted)";
 
+/*
+ * Lock the unsent touches of the events' leads, then their running
+ * enrolments, each in a statement of its own before the effects are
+ * applied.  Every path that changes both a touch and an enrolment takes
+ * the touch first (a sender holding a claimed touch completes it, then
+ * starts the next step's clock), so this order cannot deadlock; and since
+ * the apply statement starts after a tick that held an enrolment has
+ * committed, it sees (and withdraws) the touches that tick queued.
+ */
+static const char *const lock_touches_sql =
+"SELECT t.touch_id"
+"  FROM cadence.touch t"
+" WHERE (t.tenant_id, t.lead_id) IN (SELECT n.tenant_id, n.lead_id FROM new_events n)"
+"   AND t.status IN ('queued', 'claimed', 'held')"
+" ORDER BY t.tenant_id, t.touch_id"
+"   FOR UPDATE OF t";
+
+static const char *const lock_enrolments_sql =
+"SELECT e.enrolment_id"
+"  FROM cadence.enrolment e"
+" WHERE (e.tenant_id, e.lead_id) IN (SELECT n.tenant_id, n.lead_id FROM new_events n)"
+"   AND e.status IN ('active', 'paused')"
+" ORDER BY e.tenant_id, e.enrolment_id"
+"   FOR UPDATE OF e";
+
+static SPIPlanPtr lock_touches_plan = NULL;
+static SPIPlanPtr lock_enrolments_plan = NULL;
 static SPIPlanPtr validate_plan = NULL;
 static SPIPlanPtr apply_plan = NULL;
 
@@ -323,6 +357,8 @@ cadence_event_applied(PG_FUNCTION_ARGS)
 		elog(ERROR, "could not register the new events");
 
 	ValidateNewEvents(small);
+	RunOverNewEvents(lock_touches_sql, &lock_touches_plan, small, 0);
+	RunOverNewEvents(lock_enrolments_sql, &lock_enrolments_plan, small, 0);
 	RunOverNewEvents(apply_sql, &apply_plan, small, 0);
 
 	SPI_finish();

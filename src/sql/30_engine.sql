@@ -240,6 +240,11 @@ AS $$
 DECLARE
     v_cancelled bigint[];
 BEGIN
+    -- touches first, then the enrolment: the order every path takes
+    PERFORM 1 FROM cadence.touch t
+      WHERE t.tenant_id = NEW.tenant_id AND t.lead_id = NEW.lead_id AND t.status IN ('queued', 'claimed', 'held')
+      ORDER BY t.touch_id
+        FOR UPDATE;
     PERFORM 1 FROM cadence.enrolment e
       WHERE e.tenant_id = NEW.tenant_id AND e.lead_id = NEW.lead_id AND e.status IN ('active', 'paused')
         FOR UPDATE;
