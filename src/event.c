@@ -188,8 +188,7 @@ static const char *const apply_sql =
 "       SET last_response_at = greatest(l.last_response_at, d.response_at),"
 "           last_engagement_at = greatest(l.last_engagement_at, d.engaged_at),"
 "           preferred_channel = coalesce(d.preferred_channel, l.preferred_channel),"
-"           score = CASE WHEN s.move_to IS NULL THEN l.score"
-"                        ELSE least(100, greatest(0, coalesce(l.score, 0) + s.score)) END"
+"           score_bonus = l.score_bonus + coalesce(s.score, 0)"
 "      FROM decision d"
 "      LEFT JOIN stopped s ON s.tenant_id = d.tenant_id AND s.lead_id = d.lead_id AND s.exit_reason = 'escalated'"
 "     WHERE l.tenant_id = d.tenant_id AND l.lead_id = d.lead_id"
@@ -248,6 +247,17 @@ static const char *const lock_enrolments_sql =
 " ORDER BY e.tenant_id, e.enrolment_id"
 "   FOR UPDATE OF e";
 
+/*
+ * The leads the events concern are scored again as of their newest event
+ * (an escalation bonus, a reply, decay since the last score), and routed if
+ * their tier changed.
+ */
+static const char *const rescore_sql =
+"SELECT count(cadence.rescore_leads(g.tenant_id, g.lead_ids, g.as_of))"
+"  FROM (SELECT n.tenant_id, array_agg(DISTINCT n.lead_id) AS lead_ids, max(n.occurred_at) AS as_of"
+"          FROM new_events n GROUP BY n.tenant_id) g";
+
+static SPIPlanPtr rescore_plan = NULL;
 static SPIPlanPtr lock_touches_plan = NULL;
 static SPIPlanPtr lock_enrolments_plan = NULL;
 static SPIPlanPtr validate_plan = NULL;
@@ -360,6 +370,7 @@ cadence_event_applied(PG_FUNCTION_ARGS)
 	RunOverNewEvents(lock_touches_sql, &lock_touches_plan, small, 0);
 	RunOverNewEvents(lock_enrolments_sql, &lock_enrolments_plan, small, 0);
 	RunOverNewEvents(apply_sql, &apply_plan, small, 0);
+	RunOverNewEvents(rescore_sql, &rescore_plan, small, 0);
 
 	SPI_finish();
 	return PointerGetDatum(NULL);

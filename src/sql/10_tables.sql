@@ -37,12 +37,14 @@ CREATE TABLE cadence.tenant (
     sms_opt_out_line text NOT NULL DEFAULT 'Reply STOP to opt out.',
     unsubscribe_url  text,
     hand_off_timeout interval NOT NULL DEFAULT '5 minutes' CHECK (hand_off_timeout > '0'),
+    auto_enroll      boolean NOT NULL DEFAULT false,
     created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
     -- both are appended to messages: a broken merge field here is refused now
     CONSTRAINT tenant_email_footer_template CHECK (cadence.check_template(email_footer, 'email_footer') IS NOT NULL),
     CONSTRAINT tenant_sms_opt_out_line_template CHECK (cadence.check_template(sms_opt_out_line, 'sms_opt_out_line') IS NOT NULL)
 );
 COMMENT ON TABLE cadence.tenant IS 'Businesses (dealerships, sales teams) whose data is kept apart; tenant 1 is the default';
+COMMENT ON COLUMN cadence.tenant.auto_enroll IS 'New leads are enrolled by routing (segment and tier) as they are inserted';
 COMMENT ON COLUMN cadence.tenant.hand_off_timeout IS 'How long an alert waits for human contact before it goes to a manager (the seed: 5 minutes)';
 INSERT INTO cadence.tenant (tenant_id, name) VALUES (1, 'default');
 
@@ -93,7 +95,10 @@ CREATE TABLE cadence.lead (
     preferred_channel text REFERENCES cadence.channel,
     last_response_at  timestamptz,
     last_engagement_at timestamptz,
-    score             integer,
+    score             integer CHECK (score BETWEEN 0 AND 100),
+    tier              text CHECK (tier IN ('hot', 'warm', 'moderate', 'cold')),
+    scored_at         timestamptz,
+    score_bonus       integer NOT NULL DEFAULT 0,
     -- consent as the ledger stands, kept by the ledger's trigger for the tick to read
     opted_out         boolean NOT NULL DEFAULT false,
     blocked_channels  text[] NOT NULL DEFAULT '{}',
@@ -110,7 +115,10 @@ COMMENT ON COLUMN cadence.lead.attributes IS 'Free attributes (vehicle, year, ma
 COMMENT ON COLUMN cadence.lead.preferred_channel IS 'Channel picked when a step offers a choice and this is one of them';
 COMMENT ON COLUMN cadence.lead.last_response_at IS 'Latest answered call or reply; drives the no_response step condition';
 COMMENT ON COLUMN cadence.lead.last_engagement_at IS 'Latest engagement event (open, click, reply, ...); restarts the silence clock';
-COMMENT ON COLUMN cadence.lead.score IS 'Lead score (0-100); escalation rules add to it';
+COMMENT ON COLUMN cadence.lead.score IS 'Lead score (0-100) under the tenant''s scoring model, kept up to date as events arrive and by cadence.rescore()';
+COMMENT ON COLUMN cadence.lead.tier IS 'hot, warm, moderate or cold, from the score with hysteresis';
+COMMENT ON COLUMN cadence.lead.scored_at IS 'When the score or tier last changed';
+COMMENT ON COLUMN cadence.lead.score_bonus IS 'Points added by escalation rules of cadences (the seed''s +20), part of the score';
 COMMENT ON COLUMN cadence.lead.opted_out IS 'The lead withdrew from all contact (kept from the consent ledger; read-only for applications)';
 COMMENT ON COLUMN cadence.lead.blocked_channels IS 'Channels the lead opted out of, as the consent ledger stands (read-only for applications)';
 COMMENT ON COLUMN cadence.lead.consented_channels IS 'Channels the lead gave consent for, as the consent ledger stands (read-only for applications)';

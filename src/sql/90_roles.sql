@@ -31,7 +31,11 @@ GRANT EXECUTE ON FUNCTION
     cadence.is_allowed_at(timestamptz, text, time, time), cadence.check_template(text, text),
     cadence.render(text, jsonb), cadence.render_touch(text, text, jsonb), cadence.render_context(cadence.lead, cadence.rep, cadence.tenant),
     cadence.with_compliance_text(text, text, text, text, bigint), cadence.opted_out_everywhere(bigint, bigint),
-    cadence.sms_keyword_kind(text)
+    cadence.sms_keyword_kind(text),
+    cadence.compute_score(jsonb, cadence.lead, text[], timestamptz[], timestamptz),
+    cadence.explain_score(jsonb, cadence.lead, text[], timestamptz[], timestamptz),
+    cadence.default_scoring_spec(), cadence.scoring_model_for(bigint), cadence.score(bigint, timestamptz),
+    cadence.score_explain(bigint, timestamptz), cadence.score_tier(integer, text, jsonb)
     TO cadence_reader;
 
 -- The application writes leads and reps, appends consent (never rewrites
@@ -39,14 +43,16 @@ GRANT EXECUTE ON FUNCTION
 GRANT INSERT, UPDATE ON cadence.rep TO cadence_app;
 -- the consent state of a lead is written only by the consent ledger's trigger
 GRANT INSERT (tenant_id, lead_id, external_id, first_name, last_name, email, phone, time_zone, segment, source,
-              owner_rep_id, attributes, preferred_channel, last_response_at, last_engagement_at, score, created_at),
+              owner_rep_id, attributes, preferred_channel, last_response_at, last_engagement_at, created_at),
       UPDATE (external_id, first_name, last_name, email, phone, time_zone, segment, source,
-              owner_rep_id, attributes, preferred_channel, last_response_at, last_engagement_at, score)
+              owner_rep_id, attributes, preferred_channel, last_response_at, last_engagement_at,
+              score, tier, scored_at, score_bonus)
    ON cadence.lead TO cadence_app;
 GRANT INSERT ON cadence.consent TO cadence_app;
 GRANT INSERT, UPDATE ON cadence.enrolment, cadence.touch TO cadence_app;
 GRANT INSERT ON cadence.event TO cadence_app;
 GRANT INSERT, UPDATE ON cadence.alert TO cadence_app;
+GRANT INSERT, DELETE ON cadence.scoring_run TO cadence_app;
 GRANT EXECUTE ON FUNCTION
     cadence.enroll(bigint, text, timestamptz, boolean),
     cadence.record_consent(bigint, text, text, text, timestamptz, text, jsonb),
@@ -61,14 +67,19 @@ GRANT EXECUTE ON FUNCTION
     cadence.resume_enrolment(bigint, timestamptz),
     cadence.start_enrolment(bigint, bigint, text, timestamptz, bigint),
     cadence.raise_alert(bigint, bigint, bigint, bigint, text, timestamptz),
-    cadence.event_applied()
+    cadence.event_applied(),
+    cadence.rescore(timestamptz), cadence.rescore_leads(bigint, bigint[], timestamptz, boolean),
+    cadence.route_lead(bigint, bigint, text, text, integer, timestamptz), cadence.lead_arrived()
     TO cadence_app;
 
 GRANT INSERT, UPDATE ON cadence.cadence, cadence.cadence_version, cadence.step TO cadence_admin;
-GRANT INSERT, UPDATE, DELETE ON cadence.channel_policy, cadence.custom_event_kind TO cadence_admin;
+GRANT INSERT, UPDATE, DELETE ON cadence.channel_policy, cadence.custom_event_kind, cadence.route TO cadence_admin;
+GRANT INSERT ON cadence.scoring_model TO cadence_admin;
 GRANT EXECUTE ON FUNCTION
     cadence.define_cadence(jsonb), cadence.create_tenant(text),
     cadence.register_event_kind(text, boolean, boolean, boolean, text, text, text, boolean, boolean, boolean, text),
+    cadence.define_scoring(jsonb, text, jsonb), cadence.compile_scoring(jsonb),
+    cadence.set_route(text, text, text), cadence.drop_route(text, text),
     cadence.spec_text(jsonb, text, text, boolean), cadence.spec_check_members(jsonb, text[], text),
     cadence.spec_check_message(jsonb, text, boolean), cadence.spec_check_key(text, text),
     cadence.spec_check_rules(jsonb)

@@ -297,7 +297,7 @@ SELECT row_eq(
     'opt_out does not rewrite an enrolment that already completed');
 SELECT row_eq(
     $$SELECT status, status_reason FROM lead_touch WHERE external_id = 'X-UNSUB' AND step_no = 4$$,
-    ROW('cancelled'::text, 'opted_out'::text),
+    ROW('cancelled'::text, 'opt_out'::text),
     'but its last text, still queued, is cancelled by the global revoke');
 SELECT throws_ok(
     format($$SELECT cadence.enroll(%s, 'exit-showroom', '2026-04-10 16:00+00')$$, :unsub),

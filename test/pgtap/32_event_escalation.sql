@@ -4,7 +4,8 @@
 -- completes the count the old enrolment exits ('escalated', ended at that
 -- event), its unsent touches are cancelled, a new enrolment starts on the
 -- target's current version at that instant, linked to the old one, and the
--- lead's score grows (NULL counts as 0, clamped at 100).  Opens before the
+-- rule's points are added to the lead's score bonus (the score itself is
+-- recomputed from the scoring model and clamped at 100).  Opens before the
 -- enrolment or outside the window do not count, a redelivered webhook is
 -- one event, a bulk INSERT escalates once, and a rule never moves a lead to
 -- a missing cadence or to the one it is on; the first rule that matches wins.
@@ -25,9 +26,9 @@ SELECT l.external_id, v.cadence_key, v.version, e.*
 
 INSERT INTO cadence.rep (external_id, name, on_duty) VALUES ('R-IRIS', 'Iris Vale', true);
 
-INSERT INTO cadence.lead (external_id, first_name, email, phone, time_zone, score) VALUES
+INSERT INTO cadence.lead (external_id, first_name, email, phone, time_zone, score_bonus) VALUES
     ('E-THIRD',  'Abel',  'abel@example.com',  '+15555550401', 'America/New_York', 50),
-    ('E-NULL',   'Bea',   'bea@example.com',   '+15555550402', 'America/New_York', NULL),
+    ('E-NULL',   'Bea',   'bea@example.com',   '+15555550402', 'America/New_York', 0),
     ('E-CLAMP',  'Cai',   'cai@example.com',   '+15555550403', 'America/New_York', 95),
     ('E-BEFORE', 'Dina',  'dina@example.com',  '+15555550404', 'America/New_York', 50),
     ('E-WINDOW', 'Emil',  'emil@example.com',  '+15555550405', 'America/New_York', 50),
@@ -126,10 +127,10 @@ SELECT outcome AS ignored FROM cadence.complete_touch(
 SELECT cadence.record_event(:third, 'email_open', '2026-04-07 15:00+00') AS ev_o1 \gset
 SELECT cadence.record_event(:third, 'email_open', '2026-04-09 16:00+00') AS ev_o2 \gset
 SELECT row_eq(
-    $$SELECT cadence_key, status, exit_reason, (SELECT score FROM cadence.lead WHERE external_id = 'E-THIRD')
+    $$SELECT cadence_key, status, exit_reason, (SELECT score_bonus FROM cadence.lead WHERE external_id = 'E-THIRD')
         FROM lead_enrolment WHERE external_id = 'E-THIRD'$$,
     ROW('esc-warm'::text, 'active'::text, NULL::text, 50),
-    'after two opens the lead is still on warm with score 50');
+    'after two opens the lead is still on warm and its score bonus is unchanged');
 SELECT cadence.record_event(:third, 'email_open', '2026-04-12 17:30+00') AS ev_o3 \gset
 SELECT results_eq(
     $$SELECT cadence_key, cadence_version_id, status, exit_reason, enrolled_at, ended_at, previous_enrolment_id,
@@ -145,7 +146,8 @@ SELECT results_eq(
     $$SELECT step_no, status, status_reason FROM lead_touch WHERE external_id = 'E-THIRD' ORDER BY touch_id$$,
     $$VALUES (1, 'done', NULL::text), (2, 'cancelled', 'escalated')$$,
     'the warm email not yet sent is cancelled (escalated); the delivered one stays done');
-SELECT is((SELECT score FROM cadence.lead WHERE lead_id = :third), 70, 'the score goes from 50 to 70');
+SELECT is((SELECT score_bonus FROM cadence.lead WHERE lead_id = :third), 70,
+          'the escalation adds its 20 points to the score bonus (50 to 70)');
 SELECT row_eq(
     $$SELECT a.reason, a.status, a.created_at, a.escalate_at FROM cadence.alert a JOIN cadence.lead l USING (tenant_id, lead_id)
        WHERE l.external_id = 'E-THIRD'$$,
@@ -174,9 +176,9 @@ SELECT results_eq(
              ('E-NULL',  'esc-hot',  'active', '2026-04-08 15:00+00'::timestamptz)$$,
     'a single click moves a warm lead to hot');
 SELECT results_eq(
-    $$SELECT external_id, score FROM cadence.lead WHERE external_id IN ('E-NULL', 'E-CLAMP') ORDER BY external_id$$,
-    $$VALUES ('E-CLAMP', 100), ('E-NULL', 20)$$,
-    'a NULL score counts as 0 (now 20); 95 + 20 is clamped at 100');
+    $$SELECT external_id, score_bonus, score FROM cadence.lead WHERE external_id IN ('E-NULL', 'E-CLAMP') ORDER BY external_id$$,
+    $$VALUES ('E-CLAMP', 115, 100), ('E-NULL', 20, 58)$$,
+    'a click adds 20 to the bonus; the score (base 30 + click 8 + bonus) is clamped at 100');
 
 -- Opens before the enrolment began do not count.
 SELECT cadence.record_event(:before, 'email_open', '2026-04-07 15:00+00') AS ev_b1 \gset
@@ -223,7 +225,7 @@ SELECT results_eq(
     $$VALUES ('esc-warm', 'exited', '2026-04-06 14:00+00'::timestamptz),
              ('esc-hot', 'active', '2026-04-09 15:00+00'::timestamptz)$$,
     'the third distinct open moves the lead');
-SELECT is((SELECT score FROM cadence.lead WHERE lead_id = :dup), 70, 'its score grew once');
+SELECT is((SELECT score_bonus FROM cadence.lead WHERE lead_id = :dup), 70, 'its score bonus grew once');
 
 -- Three opens in one INSERT escalate once.
 INSERT INTO cadence.event (lead_id, kind, occurred_at, source, provider_id) VALUES
@@ -237,10 +239,10 @@ SELECT results_eq(
              ('esc-hot', 'active', NULL, '2026-04-08 15:20+00'::timestamptz, NULL::timestamptz)$$,
     'a bulk INSERT of three opens moves the lead once, at the newest open');
 SELECT row_eq(
-    $$SELECT score, (SELECT count(*) FROM cadence.alert a WHERE a.lead_id = l.lead_id) FROM cadence.lead l
+    $$SELECT score_bonus, (SELECT count(*) FROM cadence.alert a WHERE a.lead_id = l.lead_id) FROM cadence.lead l
        WHERE external_id = 'E-BULK'$$,
     ROW(60, 1::bigint),
-    'the score grew by 20 once and one new_hot_lead alert was raised');
+    'the score bonus grew by 20 once and one new_hot_lead alert was raised');
 
 -- cold -> warm on one open, and on an SMS reply.
 SELECT cadence.record_event(:cold, 'email_open', '2026-04-13 15:00+00') AS ev_cold \gset
@@ -253,10 +255,10 @@ SELECT results_eq(
               '2026-04-13 15:00+00'::timestamptz)$$,
     'one open moves a cold lead to warm at once');
 SELECT row_eq(
-    $$SELECT score, (SELECT count(*) FROM cadence.alert a WHERE a.lead_id = l.lead_id) FROM cadence.lead l
+    $$SELECT score_bonus, (SELECT count(*) FROM cadence.alert a WHERE a.lead_id = l.lead_id) FROM cadence.lead l
        WHERE external_id = 'E-COLD'$$,
     ROW(30, 0::bigint),
-    'its score goes from 10 to 30; warm raises no alert');
+    'its score bonus goes from 10 to 30; warm raises no alert');
 SELECT cadence.record_event(:reply, 'sms_reply', '2026-04-13 16:00+00', NULL, '{"body": "Yes, still looking"}') AS ev_reply \gset
 SELECT results_eq(
     $$SELECT cadence_key, status, exit_reason, enrolled_at FROM lead_enrolment WHERE external_id = 'E-REPLY' ORDER BY enrolment_id$$,
@@ -278,13 +280,13 @@ SELECT results_eq(
     $$VALUES ('E-GHOST', 'esc-ghost', 'active', NULL::text), ('E-SELF', 'esc-self', 'active', NULL)$$,
     'a rule moving to itself or to a missing cadence leaves the lead where it is');
 SELECT results_eq(
-    $$SELECT external_id, score FROM cadence.lead WHERE external_id IN ('E-SELF', 'E-GHOST') ORDER BY external_id$$,
+    $$SELECT external_id, score_bonus FROM cadence.lead WHERE external_id IN ('E-SELF', 'E-GHOST') ORDER BY external_id$$,
     $$VALUES ('E-GHOST', 50), ('E-SELF', 50)$$,
-    'and does not change the score');
+    'and does not change the score bonus');
 SELECT results_eq(
     $$SELECT cadence_key, status FROM lead_enrolment WHERE external_id = 'E-ORDER' ORDER BY enrolment_id$$,
     $$VALUES ('esc-order', 'exited'), ('esc-hot', 'active')$$,
     'of two rules on the same click the first one listed moves the lead');
-SELECT is((SELECT score FROM cadence.lead WHERE lead_id = :ordered), 75, 'with that rule''s score only');
+SELECT is((SELECT score_bonus FROM cadence.lead WHERE lead_id = :ordered), 75, 'with that rule''s score only');
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,0 +1,625 @@
+/*
+ * score.c
+ *		Lead scores: fit points from the lead's fields, engagement points
+ *		from its events with an exponential decay per event kind, capped per
+ *		kind, plus escalation bonuses, clamped to 0-100.
+ *
+ * The model is a compiled scoring document (cadence.scoring_model.compiled,
+ * made by cadence.define_scoring):
+ *
+ *	{"base": 30,
+ *	 "fit": [{"label": ..., "field": "segment" | "attr.<key>",
+ *	          "op": "equals" | "in" | "range" | "exists",
+ *	          "values": [...], "min": n, "max": n, "points": n}, ...],
+ *	 "engagement": [{"kind": "email_open", "points": 3,
+ *	                 "half_life_s": 1209600, "cap": 12}, ...]}
+ *
+ * compute_score() and explain_score() are pure computations over the model,
+ * the lead's row and its events as two aligned arrays, so a set-based
+ * statement can score a million leads with one call each; score() fetches
+ * one lead's data and calls the same code.  The parsed model is kept between
+ * calls while the same document is passed in.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+
+#include "cadence.h"
+
+PG_FUNCTION_INFO_V1(cadence_compute_score);
+PG_FUNCTION_INFO_V1(cadence_explain_score);
+PG_FUNCTION_INFO_V1(cadence_score);
+
+typedef enum FitOp
+{
+	FIT_EQUALS,
+	FIT_IN,
+	FIT_RANGE,
+	FIT_EXISTS
+} FitOp;
+
+typedef struct FitRule
+{
+	char	   *label;
+	char	   *column;			/* a lead column, or NULL for an attribute */
+	char	   *attr_key;		/* the attribute for attr.<key> */
+	FitOp		op;
+	char	  **values;
+	int			nvalues;
+	bool		has_min;
+	bool		has_max;
+	double		min;
+	double		max;
+	double		points;
+} FitRule;
+
+typedef struct EngagementRule
+{
+	char	   *kind;
+	double		points;
+	double		half_life_s;
+	bool		has_cap;
+	double		cap;
+} EngagementRule;
+
+typedef struct ScoringModel
+{
+	double		base;
+	FitRule    *fit;
+	int			nfit;
+	EngagementRule *engagement;
+	int			nengagement;
+} ScoringModel;
+
+/* One scored lead, with the parts an explanation lists. */
+typedef struct ScoreParts
+{
+	double		base;
+	bool	   *fit_matched;	/* per fit rule */
+	int		   *kind_events;	/* per engagement rule: events counted */
+	double	   *kind_decayed;	/* per engagement rule: decayed sum before the cap */
+	double	   *kind_points;	/* per engagement rule: after the cap */
+	double		bonus;
+	double		raw;
+	int			score;
+} ScoreParts;
+
+/* The last model parsed, and the document it came from. */
+static MemoryContext model_context = NULL;
+static ScoringModel *cached_model = NULL;
+static Jsonb *cached_document = NULL;
+
+static JsonbValue *
+Member(JsonbContainer *obj, const char *key, JsonbValue *out)
+{
+	return getKeyJsonValueFromContainer(obj, key, strlen(key), out);
+}
+
+static double
+NumberMember(JsonbContainer *obj, const char *key, bool *found)
+{
+	JsonbValue	v;
+
+	if (Member(obj, key, &v) == NULL || v.type != jbvNumeric)
+	{
+		*found = false;
+		return 0;
+	}
+	*found = true;
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v.val.numeric)));
+}
+
+static char *
+StringMember(JsonbContainer *obj, const char *key)
+{
+	JsonbValue	v;
+
+	if (Member(obj, key, &v) == NULL || v.type != jbvString)
+		return NULL;
+	return pnstrdup(v.val.string.val, v.val.string.len);
+}
+
+/* The text of a scalar JSON value, as a template would show it. */
+static char *
+ScalarText(JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvString:
+			return pnstrdup(v->val.string.val, v->val.string.len);
+		case jbvNumeric:
+			return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+		case jbvBool:
+			return pstrdup(v->val.boolean ? "true" : "false");
+		default:
+			return NULL;
+	}
+}
+
+static void
+ModelError(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid compiled scoring model: %s", what),
+			 errhint("Store scoring rules with cadence.define_scoring(), which compiles them.")));
+}
+
+/*
+ * Parse a compiled model into memory of the model context.
+ */
+static ScoringModel *
+ParseModel(Jsonb *doc)
+{
+	JsonbContainer *root = &doc->root;
+	ScoringModel *model = palloc0(sizeof(ScoringModel));
+	JsonbValue	v;
+	bool		found;
+	int			i;
+
+	if (!JB_ROOT_IS_OBJECT(doc))
+		ModelError("not an object");
+	model->base = NumberMember(root, "base", &found);
+
+	if (Member(root, "fit", &v) != NULL)
+	{
+		JsonbContainer *arr;
+
+		if (v.type != jbvBinary || !JsonContainerIsArray(v.val.binary.data))
+			ModelError("fit is not an array");
+		arr = v.val.binary.data;
+		model->nfit = JsonContainerSize(arr);
+		model->fit = palloc0(sizeof(FitRule) * Max(model->nfit, 1));
+		for (i = 0; i < model->nfit; i++)
+		{
+			JsonbValue *e = getIthJsonbValueFromContainer(arr, i);
+			FitRule    *r = &model->fit[i];
+			JsonbContainer *o;
+			char	   *field;
+			char	   *op;
+
+			if (e->type != jbvBinary || !JsonContainerIsObject(e->val.binary.data))
+				ModelError("a fit rule is not an object");
+			o = e->val.binary.data;
+			field = StringMember(o, "field");
+			op = StringMember(o, "op");
+			if (field == NULL || op == NULL)
+				ModelError("a fit rule lacks field or op");
+			r->label = StringMember(o, "label");
+			if (r->label == NULL)
+				r->label = field;
+			if (strncmp(field, "attr.", 5) == 0)
+				r->attr_key = field + 5;
+			else
+				r->column = field;
+			if (strcmp(op, "equals") == 0)
+				r->op = FIT_EQUALS;
+			else if (strcmp(op, "in") == 0)
+				r->op = FIT_IN;
+			else if (strcmp(op, "range") == 0)
+				r->op = FIT_RANGE;
+			else if (strcmp(op, "exists") == 0)
+				r->op = FIT_EXISTS;
+			else
+				ModelError("unknown fit op");
+			if (Member(o, "values", &v) != NULL && v.type == jbvBinary && JsonContainerIsArray(v.val.binary.data))
+			{
+				JsonbContainer *vals = v.val.binary.data;
+				int			j;
+
+				r->nvalues = JsonContainerSize(vals);
+				r->values = palloc0(sizeof(char *) * Max(r->nvalues, 1));
+				for (j = 0; j < r->nvalues; j++)
+					r->values[j] = ScalarText(getIthJsonbValueFromContainer(vals, j));
+			}
+			r->min = NumberMember(o, "min", &r->has_min);
+			r->max = NumberMember(o, "max", &r->has_max);
+			r->points = NumberMember(o, "points", &found);
+		}
+	}
+
+	if (Member(root, "engagement", &v) != NULL)
+	{
+		JsonbContainer *arr;
+
+		if (v.type != jbvBinary || !JsonContainerIsArray(v.val.binary.data))
+			ModelError("engagement is not an array");
+		arr = v.val.binary.data;
+		model->nengagement = JsonContainerSize(arr);
+		model->engagement = palloc0(sizeof(EngagementRule) * Max(model->nengagement, 1));
+		for (i = 0; i < model->nengagement; i++)
+		{
+			JsonbValue *e = getIthJsonbValueFromContainer(arr, i);
+			EngagementRule *r = &model->engagement[i];
+			JsonbContainer *o;
+
+			if (e->type != jbvBinary || !JsonContainerIsObject(e->val.binary.data))
+				ModelError("an engagement rule is not an object");
+			o = e->val.binary.data;
+			r->kind = StringMember(o, "kind");
+			if (r->kind == NULL)
+				ModelError("an engagement rule lacks its kind");
+			r->points = NumberMember(o, "points", &found);
+			r->half_life_s = NumberMember(o, "half_life_s", &found);
+			if (!found || r->half_life_s <= 0)
+				ModelError("an engagement rule needs a positive half_life_s");
+			r->cap = NumberMember(o, "cap", &r->has_cap);
+		}
+	}
+	return model;
+}
+
+/*
+ * The model for this document: the cached one when the same document is
+ * passed again (a set-based rescore passes it for every lead).
+ */
+static ScoringModel *
+ModelFor(Jsonb *doc)
+{
+	MemoryContext old;
+
+	if (cached_model != NULL &&
+		VARSIZE(cached_document) == VARSIZE(doc) &&
+		memcmp(cached_document, doc, VARSIZE(doc)) == 0)
+		return cached_model;
+
+	if (model_context == NULL)
+		model_context = AllocSetContextCreate(TopMemoryContext, "cadence scoring model",
+											  ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(model_context);
+	cached_model = NULL;
+
+	old = MemoryContextSwitchTo(model_context);
+	cached_document = palloc(VARSIZE(doc));
+	memcpy(cached_document, doc, VARSIZE(doc));
+	cached_model = ParseModel(cached_document);
+	MemoryContextSwitchTo(old);
+	return cached_model;
+}
+
+/*
+ * The value of a lead field as text: a column of cadence.lead, or an
+ * attribute.  NULL when absent or blank.
+ */
+static char *
+LeadField(HeapTupleHeader lead, const FitRule *rule)
+{
+	bool		isnull;
+	Datum		d;
+	char	   *s = NULL;
+
+	if (rule->column != NULL)
+	{
+		/* define_scoring allows only the lead's text columns here */
+		d = GetAttributeByName(lead, rule->column, &isnull);
+		if (!isnull)
+			s = TextDatumGetCString(d);
+	}
+	else
+	{
+		d = GetAttributeByName(lead, "attributes", &isnull);
+		if (!isnull)
+		{
+			Jsonb	   *attrs = DatumGetJsonbP(d);
+			JsonbValue	v;
+
+			if (JB_ROOT_IS_OBJECT(attrs) && Member(&attrs->root, rule->attr_key, &v) != NULL)
+				s = ScalarText(&v);
+		}
+	}
+	if (s != NULL)
+	{
+		const char *p = s;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			return NULL;
+	}
+	return s;
+}
+
+static bool
+FitMatches(HeapTupleHeader lead, const FitRule *rule)
+{
+	char	   *value = LeadField(lead, rule);
+	int			i;
+
+	if (value == NULL)
+		return false;
+	switch (rule->op)
+	{
+		case FIT_EXISTS:
+			return true;
+		case FIT_EQUALS:
+		case FIT_IN:
+			for (i = 0; i < rule->nvalues; i++)
+				if (rule->values[i] != NULL && pg_strcasecmp(value, rule->values[i]) == 0)
+					return true;
+			return false;
+		case FIT_RANGE:
+			{
+				char	   *end;
+				double		x = strtod(value, &end);
+
+				if (end == value || *end != '\0' || isnan(x))
+					return false;
+				return (!rule->has_min || x >= rule->min) && (!rule->has_max || x <= rule->max);
+			}
+	}
+	return false;
+}
+
+/*
+ * Score one lead.  kinds and times are the lead's events (aligned arrays,
+ * either may be NULL for a lead with none); events after as_of are ignored.
+ */
+static void
+ComputeScore(ScoringModel *model, HeapTupleHeader lead, ArrayType *kinds, ArrayType *times,
+			 TimestampTz as_of, ScoreParts *parts)
+{
+	int			i;
+	bool		isnull;
+	Datum		bonus;
+
+	memset(parts, 0, sizeof(ScoreParts));
+	parts->fit_matched = palloc0(sizeof(bool) * Max(model->nfit, 1));
+	parts->kind_events = palloc0(sizeof(int) * Max(model->nengagement, 1));
+	parts->kind_decayed = palloc0(sizeof(double) * Max(model->nengagement, 1));
+	parts->kind_points = palloc0(sizeof(double) * Max(model->nengagement, 1));
+	parts->base = model->base;
+	parts->raw = model->base;
+
+	for (i = 0; i < model->nfit; i++)
+	{
+		parts->fit_matched[i] = FitMatches(lead, &model->fit[i]);
+		if (parts->fit_matched[i])
+			parts->raw += model->fit[i].points;
+	}
+
+	if (kinds != NULL && times != NULL && model->nengagement > 0)
+	{
+		Datum	   *kind_values;
+		bool	   *kind_nulls;
+		Datum	   *time_values;
+		bool	   *time_nulls;
+		int			nkinds,
+					ntimes,
+					e;
+
+		deconstruct_array(kinds, TEXTOID, -1, false, TYPALIGN_INT, &kind_values, &kind_nulls, &nkinds);
+		deconstruct_array(times, TIMESTAMPTZOID, sizeof(TimestampTz), true, TYPALIGN_DOUBLE,
+						  &time_values, &time_nulls, &ntimes);
+		if (nkinds != ntimes)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("event kinds and times differ in length (%d and %d)", nkinds, ntimes)));
+
+		for (e = 0; e < nkinds; e++)
+		{
+			text	   *kind;
+			TimestampTz at;
+			int			r;
+
+			if (kind_nulls[e] || time_nulls[e])
+				continue;
+			at = DatumGetTimestampTz(time_values[e]);
+			if (at > as_of)
+				continue;
+			kind = DatumGetTextPP(kind_values[e]);
+			for (r = 0; r < model->nengagement; r++)
+			{
+				EngagementRule *rule = &model->engagement[r];
+
+				if (strlen(rule->kind) == VARSIZE_ANY_EXHDR(kind) &&
+					memcmp(rule->kind, VARDATA_ANY(kind), VARSIZE_ANY_EXHDR(kind)) == 0)
+				{
+					double		age_s = (double) (as_of - at) / USECS_PER_SEC;
+
+					parts->kind_events[r]++;
+					parts->kind_decayed[r] += rule->points * pow(0.5, age_s / rule->half_life_s);
+					break;
+				}
+			}
+		}
+	}
+	for (i = 0; i < model->nengagement; i++)
+	{
+		double		p = parts->kind_decayed[i];
+
+		if (model->engagement[i].has_cap)
+			p = (p > model->engagement[i].cap) ? model->engagement[i].cap : p;
+		parts->kind_points[i] = p;
+		parts->raw += p;
+	}
+
+	bonus = GetAttributeByName(lead, "score_bonus", &isnull);
+	parts->bonus = isnull ? 0 : DatumGetInt32(bonus);
+	parts->raw += parts->bonus;
+
+	parts->score = (int) rint(parts->raw);
+	if (parts->score < 0)
+		parts->score = 0;
+	if (parts->score > 100)
+		parts->score = 100;
+}
+
+/*
+ * cadence.compute_score(model jsonb, lead cadence.lead, kinds text[],
+ *                       times timestamptz[], as_of timestamptz) returns integer
+ */
+Datum
+cadence_compute_score(PG_FUNCTION_ARGS)
+{
+	ScoreParts	parts;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(4))
+		PG_RETURN_NULL();
+	ComputeScore(ModelFor(PG_GETARG_JSONB_P(0)), PG_GETARG_HEAPTUPLEHEADER(1),
+				 PG_ARGISNULL(2) ? NULL : PG_GETARG_ARRAYTYPE_P(2),
+				 PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3),
+				 PG_GETARG_TIMESTAMPTZ(4), &parts);
+	PG_RETURN_INT32(parts.score);
+}
+
+static void
+AddExplanation(Tuplestorestate *store, TupleDesc desc, const char *component,
+			   const char *detail, double points)
+{
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	values[0] = CStringGetTextDatum(component);
+	values[1] = CStringGetTextDatum(detail);
+	/* points to two decimals, so that the rows add up to the score exactly */
+	values[2] = DirectFunctionCall2(numeric_round,
+									DirectFunctionCall1(float8_numeric, Float8GetDatum(points)),
+									Int32GetDatum(2));
+	tuplestore_putvalues(store, desc, values, nulls);
+}
+
+/*
+ * cadence.explain_score(model, lead, kinds, times, as_of)
+ *		returns table (component text, detail text, points numeric)
+ *
+ * Every part of the score: the base, each fit rule that matched, each
+ * event kind (events counted, decayed sum, cap), bonuses, and the rounding
+ * and clamping; the points add up to the score.
+ */
+Datum
+cadence_explain_score(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ScoringModel *model;
+	ScoreParts	parts;
+	double		listed = 0;
+	double		rounded;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(4))
+		PG_RETURN_NULL();
+
+	model = ModelFor(PG_GETARG_JSONB_P(0));
+	ComputeScore(model, PG_GETARG_HEAPTUPLEHEADER(1),
+				 PG_ARGISNULL(2) ? NULL : PG_GETARG_ARRAYTYPE_P(2),
+				 PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3),
+				 PG_GETARG_TIMESTAMPTZ(4), &parts);
+
+#define EXPLAIN(component, detail, pts) \
+	do { \
+		double rounded_pts = rint((pts) * 100) / 100; \
+		AddExplanation(rsinfo->setResult, rsinfo->setDesc, component, detail, rounded_pts); \
+		listed += rounded_pts; \
+	} while (0)
+
+	EXPLAIN("base", "every lead starts here", parts.base);
+	for (i = 0; i < model->nfit; i++)
+		if (parts.fit_matched[i])
+			EXPLAIN("fit", model->fit[i].label, model->fit[i].points);
+	for (i = 0; i < model->nengagement; i++)
+	{
+		EngagementRule *r = &model->engagement[i];
+		char	   *detail;
+
+		if (parts.kind_events[i] == 0)
+			continue;
+		if (r->has_cap && parts.kind_decayed[i] > r->cap)
+			detail = psprintf("%s: %d event%s, %.2f points after decay (half-life %.1f days), capped at %g",
+							  r->kind, parts.kind_events[i], parts.kind_events[i] == 1 ? "" : "s",
+							  parts.kind_decayed[i], r->half_life_s / 86400.0, r->cap);
+		else
+			detail = psprintf("%s: %d event%s, %.2f points after decay (half-life %.1f days)",
+							  r->kind, parts.kind_events[i], parts.kind_events[i] == 1 ? "" : "s",
+							  parts.kind_decayed[i], r->half_life_s / 86400.0);
+		EXPLAIN("engagement", detail, parts.kind_points[i]);
+	}
+	if (parts.bonus != 0)
+		EXPLAIN("bonus", "escalations (score added by cadence rules)", parts.bonus);
+
+	rounded = parts.score - listed;
+	if (fabs(rounded) >= 0.005)
+		EXPLAIN("adjustment", parts.raw > 100 ? "capped at 100" : parts.raw < 0 ? "raised to 0" : "rounded to a whole score",
+				rounded);
+#undef EXPLAIN
+	return (Datum) 0;
+}
+
+/*
+ * cadence.score(lead_id bigint, as_of timestamptz) returns integer
+ *
+ * The lead's score at as_of under the current tenant's scoring model.
+ */
+Datum
+cadence_score(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		args[2];
+	Datum		model_datum;
+	Datum		lead_datum;
+	Datum		kinds;
+	Datum		times;
+	bool		model_null,
+				lead_null,
+				kinds_null,
+				times_null;
+	ScoreParts	parts;
+	int			result;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	args[0] = PG_GETARG_DATUM(0);
+	args[1] = PG_GETARG_DATUM(1);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (plan == NULL)
+	{
+		Oid			argtypes[2] = {INT8OID, TIMESTAMPTZOID};
+
+		plan = SPI_prepare("SELECT cadence.scoring_model_for(l.tenant_id), l,"
+						   "       (SELECT array_agg(e.kind) FROM cadence.event e"
+						   "         WHERE e.tenant_id = l.tenant_id AND e.lead_id = l.lead_id AND e.occurred_at <= $2),"
+						   "       (SELECT array_agg(e.occurred_at) FROM cadence.event e"
+						   "         WHERE e.tenant_id = l.tenant_id AND e.lead_id = l.lead_id AND e.occurred_at <= $2)"
+						   "  FROM cadence.lead l"
+						   " WHERE l.tenant_id = cadence.current_tenant() AND l.lead_id = $1",
+						   2, argtypes);
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare the scoring query");
+	}
+	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "scoring query failed");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("lead %lld does not exist (field \"lead_id\")", (long long) PG_GETARG_INT64(0))));
+
+	model_datum = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &model_null);
+	if (model_null)
+		elog(ERROR, "no scoring model for the lead's tenant");
+	lead_datum = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &lead_null);
+	kinds = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &kinds_null);
+	times = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &times_null);
+
+	ComputeScore(ModelFor(DatumGetJsonbP(model_datum)), DatumGetHeapTupleHeader(lead_datum),
+				 kinds_null ? NULL : DatumGetArrayTypeP(kinds),
+				 times_null ? NULL : DatumGetArrayTypeP(times),
+				 PG_GETARG_TIMESTAMPTZ(1), &parts);
+	result = parts.score;
+	SPI_finish();
+	PG_RETURN_INT32(result);
+}
