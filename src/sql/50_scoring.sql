@@ -588,3 +588,74 @@ COMMENT ON FUNCTION cadence.lead_arrived() IS 'Trigger: score new leads, and enr
 CREATE TRIGGER lead_arrived AFTER INSERT ON cadence.lead
     REFERENCING NEW TABLE AS new_leads
     FOR EACH STATEMENT EXECUTE FUNCTION cadence.lead_arrived();
+
+CREATE FUNCTION cadence.fit_logistic(features text[], outcome_kinds text[], holdout double precision, seed integer,
+                                     min_count integer, as_of timestamptz)
+RETURNS jsonb
+LANGUAGE c STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'cadence_fit_logistic';
+COMMENT ON FUNCTION cadence.fit_logistic(text[], text[], double precision, integer, integer, timestamptz) IS
+  'Internal: logistic regression of outcomes on (field, value) features of the tenant''s leads, with held-out AUC and calibration';
+
+-- Fit the weights of fit rules from the tenant's history and turn them into
+-- a scoring document: base 50 is even odds, and each unit of log-odds is
+-- points_per_logit points.  The engagement rules, tiers and thresholds of
+-- the model in force are kept.  save => true stores it as the next version.
+CREATE FUNCTION cadence.fit_scoring_model(features text[], outcome_kinds text[] DEFAULT '{appointment_set,sold}',
+                                          holdout double precision DEFAULT 0.3, seed integer DEFAULT 1,
+                                          save boolean DEFAULT false, min_count integer DEFAULT 20,
+                                          as_of timestamptz DEFAULT pg_catalog.now(),
+                                          points_per_logit numeric DEFAULT 10)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_bad     text;
+    v_fit     jsonb;
+    v_current jsonb;
+    v_spec    jsonb;
+    v_version integer;
+BEGIN
+    IF features IS NULL OR cardinality(features) = 0 THEN
+        RAISE EXCEPTION 'no fields given in field "features"' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF outcome_kinds IS NULL OR cardinality(outcome_kinds) = 0 THEN
+        RAISE EXCEPTION 'no event kinds given in field "outcome_kinds"' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT min(k) INTO v_bad FROM unnest(outcome_kinds) k
+     WHERE NOT EXISTS (SELECT FROM cadence.event_kinds x WHERE x.kind = k);
+    IF v_bad IS NOT NULL THEN
+        RAISE EXCEPTION 'unknown event kind "%" in field "outcome_kinds"', v_bad USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF points_per_logit IS NULL OR points_per_logit <= 0 THEN
+        RAISE EXCEPTION 'points_per_logit must be positive (field "points_per_logit")' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    v_fit := cadence.fit_logistic(features, outcome_kinds, holdout, seed, min_count, as_of);
+
+    SELECT m.spec INTO v_current FROM cadence.scoring_model m
+     WHERE m.tenant_id = cadence.current_tenant() ORDER BY m.version DESC LIMIT 1;
+    v_current := coalesce(v_current, cadence.default_scoring_spec());
+    v_spec := jsonb_strip_nulls(jsonb_build_object(
+        'base', round(50 + points_per_logit * (v_fit ->> 'intercept')::numeric, 1),
+        'fit', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                    'label', (w ->> 'field') || ' = ' || (w ->> 'value'),
+                                    'field', w ->> 'field', 'equals', w -> 'value',
+                                    'points', round(points_per_logit * (w ->> 'weight')::numeric, 1))
+                                  ORDER BY w ->> 'field', w ->> 'value')
+                           FROM jsonb_array_elements(v_fit -> 'weights') w
+                          WHERE (w ->> 'used')::boolean), '[]'),
+        'engagement', v_current -> 'engagement', 'tiers', v_current -> 'tiers',
+        'exit_below', v_current -> 'exit_below', 'hysteresis', v_current -> 'hysteresis'));
+
+    IF save THEN
+        v_version := cadence.define_scoring(v_spec, 'fitted',
+                         v_fit - 'weights' || jsonb_build_object('features', features, 'outcome_kinds', outcome_kinds));
+    END IF;
+    RETURN v_fit || jsonb_build_object('spec', v_spec, 'saved_version', v_version);
+END
+$$;
+COMMENT ON FUNCTION cadence.fit_scoring_model(text[], text[], double precision, integer, boolean, integer, timestamptz, numeric) IS
+  'Learn fit-rule weights from past outcomes (logistic regression in C); reports held-out AUC and calibration, and with save => true stores the rules';

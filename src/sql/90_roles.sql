@@ -80,6 +80,8 @@ GRANT EXECUTE ON FUNCTION
     cadence.register_event_kind(text, boolean, boolean, boolean, text, text, text, boolean, boolean, boolean, text),
     cadence.define_scoring(jsonb, text, jsonb), cadence.compile_scoring(jsonb),
     cadence.set_route(text, text, text), cadence.drop_route(text, text),
+    cadence.fit_logistic(text[], text[], double precision, integer, integer, timestamptz),
+    cadence.fit_scoring_model(text[], text[], double precision, integer, boolean, integer, timestamptz, numeric),
     cadence.spec_text(jsonb, text, text, boolean), cadence.spec_check_members(jsonb, text[], text),
     cadence.spec_check_message(jsonb, text, boolean), cadence.spec_check_key(text, text),
     cadence.spec_check_rules(jsonb)
