@@ -51,5 +51,7 @@ _PG_init(void)
 							0,
 							NULL, NULL, NULL);
 
+	CadenceWorkerInit();
+
 	MarkGUCPrefixReserved("cadence");
 }

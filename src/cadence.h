@@ -29,4 +29,8 @@ extern TimestampTz NextAllowedMoment(TimestampTz t, pg_tz *tz,
 									 int64 from_usec, int64 until_usec,
 									 int weekday_mask);
 
+/* the scheduler (worker.c) */
+extern void CadenceWorkerInit(void);
+extern void CadenceWakeWorkerAtCommit(void);
+
 #endif							/* CADENCE_H */

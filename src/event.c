@@ -372,6 +372,9 @@ cadence_event_applied(PG_FUNCTION_ARGS)
 	RunOverNewEvents(apply_sql, &apply_plan, small, 0);
 	RunOverNewEvents(rescore_sql, &rescore_plan, small, 0);
 
+	/* what the events changed is for the scheduler to act on once they commit */
+	CadenceWakeWorkerAtCommit();
+
 	SPI_finish();
 	return PointerGetDatum(NULL);
 }

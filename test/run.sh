@@ -5,6 +5,7 @@
 #   - pg_regress:            sql/*.sql against expected/*.out (one test per file)
 #   - isolation specs:       test/isolation/specs/*.spec (one test per spec)
 #   - pgTAP:                 test/pgtap/*.sql (one test per assertion)
+#   - TAP:                   test/t/*.pl, PostgreSQL::Test::Cluster (one test per assertion)
 # Set CADENCE_KEEP=1 to keep the scratch directory for a look afterwards.
 source "$(dirname "${BASH_SOURCE[0]}")/../tools/cluster.sh"
 set +e
@@ -84,6 +85,31 @@ if [ -n "$tap_files" ]; then
         fi
         passed=$((passed + p)); failed=$((failed + f))
     done
+fi
+
+# --- TAP (PostgreSQL::Test::Cluster): the scheduler, crashes, restarts ---------
+tap_tests=$(ls "$REPO_ROOT"/test/t/*.pl 2>/dev/null | sort)
+if [ -n "$tap_tests" ]; then
+    log "TAP: $(echo $tap_tests | wc -w) files"
+    # the test clusters are made by the cluster user, so it gets its own copy
+    mkdir -p "$WORK/tap"
+    cp -r "$REPO_ROOT/test/t" "$WORK/tap/t"
+    chown -R "$(cluster_user)" "$WORK/tap" 2>/dev/null || true
+    (cd "$WORK/tap" && as_cluster_user env PATH="$PG_BIN:$PATH" PG_REGRESS="$PGXS_DIR/test/regress/pg_regress" \
+        TESTDIR="$WORK/tap" PERL5LIB="$PGXS_DIR/test/perl" PG_TEST_TIMEOUT_DEFAULT=120 \
+        prove -v t/ >"$WORK/tap/run.log" 2>&1)
+    p=$(grep -cE '^ok [0-9]+' "$WORK/tap/run.log")
+    f=$(grep -cE '^not ok [0-9]+' "$WORK/tap/run.log")
+    if ! grep -q '^Result: PASS' "$WORK/tap/run.log"; then
+        f=$((f + 1))
+        grep -vE '^ok [0-9]+' "$WORK/tap/run.log" | tail -40 | sed 's/^/        /'
+        for l in "$WORK"/tap/tmp_check/log/*.log; do
+            [ -f "$l" ] && { echo "        --- $l"; tail -20 "$l" | sed 's/^/        /'; }
+        done
+    fi
+    grep -E '^t/.*\.\.' "$WORK/tap/run.log" | sed 's/^/    /'
+    printf '    %-40s %3d passed, %d failed\n' "TAP" "$p" "$f"
+    passed=$((passed + p)); failed=$((failed + f))
 fi
 
 echo "$passed passed, $failed failed"

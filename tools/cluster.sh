@@ -65,6 +65,11 @@ start_cluster() {
         echo "shared_preload_libraries = 'cadence, pg_cron'"
         echo "cron.database_name = 'cadence'"
         echo "max_connections = 60"
+        echo "max_worker_processes = 16"
+        # the demo and the suites drive the engine on a simulated clock; the
+        # background workers would tick at the real time, so they are off here
+        # (the scheduler's own tests start clusters of their own)
+        echo "cadence.worker_enabled = off"
         echo "fsync = off"
         echo "synchronous_commit = off"
         echo "full_page_writes = off"

@@ -38,12 +38,14 @@ CREATE TABLE cadence.tenant (
     unsubscribe_url  text,
     hand_off_timeout interval NOT NULL DEFAULT '5 minutes' CHECK (hand_off_timeout > '0'),
     auto_enroll      boolean NOT NULL DEFAULT false,
+    retention        interval NOT NULL DEFAULT '400 days' CHECK (retention >= '30 days'),
     created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
     -- both are appended to messages: a broken merge field here is refused now
     CONSTRAINT tenant_email_footer_template CHECK (cadence.check_template(email_footer, 'email_footer') IS NOT NULL),
     CONSTRAINT tenant_sms_opt_out_line_template CHECK (cadence.check_template(sms_opt_out_line, 'sms_opt_out_line') IS NOT NULL)
 );
 COMMENT ON TABLE cadence.tenant IS 'Businesses (dealerships, sales teams) whose data is kept apart; tenant 1 is the default';
+COMMENT ON COLUMN cadence.tenant.retention IS 'How long finished touches, events and closed alerts are kept (the consent ledger is kept for good)';
 COMMENT ON COLUMN cadence.tenant.auto_enroll IS 'New leads are enrolled by routing (segment and tier) as they are inserted';
 COMMENT ON COLUMN cadence.tenant.hand_off_timeout IS 'How long an alert waits for human contact before it goes to a manager (the seed: 5 minutes)';
 INSERT INTO cadence.tenant (tenant_id, name) VALUES (1, 'default');

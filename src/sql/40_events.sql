@@ -389,6 +389,8 @@ BEGIN
     END IF;
     SELECT c.tier INTO v_tier FROM cadence.cadence c
      WHERE c.tenant_id = start_enrolment.tenant_id AND c.cadence_key = start_enrolment.cadence_key;
+    -- the first step may be due now: the scheduler should not wait for its interval
+    PERFORM cadence.wake_worker();
     IF v_tier = 'hot' THEN
         PERFORM cadence.raise_alert(start_enrolment.tenant_id, start_enrolment.lead_id, v_id, NULL, 'new_hot_lead', started_at);
     END IF;

@@ -4,11 +4,12 @@
 --   cadence_reader  read-only, for reporting tools
 --   cadence_app     the CRM application: leads, consent, enrolment, the queue
 --   cadence_admin   defines cadences and channel policies, creates tenants
+--   cadence_worker  the role the background workers act as
 DO $install$
 DECLARE
     r text;
 BEGIN
-    FOREACH r IN ARRAY ARRAY['cadence_reader', 'cadence_app', 'cadence_admin'] LOOP
+    FOREACH r IN ARRAY ARRAY['cadence_reader', 'cadence_app', 'cadence_admin', 'cadence_worker'] LOOP
         IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) r) THEN
             EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
         END IF;
@@ -17,6 +18,9 @@ END
 $install$;
 GRANT cadence_reader TO cadence_app;
 GRANT cadence_app TO cadence_admin;
+-- the background workers run the engine as cadence_worker: what the
+-- application may do, plus listing the tenants it ticks one at a time
+GRANT cadence_app TO cadence_worker;
 
 REVOKE ALL ON ALL TABLES IN SCHEMA cadence FROM PUBLIC;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA cadence FROM PUBLIC;
@@ -69,8 +73,15 @@ GRANT EXECUTE ON FUNCTION
     cadence.raise_alert(bigint, bigint, bigint, bigint, text, timestamptz),
     cadence.event_applied(),
     cadence.rescore(timestamptz), cadence.rescore_leads(bigint, bigint[], timestamptz, boolean),
-    cadence.route_lead(bigint, bigint, text, text, integer, timestamptz), cadence.lead_arrived()
+    cadence.route_lead(bigint, bigint, text, text, integer, timestamptz), cadence.lead_arrived(),
+    cadence.wake_worker()
     TO cadence_app;
+GRANT EXECUTE ON FUNCTION
+    cadence.tenant_ids(), cadence.run_worker_tick(timestamptz), cadence.rescore_all(timestamptz),
+    cadence.purge_old(timestamptz)
+    TO cadence_worker;
+GRANT DELETE ON cadence.touch, cadence.event, cadence.alert TO cadence_worker;
+GRANT EXECUTE ON FUNCTION cadence.worker_stats() TO cadence_reader;
 
 GRANT INSERT, UPDATE ON cadence.cadence, cadence.cadence_version, cadence.step TO cadence_admin;
 GRANT INSERT, UPDATE, DELETE ON cadence.channel_policy, cadence.custom_event_kind, cadence.route TO cadence_admin;
