@@ -1,27 +1,5 @@
--- cadence: install script, part 4: the three roles and what each may do.
--- Roles are cluster-wide, so a second database reuses them.  None of them
--- bypasses row-level security: every role works within the current tenant.
---   cadence_reader  read-only, for reporting tools
---   cadence_app     the CRM application: leads, consent, enrolment, the queue
---   cadence_admin   defines cadences and channel policies, creates tenants
---   cadence_worker  the role the background workers act as
-DO $install$
-DECLARE
-    r text;
-BEGIN
-    FOREACH r IN ARRAY ARRAY['cadence_reader', 'cadence_app', 'cadence_admin', 'cadence_worker'] LOOP
-        IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) r) THEN
-            EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
-        END IF;
-    END LOOP;
-END
-$install$;
-GRANT cadence_reader TO cadence_app;
-GRANT cadence_app TO cadence_admin;
--- the background workers run the engine as cadence_worker: what the
--- application may do, plus listing the tenants it ticks one at a time
-GRANT cadence_app TO cadence_worker;
-
+-- cadence: install script, last part: what each role may do.  Later parts
+-- may grant their own objects at their end; this file covers the rest.
 REVOKE ALL ON ALL TABLES IN SCHEMA cadence FROM PUBLIC;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA cadence FROM PUBLIC;
 GRANT USAGE ON SCHEMA cadence TO cadence_reader;
