@@ -248,14 +248,17 @@ static const char *const lock_enrolments_sql =
 "   FOR UPDATE OF e";
 
 /*
- * The leads the events concern are scored again as of their newest event
- * (an escalation bonus, a reply, decay since the last score), and routed if
- * their tier changed.
+ * The leads the events concern are scored again, each as of its newest
+ * event (an escalation bonus, a reply, decay since the last score), and
+ * routed if their tier changed.
  */
 static const char *const rescore_sql =
-"SELECT count(cadence.rescore_leads(g.tenant_id, g.lead_ids, g.as_of))"
-"  FROM (SELECT n.tenant_id, array_agg(DISTINCT n.lead_id) AS lead_ids, max(n.occurred_at) AS as_of"
-"          FROM new_events n GROUP BY n.tenant_id) g";
+"SELECT count(cadence.rescore_leads(g.tenant_id, g.lead_ids, g.as_of, true, g.lead_times))"
+"  FROM (SELECT x.tenant_id, array_agg(x.lead_id ORDER BY x.lead_id) AS lead_ids,"
+"               array_agg(x.at ORDER BY x.lead_id) AS lead_times, max(x.at) AS as_of"
+"          FROM (SELECT n.tenant_id, n.lead_id, max(n.occurred_at) AS at"
+"                  FROM new_events n GROUP BY n.tenant_id, n.lead_id) x"
+"         GROUP BY x.tenant_id) g";
 
 static SPIPlanPtr rescore_plan = NULL;
 static SPIPlanPtr lock_touches_plan = NULL;

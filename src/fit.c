@@ -24,6 +24,8 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/formatting.h"
+#include "catalog/pg_collation.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -302,6 +304,8 @@ cadence_fit_logistic(PG_FUNCTION_ARGS)
 			ex->active[f] = -1;
 			if (value == NULL || value[0] == '\0')
 				continue;
+			/* scoring rules match case-insensitively, so the fit does too */
+			value = str_tolower(value, strlen(value), DEFAULT_COLLATION_OID);
 			for (k = 0; k < nfeatures; k++)
 				if (features[k].field == f && strcmp(features[k].value, value) == 0)
 					break;
@@ -353,7 +357,7 @@ cadence_fit_logistic(PG_FUNCTION_ARGS)
 
 	if (ntrain < 10 || nheld < 10)
 		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("not enough leads to fit a model (%d to train on, %d held out)", ntrain, nheld),
 				 errhint("At least 10 leads are needed in each part.")));
 

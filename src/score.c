@@ -332,11 +332,43 @@ LeadField(HeapTupleHeader lead, const FitRule *rule)
 	return s;
 }
 
+/* Whether an attribute is present and not null, whatever its type. */
+static bool
+AttributePresent(HeapTupleHeader lead, const char *key)
+{
+	bool		isnull;
+	Datum		d = GetAttributeByName(lead, "attributes", &isnull);
+	Jsonb	   *attrs;
+	JsonbValue	v;
+
+	if (isnull)
+		return false;
+	attrs = DatumGetJsonbP(d);
+	if (!JB_ROOT_IS_OBJECT(attrs) || Member(&attrs->root, key, &v) == NULL || v.type == jbvNull)
+		return false;
+	if (v.type == jbvString)
+	{
+		/* a blank string is no value, as everywhere else */
+		int			i;
+
+		for (i = 0; i < v.val.string.len; i++)
+			if (v.val.string.val[i] != ' ' && v.val.string.val[i] != '\t')
+				return true;
+		return false;
+	}
+	return true;
+}
+
 static bool
 FitMatches(HeapTupleHeader lead, const FitRule *rule)
 {
-	char	   *value = LeadField(lead, rule);
+	char	   *value;
 	int			i;
+
+	/* an attribute that holds an object or a list exists too */
+	if (rule->op == FIT_EXISTS && rule->attr_key != NULL)
+		return AttributePresent(lead, rule->attr_key);
+	value = LeadField(lead, rule);
 
 	if (value == NULL)
 		return false;
@@ -450,7 +482,7 @@ ComputeScore(ScoringModel *model, HeapTupleHeader lead, ArrayType *kinds, ArrayT
 	parts->bonus = isnull ? 0 : DatumGetInt32(bonus);
 	parts->raw += parts->bonus;
 
-	parts->score = (int) rint(parts->raw);
+	parts->score = (int) round(parts->raw);	/* halves away from zero, like SQL round() */
 	if (parts->score < 0)
 		parts->score = 0;
 	if (parts->score > 100)
@@ -521,7 +553,7 @@ cadence_explain_score(PG_FUNCTION_ARGS)
 
 #define EXPLAIN(component, detail, pts) \
 	do { \
-		double rounded_pts = rint((pts) * 100) / 100; \
+		double rounded_pts = round((pts) * 100) / 100; \
 		AddExplanation(rsinfo->setResult, rsinfo->setDesc, component, detail, rounded_pts); \
 		listed += rounded_pts; \
 	} while (0)

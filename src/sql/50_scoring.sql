@@ -213,7 +213,7 @@ BEGIN
         FOR v_kind, v_rule IN SELECT key, value FROM jsonb_each(spec -> 'engagement') ORDER BY key LOOP
             v_path := format('$.engagement.%s', v_kind);
             IF NOT EXISTS (SELECT FROM cadence.event_kinds k WHERE k.kind = v_kind) THEN
-                RAISE EXCEPTION 'unknown event kind "%" at $.engagement', v_kind
+                RAISE EXCEPTION 'unknown event kind "%" at $.engagement.%', v_kind, v_kind
                     USING ERRCODE = 'invalid_parameter_value';
             END IF;
             PERFORM cadence.spec_check_members(v_rule, ARRAY['points', 'half_life', 'cap'], v_path);
@@ -382,7 +382,7 @@ COMMENT ON FUNCTION cadence.drop_route(text, text) IS 'Remove a route; true when
 
 -- Act on a lead whose score or tier changed: a score under exit_below ends
 -- its active enrolment; a new tier moves it to the tier's routed cadence
--- (or, with auto_enroll, enrols a lead that has none).
+-- (or, with auto_enroll, enrols a lead that was never enrolled).
 CREATE FUNCTION cadence.route_lead(tenant_id bigint, lead_id bigint, old_tier text, new_tier text, score integer,
                                    at timestamptz)
 RETURNS text
@@ -437,9 +437,11 @@ BEGIN
         PERFORM cadence.start_enrolment(route_lead.tenant_id, route_lead.lead_id, v_target, at, v_running.enrolment_id);
         RETURN 'moved:' || v_target;
     END IF;
+    -- auto_enroll is for new leads: one that has been on a cadence (and was
+    -- booked, sold, lost or finished) is not put back by a later click
     IF (SELECT t.auto_enroll FROM cadence.tenant t WHERE t.tenant_id = route_lead.tenant_id)
        AND NOT EXISTS (SELECT FROM cadence.enrolment e WHERE e.tenant_id = route_lead.tenant_id
-                                                       AND e.lead_id = route_lead.lead_id AND e.status = 'paused') THEN
+                                                       AND e.lead_id = route_lead.lead_id) THEN
         PERFORM cadence.start_enrolment(route_lead.tenant_id, route_lead.lead_id, v_target, at, NULL);
         RETURN 'enrolled:' || v_target;
     END IF;
@@ -452,9 +454,14 @@ COMMENT ON FUNCTION cadence.route_lead(bigint, bigint, text, text, integer, time
 -- Score leads of a tenant at as_of and store what changed; then route the
 -- leads whose tier changed or whose score fell under exit_below.  lead_ids
 -- NULL means every lead (one pass over the events, grouped); with_events
--- false skips the events (new leads have none).  Returns the leads changed.
+-- false skips the events (new leads have none); lead_times, aligned with
+-- lead_ids, scores each lead as of its own time instead (a new lead as of
+-- its arrival, a lead as of its newest event).  With events, a lead is
+-- never scored as of a time before its newest recorded event, so an old
+-- event arriving late cannot rewind its score.
+-- Returns the leads changed.
 CREATE FUNCTION cadence.rescore_leads(tenant_id bigint, lead_ids bigint[], as_of timestamptz,
-                                      with_events boolean DEFAULT true)
+                                      with_events boolean DEFAULT true, lead_times timestamptz[] DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -487,31 +494,38 @@ BEGIN
         SELECT count(*) + 0 * count(cadence.route_lead(rescore_leads.tenant_id, c.lead_id, c.old_tier, c.tier, c.score, as_of))
           INTO v_changed FROM changed c;
     ELSE
-        WITH scored AS (
-            SELECT l.lead_id, l.tier AS old_tier, l.score AS old_score,
-                   cadence.compute_score(v_model, l, ev.kinds, ev.times, as_of) AS score
-              FROM unnest(lead_ids) AS i(lead_id)
+        WITH target AS (
+            SELECT l.lead_id,
+                   greatest(coalesce(i.at, as_of),
+                            CASE WHEN with_events THEN (SELECT max(e.occurred_at) FROM cadence.event e
+                                                         WHERE e.tenant_id = l.tenant_id AND e.lead_id = l.lead_id) END) AS at
+              FROM unnest(lead_ids, lead_times) AS i(lead_id, at)
               JOIN cadence.lead l ON l.tenant_id = rescore_leads.tenant_id AND l.lead_id = i.lead_id
+        ), scored AS (
+            SELECT l.lead_id, l.tier AS old_tier, l.score AS old_score, x.at,
+                   cadence.compute_score(v_model, l, ev.kinds, ev.times, x.at) AS score
+              FROM target x
+              JOIN cadence.lead l ON l.tenant_id = rescore_leads.tenant_id AND l.lead_id = x.lead_id
               LEFT JOIN LATERAL (SELECT array_agg(e.kind) AS kinds, array_agg(e.occurred_at) AS times
                                    FROM cadence.event e
                                   WHERE with_events AND e.tenant_id = l.tenant_id AND e.lead_id = l.lead_id
-                                    AND e.occurred_at <= as_of) ev ON true
+                                    AND e.occurred_at <= x.at) ev ON true
         ), changed AS (
             UPDATE cadence.lead l
-               SET score = s.score, tier = cadence.score_tier(s.score, s.old_tier, v_model), scored_at = as_of
+               SET score = s.score, tier = cadence.score_tier(s.score, s.old_tier, v_model), scored_at = s.at
               FROM scored s
              WHERE l.tenant_id = rescore_leads.tenant_id AND l.lead_id = s.lead_id
                AND (s.old_score IS DISTINCT FROM s.score
                     OR s.old_tier IS DISTINCT FROM cadence.score_tier(s.score, s.old_tier, v_model))
-            RETURNING l.lead_id, s.old_tier, l.tier, l.score
+            RETURNING l.lead_id, s.old_tier, l.tier, l.score, s.at
         )
-        SELECT count(*) + 0 * count(cadence.route_lead(rescore_leads.tenant_id, c.lead_id, c.old_tier, c.tier, c.score, as_of))
+        SELECT count(*) + 0 * count(cadence.route_lead(rescore_leads.tenant_id, c.lead_id, c.old_tier, c.tier, c.score, c.at))
           INTO v_changed FROM changed c;
     END IF;
     RETURN v_changed;
 END
 $$;
-COMMENT ON FUNCTION cadence.rescore_leads(bigint, bigint[], timestamptz, boolean) IS
+COMMENT ON FUNCTION cadence.rescore_leads(bigint, bigint[], timestamptz, boolean, timestamptz[]) IS
   'Internal: score leads of a tenant at as_of, store changes and route the leads whose tier changed';
 
 CREATE FUNCTION cadence.rescore(as_of timestamptz DEFAULT pg_catalog.now())
@@ -578,7 +592,8 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM cadence.rescore_leads(n.tenant_id, array_agg(n.lead_id), max(n.created_at), false)
+    PERFORM cadence.rescore_leads(n.tenant_id, array_agg(n.lead_id ORDER BY n.lead_id), max(n.created_at), false,
+                                  array_agg(n.created_at ORDER BY n.lead_id))
        FROM new_leads n
       GROUP BY n.tenant_id;
     RETURN NULL;
@@ -628,6 +643,12 @@ BEGIN
      WHERE NOT EXISTS (SELECT FROM cadence.event_kinds x WHERE x.kind = k);
     IF v_bad IS NOT NULL THEN
         RAISE EXCEPTION 'unknown event kind "%" in field "outcome_kinds"', v_bad USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF holdout IS NULL OR seed IS NULL OR min_count IS NULL OR as_of IS NULL OR save IS NULL THEN
+        RAISE EXCEPTION 'NULL in field "%"',
+                CASE WHEN holdout IS NULL THEN 'holdout' WHEN seed IS NULL THEN 'seed'
+                     WHEN min_count IS NULL THEN 'min_count' WHEN as_of IS NULL THEN 'as_of' ELSE 'save' END
+            USING ERRCODE = 'null_value_not_allowed';
     END IF;
     IF points_per_logit IS NULL OR points_per_logit <= 0 THEN
         RAISE EXCEPTION 'points_per_logit must be positive (field "points_per_logit")' USING ERRCODE = 'invalid_parameter_value';

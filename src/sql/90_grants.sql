@@ -50,7 +50,7 @@ GRANT EXECUTE ON FUNCTION
     cadence.start_enrolment(bigint, bigint, text, timestamptz, bigint),
     cadence.raise_alert(bigint, bigint, bigint, bigint, text, timestamptz),
     cadence.event_applied(),
-    cadence.rescore(timestamptz), cadence.rescore_leads(bigint, bigint[], timestamptz, boolean),
+    cadence.rescore(timestamptz), cadence.rescore_leads(bigint, bigint[], timestamptz, boolean, timestamptz[]),
     cadence.route_lead(bigint, bigint, text, text, integer, timestamptz), cadence.lead_arrived(),
     cadence.wake_worker()
     TO cadence_app;
