@@ -98,9 +98,24 @@ static const char *const tick_sql =
 "        ON s.tenant_id = d.tenant_id AND s.cadence_version_id = d.cadence_version_id AND s.step_no = d.step_no"
 "      JOIN cadence.lead l ON l.tenant_id = d.tenant_id AND l.lead_id = d.lead_id"
 "      JOIN cadence.tenant tn ON tn.tenant_id = d.tenant_id"
+/*
+ * A step offering several channels takes the first the lead can receive
+ * (not opted out, consent where needed, an address), preferring the
+ * lead's preferred channel; if none can, the first (and is skipped below).
+ */
 "      JOIN cadence.channel ch"
-"        ON ch.channel = CASE WHEN l.preferred_channel = ANY (s.channel_options)"
-"                             THEN l.preferred_channel ELSE s.channel_options[1] END"
+"        ON ch.channel = CASE WHEN pg_catalog.cardinality(s.channel_options) = 1 THEN s.channel_options[1]"
+"                             ELSE (SELECT o.channel"
+"                                     FROM unnest(s.channel_options) WITH ORDINALITY AS o(channel, n)"
+"                                     JOIN cadence.channel c2 ON c2.channel = o.channel"
+"                                    ORDER BY (NOT o.channel = ANY (l.blocked_channels)"
+"                                              AND (NOT c2.requires_consent OR o.channel = ANY (l.consented_channels))"
+"                                              AND CASE c2.address_field"
+"                                                    WHEN 'phone' THEN coalesce(btrim(l.phone), '') <> ''"
+"                                                    WHEN 'email' THEN coalesce(btrim(l.email), '') <> ''"
+"                                                    ELSE true END) DESC,"
+"                                             (o.channel = l.preferred_channel) IS TRUE DESC, o.n"
+"                                    LIMIT 1) END"
 "      LEFT JOIN cadence.channel_policy p ON p.tenant_id = d.tenant_id AND p.channel = ch.channel"
 /* which text to this lead an SMS is: the first and every 5th carry the opt-out line */
 "      LEFT JOIN LATERAL (SELECT count(*) + 1 AS sms_ordinal FROM cadence.touch t"
@@ -167,11 +182,14 @@ static const char *const tick_sql =
 "               CASE WHEN d.reason IS NULL OR d.reason LIKE 'missing_merge_field:%' THEN NULL"
 "                    ELSE cadence.step_due(n.timing_kind, n.step_offset, n.day_number, n.window_from,"
 "                                          n.window_until, n.weekdays, d.enrolled_at, d.planned_at, d.time_zone) END"
-"             ELSE greatest(cadence.step_due(n.timing_kind, n.step_offset, n.day_number, n.window_from,"
-"                                            n.window_until, n.weekdays, d.enrolled_at, NULL, d.time_zone),"
-"                           f.sent_at"
-"                           + CASE WHEN n.timing_kind = 'offset' AND d.timing_kind = 'offset'"
-"                                  THEN n.step_offset - d.step_offset ELSE interval '0' END)"
+/* kept in order (and gap) behind a deferred touch, then put back into the step's window and weekdays */
+"             ELSE cadence.step_due('offset', NULL, NULL, n.window_from, n.window_until, n.weekdays,"
+"                    greatest(cadence.step_due(n.timing_kind, n.step_offset, n.day_number, n.window_from,"
+"                                              n.window_until, n.weekdays, d.enrolled_at, NULL, d.time_zone),"
+"                             f.sent_at"
+"                             + CASE WHEN n.timing_kind = 'offset' AND d.timing_kind = 'offset'"
+"                                    THEN n.step_offset - d.step_offset ELSE interval '0' END),"
+"                    NULL, d.time_zone)"
 "           END,"
 "           status = CASE f.fate WHEN 'opt_out' THEN 'exited' WHEN 'complete' THEN 'completed' ELSE 'active' END,"
 "           ended_at = CASE WHEN f.fate IN ('opt_out', 'complete') THEN $2 END,"

@@ -261,6 +261,7 @@ WantedDatabases(void)
 	List	   *result = NIL;
 	List	   *names = NIL;
 	char	   *copy;
+	MemoryContext caller = CurrentMemoryContext;
 	Relation	rel;
 	TableScanDesc scan;
 	HeapTuple	tuple;
@@ -295,11 +296,20 @@ WantedDatabases(void)
 					wanted = true;
 		}
 		if (wanted)
+		{
+			/* the list outlives the transaction */
+			MemoryContext in_transaction = MemoryContextSwitchTo(caller);
+
 			result = lappend_oid(result, db->oid);
+			MemoryContextSwitchTo(in_transaction);
+		}
 	}
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(caller);
+	list_free(names);
+	pfree(copy);
 	return result;
 }
 
@@ -329,6 +339,8 @@ StartDatabaseWorker(Oid dboid)
 void
 cadence_launcher_main(Datum main_arg)
 {
+	MemoryContext launcher_context;
+
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
@@ -339,6 +351,9 @@ cadence_launcher_main(Datum main_arg)
 	shared->launcher_latch = MyLatch;
 	LWLockRelease(shared->lock);
 
+	/* each round's allocations go in a context that is reset after it */
+	launcher_context = AllocSetContextCreate(TopMemoryContext, "cadence launcher", ALLOCSET_DEFAULT_SIZES);
+
 	for (;;)
 	{
 		List	   *wanted;
@@ -346,6 +361,7 @@ cadence_launcher_main(Datum main_arg)
 		TimestampTz now = GetCurrentTimestamp();
 
 		CHECK_FOR_INTERRUPTS();
+		MemoryContextSwitchTo(launcher_context);
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
@@ -381,6 +397,8 @@ cadence_launcher_main(Datum main_arg)
 				StartDatabaseWorker(dboid);
 		}
 		list_free(wanted);
+		MemoryContextSwitchTo(TopMemoryContext);
+		MemoryContextReset(launcher_context);
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 Min(launcher_naptime_s, 10) * 1000L, PG_WAIT_EXTENSION);

@@ -97,7 +97,7 @@ if [ -n "$tap_tests" ]; then
     chown -R "$(cluster_user)" "$WORK/tap" 2>/dev/null || true
     (cd "$WORK/tap" && as_cluster_user env PATH="$PG_BIN:$PATH" PG_REGRESS="$PGXS_DIR/test/regress/pg_regress" \
         TESTDIR="$WORK/tap" PERL5LIB="$PGXS_DIR/test/perl" PG_TEST_TIMEOUT_DEFAULT=120 \
-        prove -v t/ >"$WORK/tap/run.log" 2>&1)
+        prove -v --ext .pl t/ >"$WORK/tap/run.log" 2>&1)
     p=$(grep -cE '^ok [0-9]+' "$WORK/tap/run.log")
     f=$(grep -cE '^not ok [0-9]+' "$WORK/tap/run.log")
     if ! grep -q '^Result: PASS' "$WORK/tap/run.log"; then
