@@ -11,18 +11,16 @@
 -- every tenant, one row each).  Nothing is materialised: a materialised view
 -- cannot carry row-level security, and 90_grants.sql grants SELECT on every
 -- relation of the schema to cadence_reader, so a summary of all tenants
--- would be readable by each of them.  Instead the per-lead figures are read
--- through indexes per lead (the lead's touches, events, consent entries,
--- enrolments and alerts), and cadence.kpis() reads only the leads created in
--- the window it is given (an index on (tenant_id, created_at)).
+-- would be readable by each of them.  Instead the figures are computed when
+-- asked: a whole tenant in one pass over each table (hash aggregation), a
+-- window of leads through the index on (tenant_id, created_at) and then
+-- each lead's own rows through their indexes (docs/kpis.md has timings).
 
--- Indexes the per-lead lookups use.
+-- Indexes for windows of leads and for per-lead lookups.
 CREATE INDEX lead_created ON cadence.lead (tenant_id, created_at);
 COMMENT ON INDEX cadence.lead_created IS 'KPIs: the leads created in a window (cadence.kpis())';
-CREATE INDEX enrolment_lead ON cadence.enrolment (tenant_id, lead_id, enrolled_at);
+CREATE INDEX enrolment_lead ON cadence.enrolment (tenant_id, lead_id, enrolled_at, enrolment_id);
 COMMENT ON INDEX cadence.enrolment_lead IS 'KPIs: a lead''s enrolments in order (entry cadence, outcome attribution, audit)';
-CREATE INDEX enrolment_version ON cadence.enrolment (tenant_id, cadence_version_id);
-COMMENT ON INDEX cadence.enrolment_version IS 'KPIs: the enrolments of a cadence version (cadence.compare())';
 CREATE INDEX alert_lead ON cadence.alert (tenant_id, lead_id, created_at);
 COMMENT ON INDEX cadence.alert_lead IS 'KPIs: a lead''s alerts (cadence.weekly_audit())';
 
@@ -44,72 +42,146 @@ SELECT e.tenant_id, e.event_id, e.lead_id, e.touch_id, k.kind, e.kind AS recorde
 COMMENT ON VIEW cadence.applied_event IS
   'Events with the kind the engine applied (STOP in an SMS reply is sms_stop) and that kind''s response, engagement and human_contact flags for the event''s tenant';
 
--- One row per lead: the moments the KPIs are measured between.
-CREATE VIEW cadence.lead_milestones WITH (security_invoker = true) AS
+-- One row per lead: the moments the KPIs are measured between.  A SQL
+-- function that the planner inlines with its arguments as constants: each
+-- per-lead aggregate reads, through a UNION ALL of which one branch is
+-- pruned, either the whole table (no window: one pass, hash aggregation)
+-- or the rows of the window's leads (found through the index on
+-- (tenant_id, created_at), then each lead's rows through its own index).
+CREATE FUNCTION cadence.lead_milestones_between(created_from timestamptz DEFAULT NULL,
+                                                created_to timestamptz DEFAULT NULL)
+RETURNS TABLE (tenant_id bigint, lead_id bigint, external_id text, segment text, source text, tier text, score integer,
+               rep_id bigint, created_at timestamptz, week date,
+               entry_enrolment_id bigint, entry_cadence_key text, entry_version integer,
+               first_touch_at timestamptz, first_touch_channel text, first_touch_outcome text,
+               second_touch_at timestamptz, touches_done bigint,
+               first_contact_at timestamptz, first_response_at timestamptz, first_touch_responded boolean,
+               engaged_at timestamptz, appointment_set_at timestamptz, appointment_show_at timestamptz,
+               sold_at timestamptz, converted_at timestamptz, touches_to_conversion bigint, opted_out_at timestamptz)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
 SELECT l.tenant_id, l.lead_id, l.external_id, l.segment, l.source, l.tier, l.score,
-       COALESCE(l.owner_rep_id, t.first_rep_id) AS rep_id,
+       COALESCE(l.owner_rep_id, t.first_rep_id),
        l.created_at,
-       pg_catalog.date_trunc('week', l.created_at AT TIME ZONE 'UTC')::date AS week,
-       n.enrolment_id AS entry_enrolment_id, n.cadence_key AS entry_cadence_key, n.version AS entry_version,
-       t.first_touch_at, t.first_touch_channel, t.first_touch_outcome, t.second_touch_at, t.touches_done,
-       LEAST(t.first_rep_touch_at, ev.first_human_contact_at) AS first_contact_at,
-       LEAST(t.first_answer_at, ev.first_response_at) AS first_response_at,
+       pg_catalog.date_trunc('week', l.created_at AT TIME ZONE 'UTC')::date,
+       n.enrolment_id, v.cadence_key, v.version,
+       t.first_touch_at, t.first_touch_channel, t.first_touch_outcome, t.second_touch_at,
+       COALESCE(t.touches_done, 0),
+       LEAST(t.first_rep_touch_at, ev.first_human_contact_at),
+       LEAST(t.first_answer_at, ev.first_response_at),
        CASE WHEN t.first_touch_at IS NOT NULL THEN
             COALESCE(t.first_touch_outcome OPERATOR(pg_catalog.=) ANY ('{answered,replied}'::text[]), false)
             OR EXISTS (SELECT FROM pg_catalog.unnest(ev.response_times) AS r(at)
                         WHERE r.at OPERATOR(pg_catalog.>=) t.first_touch_at
                           AND (t.second_touch_at IS NULL OR r.at OPERATOR(pg_catalog.<) t.second_touch_at))
-       END AS first_touch_responded,
-       LEAST(t.first_answer_at, ev.first_engagement_at) AS engaged_at,
+       END,
+       LEAST(t.first_answer_at, ev.first_engagement_at),
        ev.appointment_set_at, ev.appointment_show_at, ev.sold_at,
-       LEAST(ev.appointment_set_at, ev.sold_at) AS converted_at,
+       LEAST(ev.appointment_set_at, ev.sold_at),
        CASE WHEN ev.appointment_set_at IS NOT NULL OR ev.sold_at IS NOT NULL THEN
             (SELECT pg_catalog.count(*) FROM pg_catalog.unnest(t.done_times) AS d(at)
               WHERE d.at OPERATOR(pg_catalog.<=) LEAST(ev.appointment_set_at, ev.sold_at))
-       END AS touches_to_conversion,
-       c.opted_out_at
+       END,
+       -- an opt-out is a revocation (of any channel) once the cadence had reached the lead
+       (SELECT pg_catalog.min(r.at) FROM pg_catalog.unnest(c.revoked_at) AS r(at)
+         WHERE r.at OPERATOR(pg_catalog.>=) t.first_touch_at)
   FROM cadence.lead l
- CROSS JOIN LATERAL (
-        SELECT pg_catalog.min(x.completed_at) AS first_touch_at,
+  LEFT JOIN (
+        SELECT x.tenant_id, x.lead_id,
+               pg_catalog.min(x.completed_at) AS first_touch_at,
                (pg_catalog.array_agg(x.channel ORDER BY x.completed_at, x.touch_id))[1] AS first_touch_channel,
                (pg_catalog.array_agg(x.outcome ORDER BY x.completed_at, x.touch_id))[1] AS first_touch_outcome,
                (pg_catalog.array_agg(x.completed_at ORDER BY x.completed_at, x.touch_id))[2] AS second_touch_at,
                pg_catalog.array_agg(x.completed_at) AS done_times,
                pg_catalog.count(*) AS touches_done,
-               pg_catalog.min(x.completed_at) FILTER (WHERE ch.rep_task) AS first_rep_touch_at,
+               -- the channels that are tasks for a rep (cadence.channel.rep_task)
+               pg_catalog.min(x.completed_at)
+                    FILTER (WHERE x.channel OPERATOR(pg_catalog.=) ANY ('{call,voicemail,video,linkedin,task}'::text[]))
+                    AS first_rep_touch_at,
                (pg_catalog.array_agg(x.assignee_rep_id ORDER BY x.completed_at, x.touch_id)
                     FILTER (WHERE x.assignee_rep_id IS NOT NULL))[1] AS first_rep_id,
                pg_catalog.min(x.completed_at)
                     FILTER (WHERE x.outcome OPERATOR(pg_catalog.=) ANY ('{answered,replied}'::text[])) AS first_answer_at
-          FROM cadence.touch x
-          JOIN cadence.channel ch ON ch.channel OPERATOR(pg_catalog.=) x.channel
-         WHERE x.tenant_id OPERATOR(pg_catalog.=) l.tenant_id AND x.lead_id OPERATOR(pg_catalog.=) l.lead_id
-           AND x.status OPERATOR(pg_catalog.=) 'done') t
- CROSS JOIN LATERAL (
-        SELECT pg_catalog.min(a.occurred_at) FILTER (WHERE a.response) AS first_response_at,
+          FROM (SELECT x.* FROM cadence.touch x
+                 WHERE lead_milestones_between.created_from IS NULL AND lead_milestones_between.created_to IS NULL
+                   AND x.status OPERATOR(pg_catalog.=) 'done'
+                UNION ALL
+                SELECT x.* FROM cadence.lead w
+                  JOIN cadence.touch x
+                    ON x.tenant_id OPERATOR(pg_catalog.=) w.tenant_id AND x.lead_id OPERATOR(pg_catalog.=) w.lead_id
+                 WHERE NOT (lead_milestones_between.created_from IS NULL AND lead_milestones_between.created_to IS NULL)
+                   AND x.status OPERATOR(pg_catalog.=) 'done'
+                   AND (lead_milestones_between.created_from IS NULL
+                        OR w.created_at OPERATOR(pg_catalog.>=) lead_milestones_between.created_from)
+                   AND (lead_milestones_between.created_to IS NULL
+                        OR w.created_at OPERATOR(pg_catalog.<) lead_milestones_between.created_to)) x
+         GROUP BY x.tenant_id, x.lead_id) t
+    ON t.tenant_id OPERATOR(pg_catalog.=) l.tenant_id AND t.lead_id OPERATOR(pg_catalog.=) l.lead_id
+  LEFT JOIN (
+        SELECT a.tenant_id, a.lead_id,
+               pg_catalog.min(a.occurred_at) FILTER (WHERE a.response) AS first_response_at,
                pg_catalog.array_agg(a.occurred_at) FILTER (WHERE a.response) AS response_times,
                pg_catalog.min(a.occurred_at) FILTER (WHERE a.engagement) AS first_engagement_at,
                pg_catalog.min(a.occurred_at) FILTER (WHERE a.human_contact) AS first_human_contact_at,
                pg_catalog.min(a.occurred_at) FILTER (WHERE a.kind OPERATOR(pg_catalog.=) 'appointment_set') AS appointment_set_at,
                pg_catalog.min(a.occurred_at) FILTER (WHERE a.kind OPERATOR(pg_catalog.=) 'appointment_show') AS appointment_show_at,
                pg_catalog.min(a.occurred_at) FILTER (WHERE a.kind OPERATOR(pg_catalog.=) 'sold') AS sold_at
-          FROM cadence.applied_event a
-         WHERE a.tenant_id OPERATOR(pg_catalog.=) l.tenant_id AND a.lead_id OPERATOR(pg_catalog.=) l.lead_id) ev
- CROSS JOIN LATERAL (
-        -- an opt-out is a revocation (of any channel) once the cadence had reached the lead
-        SELECT pg_catalog.min(s.recorded_at) AS opted_out_at
-          FROM cadence.consent s
-         WHERE s.tenant_id OPERATOR(pg_catalog.=) l.tenant_id AND s.lead_id OPERATOR(pg_catalog.=) l.lead_id
-           AND s.action OPERATOR(pg_catalog.=) 'revoke' AND s.recorded_at OPERATOR(pg_catalog.>=) t.first_touch_at) c
-  LEFT JOIN LATERAL (
-        SELECT e.enrolment_id, v.cadence_key, v.version
-          FROM cadence.enrolment e
-          JOIN cadence.cadence_version v
-            ON v.tenant_id OPERATOR(pg_catalog.=) e.tenant_id
-           AND v.cadence_version_id OPERATOR(pg_catalog.=) e.cadence_version_id
-         WHERE e.tenant_id OPERATOR(pg_catalog.=) l.tenant_id AND e.lead_id OPERATOR(pg_catalog.=) l.lead_id
-         ORDER BY e.enrolled_at, e.enrolment_id
-         LIMIT 1) n ON true;
+          FROM (SELECT a.* FROM cadence.applied_event a
+                 WHERE lead_milestones_between.created_from IS NULL AND lead_milestones_between.created_to IS NULL
+                UNION ALL
+                SELECT a.* FROM cadence.lead w
+                  JOIN cadence.applied_event a
+                    ON a.tenant_id OPERATOR(pg_catalog.=) w.tenant_id AND a.lead_id OPERATOR(pg_catalog.=) w.lead_id
+                 WHERE NOT (lead_milestones_between.created_from IS NULL AND lead_milestones_between.created_to IS NULL)
+                   AND (lead_milestones_between.created_from IS NULL
+                        OR w.created_at OPERATOR(pg_catalog.>=) lead_milestones_between.created_from)
+                   AND (lead_milestones_between.created_to IS NULL
+                        OR w.created_at OPERATOR(pg_catalog.<) lead_milestones_between.created_to)) a
+         GROUP BY a.tenant_id, a.lead_id) ev
+    ON ev.tenant_id OPERATOR(pg_catalog.=) l.tenant_id AND ev.lead_id OPERATOR(pg_catalog.=) l.lead_id
+  LEFT JOIN (
+        SELECT s.tenant_id, s.lead_id, pg_catalog.array_agg(s.recorded_at) AS revoked_at
+          FROM (SELECT s.* FROM cadence.consent s
+                 WHERE lead_milestones_between.created_from IS NULL AND lead_milestones_between.created_to IS NULL
+                   AND s.action OPERATOR(pg_catalog.=) 'revoke'
+                UNION ALL
+                SELECT s.* FROM cadence.lead w
+                  JOIN cadence.consent s
+                    ON s.tenant_id OPERATOR(pg_catalog.=) w.tenant_id AND s.lead_id OPERATOR(pg_catalog.=) w.lead_id
+                 WHERE NOT (lead_milestones_between.created_from IS NULL AND lead_milestones_between.created_to IS NULL)
+                   AND s.action OPERATOR(pg_catalog.=) 'revoke'
+                   AND (lead_milestones_between.created_from IS NULL
+                        OR w.created_at OPERATOR(pg_catalog.>=) lead_milestones_between.created_from)
+                   AND (lead_milestones_between.created_to IS NULL
+                        OR w.created_at OPERATOR(pg_catalog.<) lead_milestones_between.created_to)) s
+         GROUP BY s.tenant_id, s.lead_id) c
+    ON c.tenant_id OPERATOR(pg_catalog.=) l.tenant_id AND c.lead_id OPERATOR(pg_catalog.=) l.lead_id
+  LEFT JOIN (
+        -- the enrolment the lead entered on
+        SELECT DISTINCT ON (e.tenant_id, e.lead_id) e.tenant_id, e.lead_id, e.enrolment_id, e.cadence_version_id
+          FROM (SELECT e.* FROM cadence.enrolment e
+                 WHERE lead_milestones_between.created_from IS NULL AND lead_milestones_between.created_to IS NULL
+                UNION ALL
+                SELECT e.* FROM cadence.lead w
+                  JOIN cadence.enrolment e
+                    ON e.tenant_id OPERATOR(pg_catalog.=) w.tenant_id AND e.lead_id OPERATOR(pg_catalog.=) w.lead_id
+                 WHERE NOT (lead_milestones_between.created_from IS NULL AND lead_milestones_between.created_to IS NULL)
+                   AND (lead_milestones_between.created_from IS NULL
+                        OR w.created_at OPERATOR(pg_catalog.>=) lead_milestones_between.created_from)
+                   AND (lead_milestones_between.created_to IS NULL
+                        OR w.created_at OPERATOR(pg_catalog.<) lead_milestones_between.created_to)) e
+         ORDER BY e.tenant_id, e.lead_id, e.enrolled_at, e.enrolment_id) n
+    ON n.tenant_id OPERATOR(pg_catalog.=) l.tenant_id AND n.lead_id OPERATOR(pg_catalog.=) l.lead_id
+  LEFT JOIN cadence.cadence_version v
+    ON v.tenant_id OPERATOR(pg_catalog.=) n.tenant_id AND v.cadence_version_id OPERATOR(pg_catalog.=) n.cadence_version_id
+ WHERE (lead_milestones_between.created_from IS NULL OR l.created_at OPERATOR(pg_catalog.>=) lead_milestones_between.created_from)
+   AND (lead_milestones_between.created_to IS NULL OR l.created_at OPERATOR(pg_catalog.<) lead_milestones_between.created_to);
+END;
+COMMENT ON FUNCTION cadence.lead_milestones_between(timestamptz, timestamptz) IS
+  'cadence.lead_milestones for the leads created in [created_from, created_to) (NULL: unbounded), read through indexes when the window is narrow';
+
+CREATE VIEW cadence.lead_milestones WITH (security_invoker = true) AS
+SELECT m.* FROM cadence.lead_milestones_between() m;
 COMMENT ON VIEW cadence.lead_milestones IS
   'One row per lead: created, first touch done, first human contact, first response, engagement, appointment, show, sale, opt-out, touches before conversion, and the cadence version it entered on';
 
@@ -120,7 +192,7 @@ RETURNS TABLE (tenant_id bigint, dimension text, value text, label text, leads b
                speed_to_lead_p50_minutes numeric, speed_to_lead_p90_minutes numeric,
                speed_to_lead_goal text, speed_to_lead_met boolean,
                speed_to_contact_p50_minutes numeric, speed_to_contact_p90_minutes numeric,
-               speed_to_contact_goal text, speed_to_contact_met boolean,
+               speed_to_contact_goal text, speed_to_contact_met boolean, contacted_by_person bigint,
                contacted_within_1_hour bigint, contact_rate numeric, contact_rate_goal text, contact_rate_met boolean,
                first_touched bigint, first_touch_responses bigint, first_touch_response_rate numeric,
                first_touch_response_goal text, first_touch_response_met boolean,
@@ -131,11 +203,10 @@ RETURNS TABLE (tenant_id bigint, dimension text, value text, label text, leads b
                converted bigint, touches_to_conversion numeric, touches_to_conversion_goal text,
                touches_to_conversion_met boolean,
                opted_out bigint, opt_out_rate numeric, opt_out_goal text, opt_out_met boolean,
-               time_to_first_response_p50_minutes numeric)
+               responded bigint, time_to_first_response_p50_minutes numeric)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-#variable_conflict use_column
 DECLARE
     dimensions constant text[] := ARRAY['tenant', 'segment', 'source', 'cadence', 'version', 'tier', 'rep', 'week'];
 BEGIN
@@ -149,10 +220,11 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
 
-    RETURN QUERY
+    -- planned for each call's window: a narrow one is read through indexes
+    RETURN QUERY EXECUTE $query$
     WITH m AS (
         SELECT f.tenant_id,
-               CASE kpis.group_by
+               CASE $1
                     WHEN 'tenant' THEN f.tenant_id::text
                     WHEN 'segment' THEN f.segment
                     WHEN 'source' THEN f.source
@@ -166,6 +238,8 @@ BEGIN
                (extract(epoch FROM f.first_contact_at - f.created_at) / 60)::float8 AS to_first_contact,
                (extract(epoch FROM f.first_response_at - f.created_at) / 60)::float8 AS to_first_response,
                f.first_touch_at IS NOT NULL AS touched,
+               f.first_contact_at IS NOT NULL AS contacted,
+               f.first_response_at IS NOT NULL AS has_response,
                f.first_touch_at <= f.created_at + interval '1 hour' AS within_hour,
                f.first_touch_responded AS responded,
                f.engaged_at IS NOT NULL AS is_engaged,
@@ -174,9 +248,7 @@ BEGIN
                f.sold_at IS NOT NULL AS is_sold,
                f.touches_to_conversion AS conversion_touches,
                f.opted_out_at IS NOT NULL AS is_opted_out
-          FROM cadence.lead_milestones f
-         WHERE (kpis.created_from IS NULL OR f.created_at >= kpis.created_from)
-           AND (kpis.created_to IS NULL OR f.created_at < kpis.created_to)
+          FROM cadence.lead_milestones_between($2, $3) f
     ), g AS (
         SELECT m.tenant_id, m.grp,
                count(*) AS n_leads,
@@ -185,6 +257,8 @@ BEGIN
                percentile_cont(0.5) WITHIN GROUP (ORDER BY m.to_first_response) AS ttr,
                count(*) FILTER (WHERE m.within_hour) AS n_within_hour,
                count(*) FILTER (WHERE m.touched) AS n_touched,
+               count(*) FILTER (WHERE m.contacted) AS n_contacted,
+               count(*) FILTER (WHERE m.has_response) AS n_has_response,
                count(*) FILTER (WHERE m.responded) AS n_responded,
                count(*) FILTER (WHERE m.is_engaged) AS n_engaged,
                count(*) FILTER (WHERE m.is_set) AS n_set,
@@ -206,8 +280,8 @@ BEGIN
                g.n_opted_out::numeric / nullif(g.n_touched, 0) AS opting_out
           FROM g
     )
-    SELECT r.tenant_id, kpis.group_by, r.grp,
-           CASE kpis.group_by
+    SELECT r.tenant_id, $1, r.grp,
+           CASE $1
                 WHEN 'tenant' THEN (SELECT t.name FROM cadence.tenant t WHERE t.tenant_id = r.tenant_id)
                 WHEN 'cadence' THEN (SELECT c.name FROM cadence.cadence c
                                       WHERE c.tenant_id = r.tenant_id AND c.cadence_key = r.grp)
@@ -221,7 +295,7 @@ BEGIN
            END,
            r.n_leads,
            round(r.stl[1]::numeric, 2), round(r.stl[2]::numeric, 2), '< 5 minutes', r.stl[1] < 5,
-           round(r.stc[1]::numeric, 2), round(r.stc[2]::numeric, 2), '< 5 minutes', r.stc[1] < 5,
+           round(r.stc[1]::numeric, 2), round(r.stc[2]::numeric, 2), '< 5 minutes', r.stc[1] < 5, r.n_contacted,
            r.n_within_hour, round(r.contact, 4), '> 70% within 1 hour', r.contact > 0.70,
            r.n_touched, r.n_responded, round(r.response, 4), '30-40%', r.response >= 0.30,
            r.n_engaged, r.n_set, round(r.setting, 4), '20-30% of engaged leads', r.setting >= 0.20,
@@ -229,10 +303,11 @@ BEGIN
            r.n_sold, round(r.selling, 4),
            r.n_converted, round(r.avg_touches, 2), '8-12 touches', r.avg_touches <= 12,
            r.n_opted_out, round(r.opting_out, 4), '< 5%', r.opting_out < 0.05,
-           round(r.ttr::numeric, 2)
+           r.n_has_response, round(r.ttr::numeric, 2)
       FROM r
      ORDER BY r.tenant_id,
-              CASE WHEN kpis.group_by IN ('tenant', 'rep') THEN lpad(r.grp, 20, '0') ELSE r.grp END NULLS LAST;
+              CASE WHEN $1 IN ('tenant', 'rep') THEN lpad(r.grp, 20, '0') ELSE r.grp END NULLS LAST
+    $query$ USING kpis.group_by, kpis.created_from, kpis.created_to;
 END
 $$;
 COMMENT ON FUNCTION cadence.kpis(text, timestamptz, timestamptz) IS
@@ -246,6 +321,7 @@ SELECT t.tenant_id, t.name AS tenant,
        COALESCE(k.speed_to_lead_goal, '< 5 minutes') AS speed_to_lead_goal, k.speed_to_lead_met,
        k.speed_to_contact_p50_minutes, k.speed_to_contact_p90_minutes,
        COALESCE(k.speed_to_contact_goal, '< 5 minutes') AS speed_to_contact_goal, k.speed_to_contact_met,
+       COALESCE(k.contacted_by_person, 0) AS contacted_by_person,
        COALESCE(k.contacted_within_1_hour, 0) AS contacted_within_1_hour, k.contact_rate,
        COALESCE(k.contact_rate_goal, '> 70% within 1 hour') AS contact_rate_goal, k.contact_rate_met,
        COALESCE(k.first_touched, 0) AS first_touched, COALESCE(k.first_touch_responses, 0) AS first_touch_responses,
@@ -259,7 +335,7 @@ SELECT t.tenant_id, t.name AS tenant,
        COALESCE(k.touches_to_conversion_goal, '8-12 touches') AS touches_to_conversion_goal, k.touches_to_conversion_met,
        COALESCE(k.opted_out, 0) AS opted_out, k.opt_out_rate, COALESCE(k.opt_out_goal, '< 5%') AS opt_out_goal,
        k.opt_out_met,
-       k.time_to_first_response_p50_minutes
+       COALESCE(k.responded, 0) AS responded, k.time_to_first_response_p50_minutes
   FROM cadence.tenant t
   LEFT JOIN cadence.kpis('tenant') k ON k.tenant_id OPERATOR(pg_catalog.=) t.tenant_id;
 COMMENT ON VIEW cadence.kpi_summary IS
@@ -273,7 +349,7 @@ SELECT s.tenant_id, s.tenant, m.position, m.metric, m.description, m.value, m.un
     (1, 'speed_to_lead', 'Speed-to-lead: lead created to first touch done, median', s.speed_to_lead_p50_minutes,
         'minutes', s.first_touched, s.speed_to_lead_goal, s.speed_to_lead_met),
     (2, 'speed_to_contact', 'Lead created to first human contact, median', s.speed_to_contact_p50_minutes,
-        'minutes', NULL::bigint, s.speed_to_contact_goal, s.speed_to_contact_met),
+        'minutes', s.contacted_by_person, s.speed_to_contact_goal, s.speed_to_contact_met),
     (3, 'contact_rate', 'Leads with a touch done within 1 hour', s.contact_rate,
         'share', s.leads, s.contact_rate_goal, s.contact_rate_met),
     (4, 'first_touch_response_rate', 'Leads who responded to the first touch, before the second', s.first_touch_response_rate,
@@ -289,20 +365,14 @@ SELECT s.tenant_id, s.tenant, m.position, m.metric, m.description, m.value, m.un
     (9, 'opt_out_rate', 'Contacted leads who opted out of a channel or of all contact', s.opt_out_rate,
         'share', s.first_touched, s.opt_out_goal, s.opt_out_met),
     (10, 'time_to_first_response', 'Lead created to the lead''s first response, median', s.time_to_first_response_p50_minutes,
-        'minutes', NULL, NULL, NULL)
+        'minutes', s.responded, NULL, NULL)
  ) AS m(position, metric, description, value, unit, basis, goal, met);
 COMMENT ON VIEW cadence.kpi_scorecard IS
   'cadence.kpi_summary one metric per row (value, unit, the count it is a share of, goal, met), for KPI tiles and printed tables';
 
 -- The funnel of each step and message variant of each cadence version.
 CREATE VIEW cadence.step_funnel WITH (security_invoker = true) AS
-WITH touches AS (
-    SELECT t.tenant_id, e.cadence_version_id, t.step_no, t.variant, t.touch_id, t.status, t.status_reason,
-           t.defer_reasons, t.outcome
-      FROM cadence.touch t
-      JOIN cadence.enrolment e
-        ON e.tenant_id OPERATOR(pg_catalog.=) t.tenant_id AND e.enrolment_id OPERATOR(pg_catalog.=) t.enrolment_id
-), signals AS (
+WITH signals AS (
     -- what the lead did with a touch: the event names it, or else it answers
     -- the lead's latest touch on its channel that was done before it
     SELECT a.tenant_id, COALESCE(a.touch_id, p.touch_id) AS touch_id,
@@ -325,19 +395,17 @@ WITH touches AS (
              LIMIT 1) p ON true
      WHERE a.kind OPERATOR(pg_catalog.=) ANY ('{email_open,email_click,email_reply,sms_reply,sms_stop,unsubscribe,opt_out}'::text[])
      GROUP BY a.tenant_id, COALESCE(a.touch_id, p.touch_id)
-), counted AS (
-    SELECT t.tenant_id, t.cadence_version_id, t.step_no, t.variant,
-           pg_catalog.count(*) AS planned,
-           pg_catalog.count(*) FILTER (WHERE t.status OPERATOR(pg_catalog.=) ANY ('{queued,claimed}'::text[])) AS pending,
-           pg_catalog.count(*) FILTER (WHERE t.status OPERATOR(pg_catalog.=) 'done') AS sent,
-           pg_catalog.count(*) FILTER (WHERE t.status OPERATOR(pg_catalog.=) 'failed') AS failed,
+), fine AS (
+    -- one pass over the touches, by step, variant, status and the reason a
+    -- touch was not sent
+    SELECT t.tenant_id, e.cadence_version_id, t.step_no, t.variant, t.status,
+           CASE WHEN t.status OPERATOR(pg_catalog.=) ANY ('{skipped,cancelled,held}'::text[])
+                THEN COALESCE(t.status_reason, 'unspecified') END AS reason,
+           pg_catalog.count(*) AS n,
            pg_catalog.count(*) FILTER (WHERE t.defer_reasons OPERATOR(pg_catalog.<>) '{}') AS deferred,
            pg_catalog.count(*) FILTER (WHERE 'quiet_hours' OPERATOR(pg_catalog.=) ANY (t.defer_reasons)) AS deferred_quiet_hours,
            pg_catalog.count(*) FILTER (WHERE 'call_spacing' OPERATOR(pg_catalog.=) ANY (t.defer_reasons)) AS deferred_call_spacing,
            pg_catalog.count(*) FILTER (WHERE 'call_cap' OPERATOR(pg_catalog.=) ANY (t.defer_reasons)) AS deferred_call_cap,
-           pg_catalog.count(*) FILTER (WHERE t.status OPERATOR(pg_catalog.=) 'skipped') AS skipped,
-           pg_catalog.count(*) FILTER (WHERE t.status OPERATOR(pg_catalog.=) 'cancelled') AS cancelled,
-           pg_catalog.count(*) FILTER (WHERE t.status OPERATOR(pg_catalog.=) 'held') AS held,
            pg_catalog.count(*) FILTER (WHERE t.status OPERATOR(pg_catalog.=) 'done'
                                          AND t.outcome OPERATOR(pg_catalog.=) 'answered') AS answered,
            pg_catalog.count(*) FILTER (WHERE s.opened) AS opened,
@@ -345,42 +413,51 @@ WITH touches AS (
            pg_catalog.count(*) FILTER (WHERE s.replied OR (t.status OPERATOR(pg_catalog.=) 'done'
                                                           AND t.outcome OPERATOR(pg_catalog.=) 'replied')) AS replied,
            pg_catalog.count(*) FILTER (WHERE s.opted_out) AS opted_out
-      FROM touches t
+      FROM cadence.touch t
+      JOIN cadence.enrolment e
+        ON e.tenant_id OPERATOR(pg_catalog.=) t.tenant_id AND e.enrolment_id OPERATOR(pg_catalog.=) t.enrolment_id
       LEFT JOIN signals s
         ON s.tenant_id OPERATOR(pg_catalog.=) t.tenant_id AND s.touch_id OPERATOR(pg_catalog.=) t.touch_id
-     GROUP BY t.tenant_id, t.cadence_version_id, t.step_no, t.variant
-), reasons AS (
-    SELECT r.tenant_id, r.cadence_version_id, r.step_no, r.variant,
-           pg_catalog.jsonb_object_agg(r.reason, r.n) FILTER (WHERE r.status OPERATOR(pg_catalog.=) 'skipped') AS skip_reasons,
-           pg_catalog.jsonb_object_agg(r.reason, r.n) FILTER (WHERE r.status OPERATOR(pg_catalog.=) 'cancelled') AS cancel_reasons,
-           pg_catalog.jsonb_object_agg(r.reason, r.n) FILTER (WHERE r.status OPERATOR(pg_catalog.=) 'held') AS hold_reasons
-      FROM (SELECT t.tenant_id, t.cadence_version_id, t.step_no, t.variant, t.status,
-                   COALESCE(t.status_reason, 'unspecified') AS reason, pg_catalog.count(*) AS n
-              FROM touches t
-             WHERE t.status OPERATOR(pg_catalog.=) ANY ('{skipped,cancelled,held}'::text[])
-             GROUP BY 1, 2, 3, 4, 5, 6) r
-     GROUP BY r.tenant_id, r.cadence_version_id, r.step_no, r.variant
+     GROUP BY t.tenant_id, e.cadence_version_id, t.step_no, t.variant, t.status, 6
 )
-SELECT c.tenant_id, v.cadence_key, v.version, c.cadence_version_id, c.step_no, c.variant,
+SELECT f.tenant_id, v.cadence_key, v.version, f.cadence_version_id, f.step_no, f.variant,
        st.channel_options AS channels, st.timing, st.is_break_up,
-       c.planned, c.pending, c.sent, c.failed,
-       c.deferred, c.deferred_quiet_hours, c.deferred_call_spacing, c.deferred_call_cap,
-       c.skipped, COALESCE(r.skip_reasons, '{}') AS skip_reasons,
-       c.cancelled, COALESCE(r.cancel_reasons, '{}') AS cancel_reasons,
-       c.held, COALESCE(r.hold_reasons, '{}') AS hold_reasons,
-       c.answered, c.opened, c.clicked, c.replied, c.opted_out,
-       pg_catalog.round(c.opened::numeric OPERATOR(pg_catalog./) NULLIF(c.sent, 0), 4) AS open_rate,
-       pg_catalog.round(c.clicked::numeric OPERATOR(pg_catalog./) NULLIF(c.sent, 0), 4) AS click_rate,
-       pg_catalog.round(c.replied::numeric OPERATOR(pg_catalog./) NULLIF(c.sent, 0), 4) AS reply_rate
-  FROM counted c
+       pg_catalog.sum(f.n)::bigint AS planned,
+       COALESCE(pg_catalog.sum(f.n) FILTER (WHERE f.status OPERATOR(pg_catalog.=) ANY ('{queued,claimed}'::text[])), 0)::bigint AS pending,
+       COALESCE(pg_catalog.sum(f.n) FILTER (WHERE f.status OPERATOR(pg_catalog.=) 'done'), 0)::bigint AS sent,
+       COALESCE(pg_catalog.sum(f.n) FILTER (WHERE f.status OPERATOR(pg_catalog.=) 'failed'), 0)::bigint AS failed,
+       pg_catalog.sum(f.deferred)::bigint AS deferred,
+       pg_catalog.sum(f.deferred_quiet_hours)::bigint AS deferred_quiet_hours,
+       pg_catalog.sum(f.deferred_call_spacing)::bigint AS deferred_call_spacing,
+       pg_catalog.sum(f.deferred_call_cap)::bigint AS deferred_call_cap,
+       COALESCE(pg_catalog.sum(f.n) FILTER (WHERE f.status OPERATOR(pg_catalog.=) 'skipped'), 0)::bigint AS skipped,
+       COALESCE(pg_catalog.jsonb_object_agg(f.reason, f.n) FILTER (WHERE f.status OPERATOR(pg_catalog.=) 'skipped'), '{}')
+           AS skip_reasons,
+       COALESCE(pg_catalog.sum(f.n) FILTER (WHERE f.status OPERATOR(pg_catalog.=) 'cancelled'), 0)::bigint AS cancelled,
+       COALESCE(pg_catalog.jsonb_object_agg(f.reason, f.n) FILTER (WHERE f.status OPERATOR(pg_catalog.=) 'cancelled'), '{}')
+           AS cancel_reasons,
+       COALESCE(pg_catalog.sum(f.n) FILTER (WHERE f.status OPERATOR(pg_catalog.=) 'held'), 0)::bigint AS held,
+       COALESCE(pg_catalog.jsonb_object_agg(f.reason, f.n) FILTER (WHERE f.status OPERATOR(pg_catalog.=) 'held'), '{}')
+           AS hold_reasons,
+       pg_catalog.sum(f.answered)::bigint AS answered,
+       pg_catalog.sum(f.opened)::bigint AS opened,
+       pg_catalog.sum(f.clicked)::bigint AS clicked,
+       pg_catalog.sum(f.replied)::bigint AS replied,
+       pg_catalog.sum(f.opted_out)::bigint AS opted_out,
+       pg_catalog.round(pg_catalog.sum(f.opened) OPERATOR(pg_catalog./)
+                        NULLIF(pg_catalog.sum(f.n) FILTER (WHERE f.status OPERATOR(pg_catalog.=) 'done'), 0), 4) AS open_rate,
+       pg_catalog.round(pg_catalog.sum(f.clicked) OPERATOR(pg_catalog./)
+                        NULLIF(pg_catalog.sum(f.n) FILTER (WHERE f.status OPERATOR(pg_catalog.=) 'done'), 0), 4) AS click_rate,
+       pg_catalog.round(pg_catalog.sum(f.replied) OPERATOR(pg_catalog./)
+                        NULLIF(pg_catalog.sum(f.n) FILTER (WHERE f.status OPERATOR(pg_catalog.=) 'done'), 0), 4) AS reply_rate
+  FROM fine f
   JOIN cadence.cadence_version v
-    ON v.tenant_id OPERATOR(pg_catalog.=) c.tenant_id AND v.cadence_version_id OPERATOR(pg_catalog.=) c.cadence_version_id
+    ON v.tenant_id OPERATOR(pg_catalog.=) f.tenant_id AND v.cadence_version_id OPERATOR(pg_catalog.=) f.cadence_version_id
   LEFT JOIN cadence.step st
-    ON st.tenant_id OPERATOR(pg_catalog.=) c.tenant_id AND st.cadence_version_id OPERATOR(pg_catalog.=) c.cadence_version_id
-   AND st.step_no OPERATOR(pg_catalog.=) c.step_no
-  LEFT JOIN reasons r
-    ON r.tenant_id OPERATOR(pg_catalog.=) c.tenant_id AND r.cadence_version_id OPERATOR(pg_catalog.=) c.cadence_version_id
-   AND r.step_no OPERATOR(pg_catalog.=) c.step_no AND r.variant OPERATOR(pg_catalog.=) c.variant;
+    ON st.tenant_id OPERATOR(pg_catalog.=) f.tenant_id AND st.cadence_version_id OPERATOR(pg_catalog.=) f.cadence_version_id
+   AND st.step_no OPERATOR(pg_catalog.=) f.step_no
+ GROUP BY f.tenant_id, v.cadence_key, v.version, f.cadence_version_id, f.step_no, f.variant,
+          st.channel_options, st.timing, st.is_break_up;
 COMMENT ON VIEW cadence.step_funnel IS
   'Per cadence version, step and message variant: touches planned, pending, sent, failed, deferred (by reason), skipped, cancelled and held (with reasons), answered, opened, clicked, replied, opted out, and the rates per touch sent';
 
@@ -670,23 +747,31 @@ BEGIN
            AND e.cadence_version_id = ANY (v_a_ids || v_b_ids)
            AND e.enrolled_at <= compare.as_of
            AND (compare.within IS NULL OR e.enrolled_at + compare.within <= compare.as_of)
-    ), scored AS (
-        SELECT t.in_a, t.in_b,
-               EXISTS (SELECT FROM cadence.applied_event o
-                        WHERE o.tenant_id = t.tenant_id AND o.lead_id = t.lead_id AND o.kind = compare.outcome
-                          AND o.occurred_at >= t.enrolled_at AND o.occurred_at <= compare.as_of
-                          AND (compare.within IS NULL OR o.occurred_at <= t.enrolled_at + compare.within)
-                          AND NOT EXISTS (SELECT FROM cadence.enrolment n
-                                           WHERE n.tenant_id = t.tenant_id AND n.lead_id = t.lead_id
-                                             AND n.enrolled_at <= o.occurred_at
-                                             AND (n.enrolled_at, n.enrolment_id) > (t.enrolled_at, t.enrolment_id))) AS success
+    ), credit AS (
+        -- each outcome event, and the enrolment the lead was last in then
+        SELECT c.enrolment_id, o.occurred_at
+          FROM cadence.applied_event o
+         CROSS JOIN LATERAL (
+                SELECT e.enrolment_id
+                  FROM cadence.enrolment e
+                 WHERE e.tenant_id = o.tenant_id AND e.lead_id = o.lead_id AND e.enrolled_at <= o.occurred_at
+                 ORDER BY e.enrolled_at DESC, e.enrolment_id DESC
+                 LIMIT 1) c
+         WHERE o.tenant_id = v_tenant AND o.kind = compare.outcome AND o.occurred_at <= compare.as_of
+    ), success AS (
+        SELECT DISTINCT t.enrolment_id
           FROM trial t
-         WHERE t.in_a OR t.in_b
+          JOIN credit c ON c.enrolment_id = t.enrolment_id
+         WHERE compare.within IS NULL OR c.occurred_at <= t.enrolled_at + compare.within
     )
-    SELECT count(*) FILTER (WHERE s.in_a) AS na, count(*) FILTER (WHERE s.in_a AND s.success) AS xa,
-           count(*) FILTER (WHERE s.in_b) AS nb, count(*) FILTER (WHERE s.in_b AND s.success) AS xb
+    SELECT count(*) FILTER (WHERE t.in_a) AS na,
+           count(*) FILTER (WHERE t.in_a AND s.enrolment_id IS NOT NULL) AS xa,
+           count(*) FILTER (WHERE t.in_b) AS nb,
+           count(*) FILTER (WHERE t.in_b AND s.enrolment_id IS NOT NULL) AS xb
       INTO v_counts
-      FROM scored s;
+      FROM trial t
+      LEFT JOIN success s ON s.enrolment_id = t.enrolment_id
+     WHERE t.in_a OR t.in_b;
 
     SELECT * INTO v_test FROM cadence.two_proportion_test(v_counts.xa, v_counts.na, v_counts.xb, v_counts.nb);
     a_arm := compare.a;
@@ -838,6 +923,7 @@ GRANT SELECT ON cadence.applied_event, cadence.lead_milestones, cadence.kpi_summ
                 cadence.step_funnel, cadence.adherence, cadence.escalation_latency
    TO cadence_reader;
 GRANT EXECUTE ON FUNCTION
+    cadence.lead_milestones_between(timestamptz, timestamptz),
     cadence.kpis(text, timestamptz, timestamptz),
     cadence.normal_cdf(double precision),
     cadence.two_proportion_test(bigint, bigint, bigint, bigint),
