@@ -39,7 +39,7 @@ PG_FUNCTION_INFO_V1(cadence_event_applied);
  * Below this many new rows the kept (generic) plans are used; a bulk load
  * is planned afresh so that the planner sees how big the batch is.
  */
-#define SMALL_BATCH 64
+#define SMALL_BATCH 1000
 
 /* The first invalid event, if any: what is wrong and with which event. */
 static const char *const validate_sql =

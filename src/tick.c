@@ -331,7 +331,10 @@ static SPIPlanPtr alert_plan = NULL;
 
 /*
  * Prepare a per-tenant statement once per backend: its parameters are
- * always the tenant, as_of and the batch size.
+ * always the tenant, as_of and the batch size.  The big statements keep one
+ * generic plan: they read the due rows through their index whatever as_of
+ * is, and planning them again at every tick would cost more than the work
+ * of a typical tick.
  */
 static SPIPlanPtr
 KeptPlan(SPIPlanPtr *cache, const char *sql, int cursor_options)
@@ -397,12 +400,13 @@ TickTenant(int64 tenant_id, TimestampTz as_of)
 		int64		handled;
 
 		CHECK_FOR_INTERRUPTS();
-		handled = RunTenantStatement(KeptPlan(&move_plan, move_sql, 0), tenant_id, as_of, &moves);
-		handled += RunTenantStatement(KeptPlan(&tick_plan, tick_sql, 0), tenant_id, as_of, &queued);
+		handled = RunTenantStatement(KeptPlan(&move_plan, move_sql, CURSOR_OPT_GENERIC_PLAN), tenant_id, as_of, &moves);
+		handled += RunTenantStatement(KeptPlan(&tick_plan, tick_sql, CURSOR_OPT_GENERIC_PLAN), tenant_id, as_of, &queued);
 		if (handled == 0)
 			break;
 	}
-	while (RunTenantStatement(KeptPlan(&alert_plan, alert_sql, 0), tenant_id, as_of, &escalations) > 0)
+	while (RunTenantStatement(KeptPlan(&alert_plan, alert_sql, CURSOR_OPT_GENERIC_PLAN), tenant_id, as_of,
+							  &escalations) > 0)
 		CHECK_FOR_INTERRUPTS();
 	return queued;
 }
