@@ -164,6 +164,7 @@ CREATE FUNCTION cadence.raise_alert(tenant_id bigint, lead_id bigint, enrolment_
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_alert bigint;
@@ -205,6 +206,7 @@ CREATE FUNCTION cadence.record_event(lead_id bigint, kind text, occurred_at time
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_tenant bigint := cadence.current_tenant();
@@ -362,6 +364,7 @@ CREATE FUNCTION cadence.start_enrolment(tenant_id bigint, lead_id bigint, cadenc
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_id   bigint;

@@ -388,6 +388,7 @@ CREATE FUNCTION cadence.route_lead(tenant_id bigint, lead_id bigint, old_tier te
 RETURNS text
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_model     jsonb := cadence.scoring_model_for(route_lead.tenant_id);
@@ -465,6 +466,7 @@ CREATE FUNCTION cadence.rescore_leads(tenant_id bigint, lead_ids bigint[], as_of
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_model   jsonb := cadence.scoring_model_for(rescore_leads.tenant_id);
