@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # The main job (make demo): installs what is missing, builds, starts a
-# throwaway cluster, loads the seed's hot 7-day and warm 30-day cadences and
-# a few hundred sample leads, runs the engine over thirty simulated days with
-# a simulated sender and simulated customers, and prints what it did, day by
-# day.
+# throwaway cluster, installs the dealership playbook, runs sample leads
+# (2,000 by default) through 90 simulated days with simulated customers and a simulated
+# sender, prints what happened week by week and the KPI table against the
+# seed's goals, and writes a self-contained HTML report.
+#   CADENCE_DEMO_LEADS   how many leads (default 2000: about 8 minutes on 2 cores)
+#   CADENCE_DEMO_SEED    seed of the customer model (default 42): same seed, same numbers
+#   CADENCE_DEMO_REPORT  where the report goes (default ./cadence-demo-report.html)
 source "$(dirname "${BASH_SOURCE[0]}")/../tools/cluster.sh"
+
+SEED=${CADENCE_DEMO_SEED:-42}
+LEADS=${CADENCE_DEMO_LEADS:-2000}
+REPORT=${CADENCE_DEMO_REPORT:-$PWD/cadence-demo-report.html}
 
 ensure_packages
 build_and_install
@@ -17,6 +24,9 @@ cleanup() {
 trap cleanup EXIT
 start_cluster "$WORK/cluster"
 
-log "loading the cadences and sample leads, then simulating thirty days"
-psql -X -q -v ON_ERROR_STOP=1 -v hot_doc="$(cat "$REPO_ROOT/demo/hot_7day.json")" \
-     -v warm_doc="$(cat "$REPO_ROOT/demo/warm_30day.json")" -f "$REPO_ROOT/demo/simulate.sql"
+log "simulating 90 days for $LEADS leads (seed $SEED); this takes several minutes"
+started=$(date +%s)
+psql -X -v ON_ERROR_STOP=1 -v seed="$SEED" -v leads="$LEADS" -v report="$WORK/report.html" \
+     -f "$REPO_ROOT/demo/simulate.sql" -f "$REPO_ROOT/demo/account.sql"
+cp "$WORK/report.html" "$REPORT"
+log "done in $(( $(date +%s) - started )) s; report written to $REPORT"

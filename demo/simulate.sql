@@ -1,178 +1,146 @@
--- The demo: the seed's hot 7-day and warm 30-day cadences run for 400
--- sample leads over thirty simulated days.  The clock is simulated: every
--- call passes as_of, every event its occurred_at.
+-- The demo: the dealership playbook run for :leads leads (2,000 by default)
+-- over 90 simulated days.  The clock is simulated: every call passes the time it acts at.
 --
--- Sample leads: four US time zones, arriving over the first two days at all
--- hours (so some arrive at night and meet quiet hours), 80% with SMS
--- consent, a few without a phone or a vehicle on file.  All start hot; a
--- hot lead silent for 7 days moves to warm, and a warm lead who opens three
--- emails or clicks one moves back to hot (the seeds' rules).
--- Simulated customers (deterministic, from a hash of lead and step):
---   calls are answered 25% of the time, and 30% of answered calls book an
---   appointment (the cadence ends); texts get a reply 12% of the time (the
---   cadence pauses and a rep is alerted; reps log contact within 3 minutes
---   70% of the time, else the alert goes to the manager after 5); 4% of
---   leads text STOP on their third day; emails are opened 45% of the time
---   (an hour later) and clicked 8% of the time.
--- The sender claims every 5 minutes what is due and reports an outcome.
+-- Leads arrive over the first 60 days at all hours, across four segments,
+-- six US time zones and every tier; the tenant auto-enrols them by routing
+-- (segment x tier, from their score).  80% gave SMS consent on the form.
+-- Customers behave as demo/model.sql describes (seeded: the same seed
+-- gives the same numbers).  A simulated sender claims what is due every
+-- 20 minutes, and when a lead arrives, and reports outcomes in batches; customers' replies, opens,
+-- clicks, appointments, shows, sales and opt-outs come back as events.
 \pset footer off
+\set QUIET on
 SET client_min_messages = warning;
+SELECT set_config('demo.seed', :'seed', false) AS seed \gset
 CREATE EXTENSION cadence;
+\ir model.sql
 
-SELECT cadence.define_cadence(:'hot_doc'::jsonb) AS hot_version_id,
-       cadence.define_cadence(:'warm_doc'::jsonb) AS warm_version_id \gset
+UPDATE cadence.tenant SET name = 'Lakeside Motors', auto_enroll = true WHERE tenant_id = 1;
+SELECT count(*) AS installed FROM cadence.install_playbook('dealership', '2026-03-01 00:00Z') \gset
 
-INSERT INTO cadence.rep (name, phone, email, on_duty, role) VALUES
-    ('Dana Ortiz', '+13125550100', 'dana@example.com', true, 'rep'),
-    ('Marcus Lee', '+13125550101', 'marcus@example.com', true, 'rep'),
-    ('Priya Nair', '+13125550102', 'priya@example.com', true, 'rep'),
-    ('Grace Kim', '+13125550103', 'grace@example.com', true, 'manager');
-UPDATE cadence.tenant SET name = 'Lakeside Motors' WHERE tenant_id = 1;
+INSERT INTO cadence.rep (name, phone, email, role, on_duty) VALUES
+    ('Dana Ortiz', '+13125550100', 'dana@lakeside.example', 'rep', true),
+    ('Marcus Lee', '+13125550101', 'marcus@lakeside.example', 'rep', true),
+    ('Priya Nair', '+13125550102', 'priya@lakeside.example', 'rep', true),
+    ('Tom Becker', '+13125550103', 'tom@lakeside.example', 'rep', true),
+    ('Ana Silva', '+13125550104', 'ana@lakeside.example', 'rep', false),
+    ('Grace Kim', '+13125550105', 'grace@lakeside.example', 'manager', true);
 
-INSERT INTO cadence.lead (external_id, first_name, phone, email, time_zone, segment, source, attributes, created_at)
-SELECT 'demo-' || n,
-       (ARRAY['Sam', 'Alex', 'Jordan', 'Taylor', 'Chris', 'Morgan', 'Riley', 'Casey'])[1 + n % 8],
-       CASE WHEN n % 37 = 0 THEN NULL ELSE '+1312555' || lpad(n::text, 4, '0') END,
-       'lead' || n || '@example.com',
-       (ARRAY['America/New_York', 'America/Chicago', 'America/Denver', 'America/Los_Angeles'])[1 + n % 4],
-       'new_inbound', (ARRAY['website', 'third_party', 'phone'])[1 + n % 3],
-       CASE WHEN n % 23 = 0 THEN '{}'::jsonb
-            ELSE jsonb_build_object('vehicle', (ARRAY['2024 Honda CR-V', '2023 Toyota RAV4', '2025 Ford F-150', '2024 Mazda CX-5'])[1 + n % 4])
-       END,
-       timestamptz '2026-03-02 00:00Z' + (n * interval '7 minutes')
-  FROM generate_series(1, 400) AS n;
+-- Consent first (the form's checkbox), then the leads: inserting a lead
+-- scores it and, with auto_enroll, enrols it by routing at its created_at.
+CREATE TEMP TABLE demo_lead AS
+SELECT n,
+       timestamptz '2026-03-01 00:00Z' + (60 * 86400 * pg_temp.roll('arrive' || n)) * interval '1 second' AS created_at,
+       (ARRAY['new_inbound', 'new_inbound', 'new_inbound', 'new_inbound', 'unsold_showroom', 'unsold_showroom',
+              'aged_internet', 'aged_internet', 'aged_internet', 'service_defection'])[1 + (n % 10)] AS segment,
+       (ARRAY['America/New_York', 'America/New_York', 'America/Chicago', 'America/Chicago', 'America/Denver',
+              'America/Phoenix', 'America/Los_Angeles', 'America/Los_Angeles'])[1 + (n % 8)] AS time_zone,
+       CASE WHEN pg_temp.roll('inq' || n) < 0.22 THEN (ARRAY['trade_in', 'test_drive', 'financing_preapproved'])[1 + n % 3]
+            ELSE 'general' END AS inquiry_type,
+       (ARRAY['this_week', 'this_month', 'this_month', '1_3_months', '1_3_months', 'researching', '3_months_plus'])
+           [1 + floor(7 * pg_temp.roll('time' || n))::integer] AS timeline
+  FROM generate_series(1, :leads) AS n;
 
-SELECT count(cadence.record_consent(l.lead_id, 'sms', 'grant', 'web_form', l.created_at)) AS sms_consents_recorded
-  FROM cadence.lead l WHERE l.lead_id % 5 <> 0;
+INSERT INTO cadence.lead (external_id, first_name, last_name, email, phone, time_zone, segment, source, attributes, created_at)
+SELECT 'crm-' || d.n,
+       (ARRAY['Sam', 'Alex', 'Jordan', 'Taylor', 'Chris', 'Morgan', 'Riley', 'Casey', 'Jamie', 'Avery'])[1 + d.n % 10],
+       (ARRAY['Lopez', 'Nguyen', 'Smith', 'Patel', 'Kim', 'Okafor', 'Garcia', 'Brown'])[1 + d.n % 8],
+       'lead' || d.n || '@example.com',
+       CASE WHEN d.n % 41 = 0 THEN NULL ELSE '+1312' || lpad((5550000 + d.n)::text, 7, '0') END,
+       d.time_zone, d.segment, (ARRAY['website', 'third_party', 'phone', 'walk_in'])[1 + d.n % 4],
+       jsonb_build_object('inquiry_type', d.inquiry_type, 'timeline', d.timeline,
+                          'vehicle', (ARRAY['2024 Honda CR-V', '2023 Toyota RAV4', '2025 Ford F-150', '2024 Mazda CX-5',
+                                            '2022 Subaru Outback', '2025 Kia Telluride'])[1 + d.n % 6]),
+       d.created_at
+  FROM demo_lead d
+ ORDER BY d.created_at;
 
--- What customers will do, as events waiting for their moment.
-CREATE TEMP TABLE pending_event (lead_id bigint, kind text, occurred_at timestamptz, touch_id bigint, payload jsonb);
+INSERT INTO cadence.consent (lead_id, channel, action, method, recorded_at, recorded_by)
+SELECT l.lead_id, 'sms', 'grant', 'web_form', l.created_at - interval '1 second', 'web form'
+  FROM cadence.lead l WHERE pg_temp.roll('consent' || l.lead_id) < 0.8;
+
+-- What customers will do, waiting for its moment; what the sender claims.
+-- 3% of leads buy elsewhere during their second month.
+CREATE TEMP TABLE pending_event (lead_id bigint, kind text, at timestamptz, touch_id bigint, payload jsonb);
+CREATE INDEX ON pending_event (at);
+INSERT INTO pending_event
+SELECT l.lead_id, 'lost', l.created_at + interval '45 days', NULL, '{}'
+  FROM cadence.lead l WHERE pg_temp.roll('lost' || l.lead_id) < 0.03;
+CREATE TEMP TABLE batch (touch_id bigint, lead_id bigint, channel text, tier text, local_hour integer, outcome text);
 
 DO $simulate$
 DECLARE
-    t       timestamptz := '2026-03-02 00:00Z';
-    t_end   timestamptz := '2026-04-01 00:00Z';
-    r       record;
-    roll    integer;
-    outcome text;
+    t       timestamptz := '2026-03-01 00:00Z';
+    t_end   timestamptz := '2026-05-30 00:00Z';
+    o       record;
 BEGIN
     WHILE t < t_end LOOP
-        PERFORM cadence.enroll(l.lead_id, 'hot-7day', l.created_at)
-           FROM cadence.lead l
-          WHERE l.created_at > t - interval '5 minutes' AND l.created_at <= t;
-
-        -- 4% of leads text STOP during their third day
-        INSERT INTO pending_event
-        SELECT l.lead_id, 'sms_reply', t, NULL, '{"body": "STOP"}'
-          FROM cadence.lead l
-         WHERE l.lead_id % 25 = 7
-           AND l.created_at + interval '2 days' > t - interval '5 minutes'
-           AND l.created_at + interval '2 days' <= t;
-
-        -- customers act when their moment comes
-        PERFORM cadence.record_event(p.lead_id, p.kind, p.occurred_at, p.touch_id, p.payload, 'demo')
-           FROM pending_event p WHERE p.occurred_at <= t ORDER BY p.occurred_at;
-        DELETE FROM pending_event p WHERE p.occurred_at <= t;
+        -- customers act when their moment comes (one statement: the trigger applies the set)
+        INSERT INTO cadence.event (lead_id, kind, occurred_at, touch_id, payload, source)
+        SELECT p.lead_id, p.kind, p.at, p.touch_id, coalesce(p.payload, '{}'), 'demo'
+          FROM pending_event p WHERE p.at <= t ORDER BY p.at;
+        DELETE FROM pending_event p WHERE p.at <= t;
 
         PERFORM cadence.tick(t);
+        IF extract(hour FROM t) = 8 AND extract(minute FROM t) = 0 THEN
+            PERFORM cadence.rescore(t);      -- the nightly decay job
+        END IF;
 
-        FOR r IN SELECT * FROM cadence.claim_touches(ARRAY['call', 'sms', 'email', 'video'], 'demo-sender', 1000,
-                                                     '10 minutes', t)
-        LOOP
-            roll := abs(hashtext(r.lead_id || ':' || r.step_no || ':' || r.enrolment_id)) % 100;
-            outcome := CASE
-                WHEN r.channel = 'call' AND roll < 25 THEN 'answered'
-                WHEN r.channel = 'call' THEN 'no_answer'
-                WHEN r.channel = 'video' THEN 'completed'
-                ELSE 'sent'
-            END;
-            PERFORM cadence.complete_touch(r.touch_id, outcome, '{}', t);
-            IF r.channel = 'call' AND roll < 8 THEN
-                INSERT INTO pending_event VALUES (r.lead_id, 'appointment_set', t + interval '2 minutes', NULL, '{}');
-            ELSIF r.channel = 'sms' AND roll >= 88 THEN
-                INSERT INTO pending_event VALUES (r.lead_id, 'sms_reply', t + interval '20 minutes', r.touch_id,
-                                                  '{"body": "Could I come by Saturday morning?"}');
-                -- a rep answers within 3 minutes, most of the time
-                IF roll < 97 THEN
-                    INSERT INTO pending_event VALUES (r.lead_id, 'rep_contact', t + interval '23 minutes', NULL, '{}');
-                END IF;
-            ELSIF r.channel = 'email' AND roll < 45 THEN
-                INSERT INTO pending_event VALUES (r.lead_id, 'email_open', t + interval '1 hour', r.touch_id, '{}');
-                IF roll < 8 THEN
-                    INSERT INTO pending_event VALUES (r.lead_id, 'email_click', t + interval '65 minutes', r.touch_id, '{}');
-                END IF;
-            END IF;
+        -- the sender and the reps work what is due
+        INSERT INTO batch (touch_id, lead_id, channel, tier, local_hour)
+        SELECT c.touch_id, c.lead_id, c.channel, coalesce(l.tier, 'cold'),
+               extract(hour FROM t AT TIME ZONE l.time_zone)::integer
+          FROM cadence.claim_touches(ARRAY['call', 'sms', 'email', 'video'], 'demo-sender', 5000, '20 minutes', t) c
+          JOIN cadence.lead l ON l.tenant_id = c.tenant_id AND l.lead_id = c.lead_id;
+        UPDATE batch b SET outcome = CASE
+            WHEN b.channel = 'call' AND pg_temp.roll('ans' || b.touch_id)
+                 < (CASE WHEN b.local_hour BETWEEN 9 AND 10 OR b.local_hour BETWEEN 16 AND 17 THEN 0.35 ELSE 0.20 END)
+                   * pg_temp.tier_factor(b.tier, 1.3, 1.0, 0.8, 0.6) THEN 'answered'
+            WHEN b.channel = 'call' THEN 'no_answer'
+            WHEN b.channel IN ('video', 'linkedin', 'task') THEN 'completed'
+            WHEN b.channel = 'voicemail' THEN 'voicemail'
+            ELSE 'sent' END;
+        FOR o IN SELECT b.outcome, array_agg(b.touch_id) AS ids FROM batch b GROUP BY b.outcome LOOP
+            PERFORM count(*) FROM cadence.complete_touches(o.ids, o.outcome, '{}', t);
         END LOOP;
-        t := t + interval '5 minutes';
+
+        INSERT INTO pending_event
+        SELECT b.lead_id, x.kind, t + x.after, NULL::bigint, '{}'::jsonb
+          FROM batch b
+         CROSS JOIN LATERAL (VALUES ('appointment_set', interval '3 minutes', true),
+                                    -- 70% come to the appointment two days later; 35% of them buy the next day
+                                    ('appointment_show', interval '2 days', pg_temp.roll('show' || b.touch_id) < 0.70),
+                                    ('sold', interval '3 days', pg_temp.roll('show' || b.touch_id) < 0.70
+                                                                AND pg_temp.roll('sold' || b.touch_id) < 0.35)) AS x(kind, after, happens)
+         WHERE b.outcome = 'answered' AND x.happens
+           AND pg_temp.roll('appt' || b.touch_id) < pg_temp.tier_factor(b.tier, 0.30, 0.18, 0.10, 0.05)
+        UNION ALL
+        SELECT b.lead_id, 'sms_reply', t + interval '25 minutes', b.touch_id,
+               jsonb_build_object('body', 'Yes, still interested. Could I come Saturday?') FROM batch b
+         WHERE b.channel = 'sms' AND pg_temp.roll('reply' || b.touch_id) < pg_temp.tier_factor(b.tier, 0.25, 0.15, 0.12, 0.08)
+        UNION ALL
+        SELECT b.lead_id, 'sms_reply', t + interval '7 minutes', b.touch_id, '{"body": "STOP"}'::jsonb FROM batch b
+         WHERE b.channel = 'sms' AND pg_temp.roll('stop' || b.touch_id) < 0.025
+        UNION ALL
+        SELECT b.lead_id, 'email_open', t + interval '1 hour', b.touch_id, '{}'::jsonb FROM batch b
+         WHERE b.channel = 'email' AND pg_temp.roll('open' || b.touch_id) < pg_temp.tier_factor(b.tier, 0.55, 0.45, 0.40, 0.30)
+        UNION ALL
+        SELECT b.lead_id, 'email_click', t + interval '65 minutes', b.touch_id, '{}'::jsonb FROM batch b
+         WHERE b.channel = 'email' AND pg_temp.roll('click' || b.touch_id) < 0.08;
+        -- a rep answers a reply within minutes most of the time
+        INSERT INTO pending_event
+        SELECT p.lead_id, 'rep_contact', p.at + interval '3 minutes', NULL::bigint, '{}'::jsonb FROM pending_event p
+         WHERE p.kind = 'sms_reply' AND p.payload ->> 'body' <> 'STOP' AND p.at > t
+           AND pg_temp.roll('contact' || p.lead_id || p.at) < 0.85;
+        DELETE FROM batch;
+
+        -- the next moment: 20 minutes on, or sooner when a lead arrives (a real
+        -- worker ticks every second; this keeps speed-to-lead true to that)
+        t := least(t + interval '20 minutes',
+                   (SELECT min(l.created_at) FROM cadence.lead l WHERE l.created_at > t));
+        -- one transaction per tick, as the scheduler does: dead rows can be cleaned up
+        COMMIT;
     END LOOP;
 END
 $simulate$;
-
-\echo
-\echo '== Touches per day (UTC) and channel =='
-SELECT to_char(date_trunc('day', t.due_at AT TIME ZONE 'UTC'), 'Dy DD Mon') AS day,
-       count(*) FILTER (WHERE t.channel = 'call')  AS call,
-       count(*) FILTER (WHERE t.channel = 'sms')   AS sms,
-       count(*) FILTER (WHERE t.channel = 'email') AS email,
-       count(*) FILTER (WHERE t.channel = 'video') AS video,
-       count(*) AS total,
-       count(*) FILTER (WHERE cardinality(t.defer_reasons) > 0) AS deferred
-  FROM cadence.touch t
- WHERE t.status IN ('done', 'failed', 'claimed', 'queued')
- GROUP BY 1, date_trunc('day', t.due_at AT TIME ZONE 'UTC')
- ORDER BY date_trunc('day', t.due_at AT TIME ZONE 'UTC');
-
-\echo '== Deferred touches and why (moved later, never dropped) =='
-SELECT t.channel, array_to_string(t.defer_reasons, ' + ') AS reason, count(*) AS touches,
-       to_char(avg(t.due_at - t.planned_at), 'HH24"h"MI"m"') AS average_delay
-  FROM cadence.touch t
- WHERE cardinality(t.defer_reasons) > 0
- GROUP BY 1, 2 ORDER BY 3 DESC;
-
-\echo '== Steps not sent, and why =='
-SELECT t.status, t.status_reason, t.channel, count(*) AS touches
-  FROM cadence.touch t
- WHERE t.status IN ('skipped', 'cancelled', 'held')
- GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3;
-
-\echo '== Outcomes of what was sent =='
-SELECT t.channel, t.outcome, count(*) AS touches
-  FROM cadence.touch t
- WHERE t.status IN ('done', 'failed')
- GROUP BY 1, 2 ORDER BY 1, 3 DESC;
-
-\echo '== Enrolments by cadence, and how they ended (escalated and silence are moves between cadences) =='
-SELECT v.cadence_key, e.status, coalesce(e.exit_reason, '-') AS exit_reason, count(*) AS enrolments
-  FROM cadence.enrolment e JOIN cadence.cadence_version v USING (tenant_id, cadence_version_id)
- GROUP BY 1, 2, 3 ORDER BY 1, 4 DESC;
-
-\echo '== Events recorded, and what they did =='
-SELECT e.kind, count(*) AS events FROM cadence.event e GROUP BY 1 ORDER BY 2 DESC, 1;
-
-\echo '== Leads handed to a human (alerts): to whom, and whether a manager had to step in =='
-SELECT a.reason, count(*) AS alerts,
-       count(*) FILTER (WHERE a.escalated_at IS NOT NULL) AS went_to_manager,
-       count(*) FILTER (WHERE a.status = 'closed') AS contact_made,
-       round(avg(extract(epoch FROM a.closed_at - a.created_at) / 60)::numeric, 1) AS avg_minutes_to_contact
-  FROM cadence.alert a GROUP BY 1 ORDER BY 2 DESC;
-
-\echo '== Quiet hours held: no SMS outside 09:00-20:00 and no call outside 08:00-21:00, lead local time =='
-SELECT t.channel, count(*) AS touches_sent,
-       count(*) FILTER (WHERE NOT cadence.is_allowed_at(t.completed_at, l.time_zone, c.allowed_from, c.allowed_until))
-           AS outside_allowed_hours
-  FROM cadence.touch t
-  JOIN cadence.lead l ON l.tenant_id = t.tenant_id AND l.lead_id = t.lead_id
-  JOIN cadence.channel c ON c.channel = t.channel
- WHERE t.status IN ('done', 'failed') AND t.channel IN ('sms', 'call')
- GROUP BY 1 ORDER BY 1;
-
-\echo '== One lead''s month, in its local time (America/Chicago) =='
-SELECT t.step_no, t.channel,
-       to_char(t.planned_at AT TIME ZONE l.time_zone, 'Dy HH24:MI') AS planned,
-       to_char(t.due_at AT TIME ZONE l.time_zone, 'Dy HH24:MI') AS due,
-       t.status, coalesce(t.outcome, t.status_reason, '') AS result,
-       left(coalesce(t.subject || ' | ', '') || replace(t.body, E'\n', ' '), 70) AS message
-  FROM cadence.touch t
-  JOIN cadence.lead l ON l.tenant_id = t.tenant_id AND l.lead_id = t.lead_id
- WHERE l.external_id = 'demo-81'
- ORDER BY t.touch_id;
+\set QUIET off
