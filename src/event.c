@@ -260,6 +260,24 @@ static const char *const rescore_sql =
 "                  FROM new_events n GROUP BY n.tenant_id, n.lead_id) x"
 "         GROUP BY x.tenant_id) g";
 
+/*
+ * Human contact recorded in the same batch as the signal that raised an
+ * alert closes that alert too: the apply statement closed the alerts that
+ * existed before it, and this one, run after it, sees the ones it raised.
+ */
+static const char *const close_sql =
+"UPDATE cadence.alert a"
+"   SET status = 'closed', closed_at = c.at, closed_by = 'event:' || c.kind"
+"  FROM (SELECT DISTINCT ON (n.tenant_id, n.lead_id) n.tenant_id, n.lead_id, n.occurred_at AS at, n.kind"
+"          FROM new_events n"
+"          LEFT JOIN cadence.custom_event_kind ck ON ck.tenant_id = n.tenant_id AND ck.kind = n.kind"
+"          LEFT JOIN cadence.event_kind bk ON bk.kind = n.kind"
+"         WHERE coalesce(ck.human_contact, bk.human_contact)"
+"         ORDER BY n.tenant_id, n.lead_id, n.occurred_at DESC) c"
+" WHERE a.tenant_id = c.tenant_id AND a.lead_id = c.lead_id"
+"   AND a.status IN ('open', 'escalated') AND a.created_at <= c.at";
+
+static SPIPlanPtr close_plan = NULL;
 static SPIPlanPtr rescore_plan = NULL;
 static SPIPlanPtr lock_touches_plan = NULL;
 static SPIPlanPtr lock_enrolments_plan = NULL;
@@ -281,6 +299,7 @@ RunOverNewEvents(const char *sql, SPIPlanPtr *cache, bool small, long limit)
 		{
 			SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
 
+
 			if (plan == NULL)
 				elog(ERROR, "could not prepare an event statement: %s",
 					 SPI_result_code_string(SPI_result));
@@ -293,7 +312,7 @@ RunOverNewEvents(const char *sql, SPIPlanPtr *cache, bool small, long limit)
 	else
 		rc = SPI_execute(sql, false, limit);
 
-	if (rc != SPI_OK_SELECT)
+	if (rc != SPI_OK_SELECT && rc != SPI_OK_UPDATE)
 		elog(ERROR, "event statement failed: %s", SPI_result_code_string(rc));
 }
 
@@ -373,6 +392,7 @@ cadence_event_applied(PG_FUNCTION_ARGS)
 	RunOverNewEvents(lock_touches_sql, &lock_touches_plan, small, 0);
 	RunOverNewEvents(lock_enrolments_sql, &lock_enrolments_plan, small, 0);
 	RunOverNewEvents(apply_sql, &apply_plan, small, 0);
+	RunOverNewEvents(close_sql, &close_plan, small, 0);
 	RunOverNewEvents(rescore_sql, &rescore_plan, small, 0);
 
 	/* what the events changed is for the scheduler to act on once they commit */
