@@ -4,7 +4,7 @@
 # (2,000 by default) through 90 simulated days with simulated customers and a simulated
 # sender, prints what happened week by week and the KPI table against the
 # seed's goals, and writes a self-contained HTML report.
-#   CADENCE_DEMO_LEADS   how many leads (default 2000: about 8 minutes on 2 cores)
+#   CADENCE_DEMO_LEADS   how many leads (default 2000: about 6 minutes on 2 cores)
 #   CADENCE_DEMO_SEED    seed of the customer model (default 42): same seed, same numbers
 #   CADENCE_DEMO_REPORT  where the report goes (default ./cadence-demo-report.html)
 source "$(dirname "${BASH_SOURCE[0]}")/../tools/cluster.sh"
