@@ -1,6 +1,7 @@
 -- The demo's customers: a seeded, deterministic model of behaviour.
 -- roll(key) is a number in [0, 1) from a hash of the lead, the touch and
--- the demo seed, so the same seed gives the same run.
+-- the demo seed, so the same seed gives the same run.  The seed is written
+-- into the function's body (psql variable :seed), so the planner can inline it.
 --
 -- What customers do, by channel, local hour and tier (hot > warm > moderate > cold):
 --   calls:  answered 35% in the morning (9-11) and late afternoon (16-18), 20% otherwise,
@@ -12,7 +13,7 @@
 --   3% of leads buy elsewhere at some point in their second month
 CREATE FUNCTION pg_temp.roll(key text) RETURNS double precision
 LANGUAGE sql IMMUTABLE
-RETURN (abs(hashtext(key || ':' || current_setting('demo.seed'))) % 1000000) / 1000000.0;
+RETURN (abs(hashtext(key || ':' || :'seed')) % 1000000) / 1000000.0;
 
 CREATE FUNCTION pg_temp.tier_factor(tier text, hot double precision, warm double precision,
                                     moderate double precision, cold double precision)

@@ -1,7 +1,8 @@
--- The demo: the dealership playbook run for :leads leads (2,000 by default)
+-- The demo: the dealership playbook run for :leads leads (10,000 by default)
 -- over 90 simulated days.  The clock is simulated: every call passes the time it acts at.
 --
--- Leads arrive over the first 60 days at all hours, across four segments,
+-- Leads arrive over the first 60 days (70% while the showroom is open, the
+-- rest in the evening or at night, in their local time), across four segments,
 -- six US time zones and every tier; the tenant auto-enrols them by routing
 -- (segment x tier, from their score).  80% gave SMS consent on the form.
 -- Customers behave as demo/model.sql describes (seeded: the same seed
@@ -30,7 +31,13 @@ INSERT INTO cadence.rep (name, phone, email, role, on_duty) VALUES
 -- scores it and, with auto_enroll, enrols it by routing at its created_at.
 CREATE TEMP TABLE demo_lead AS
 SELECT n,
-       timestamptz '2026-03-01 00:00Z' + (60 * 86400 * pg_temp.roll('arrive' || n)) * interval '1 second' AS created_at,
+       -- a day in the first 60, then a moment of the lead's local day: 70% while
+       -- the showroom is open (9:00-20:00), the rest in the evening or at night
+       ((date '2026-03-01' + floor(60 * pg_temp.roll('arrive' || n))::integer)
+        + CASE WHEN pg_temp.roll('open' || n) < 0.7 THEN interval '9 hours' + interval '11 hours' * pg_temp.roll('clock' || n)
+               ELSE interval '20 hours' + interval '13 hours' * pg_temp.roll('clock' || n) END)
+       AT TIME ZONE (ARRAY['America/New_York', 'America/New_York', 'America/Chicago', 'America/Chicago', 'America/Denver',
+                           'America/Phoenix', 'America/Los_Angeles', 'America/Los_Angeles'])[1 + (n % 8)] AS created_at,
        (ARRAY['new_inbound', 'new_inbound', 'new_inbound', 'new_inbound', 'unsold_showroom', 'unsold_showroom',
               'aged_internet', 'aged_internet', 'aged_internet', 'service_defection'])[1 + (n % 10)] AS segment,
        (ARRAY['America/New_York', 'America/New_York', 'America/Chicago', 'America/Chicago', 'America/Denver',
@@ -66,13 +73,18 @@ CREATE INDEX ON pending_event (at);
 INSERT INTO pending_event
 SELECT l.lead_id, 'lost', l.created_at + interval '45 days', NULL, '{}'
   FROM cadence.lead l WHERE pg_temp.roll('lost' || l.lead_id) < 0.03;
-CREATE TEMP TABLE batch (touch_id bigint, lead_id bigint, channel text, tier text, local_hour integer, outcome text);
+-- One step's claimed touches; emptied at every step's commit.
+CREATE TEMP TABLE batch (touch_id bigint, lead_id bigint, channel text, tier text, local_hour integer, outcome text)
+    ON COMMIT DELETE ROWS;
 
 DO $simulate$
 DECLARE
     t       timestamptz := '2026-03-01 00:00Z';
     t_end   timestamptz := '2026-05-30 00:00Z';
     o       record;
+    -- when leads arrive, in order, and the next one to come
+    arrivals timestamptz[] := ARRAY(SELECT l.created_at FROM cadence.lead l ORDER BY l.created_at);
+    next_arrival integer := 1;
 BEGIN
     WHILE t < t_end LOOP
         -- customers act when their moment comes (one statement: the trigger applies the set)
@@ -84,6 +96,9 @@ BEGIN
         PERFORM cadence.tick(t);
         IF extract(hour FROM t) = 8 AND extract(minute FROM t) = 0 THEN
             PERFORM cadence.rescore(t);      -- the nightly decay job
+            -- what autovacuum would have done in a real day: fresh statistics,
+            -- so that the engine's cached plans are made again for the tables' size
+            ANALYZE cadence.lead, cadence.enrolment, cadence.touch, cadence.event, cadence.alert, cadence.consent;
         END IF;
 
         -- the sender and the reps work what is due
@@ -132,12 +147,13 @@ BEGIN
         SELECT p.lead_id, 'rep_contact', p.at + interval '3 minutes', NULL::bigint, '{}'::jsonb FROM pending_event p
          WHERE p.kind = 'sms_reply' AND p.payload ->> 'body' <> 'STOP' AND p.at > t
            AND pg_temp.roll('contact' || p.lead_id || p.at) < 0.85;
-        DELETE FROM batch;
 
         -- the next moment: 20 minutes on, or sooner when a lead arrives (a real
         -- worker ticks every second; this keeps speed-to-lead true to that)
-        t := least(t + interval '20 minutes',
-                   (SELECT min(l.created_at) FROM cadence.lead l WHERE l.created_at > t));
+        WHILE next_arrival <= cardinality(arrivals) AND arrivals[next_arrival] <= t LOOP
+            next_arrival := next_arrival + 1;
+        END LOOP;
+        t := least(t + interval '20 minutes', arrivals[next_arrival]);
         -- one transaction per tick, as the scheduler does: dead rows can be cleaned up
         COMMIT;
     END LOOP;

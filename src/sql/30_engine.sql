@@ -71,12 +71,18 @@ RETURNS void
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
+    -- The enrolments are looked up by key from the touches first, so that
+    -- the plan starts from the few touches whatever the statistics say.
     UPDATE cadence.enrolment e
        SET next_due_at = cadence.step_due(n.timing_kind, n.step_offset, n.day_number, n.window_from, n.window_until,
                                           n.weekdays, e.enrolled_at, resume_after_touches.ended_at, l.time_zone)
       FROM cadence.touch t, cadence.step n, cadence.lead l
-     WHERE t.tenant_id = resume_after_touches.tenant_id AND t.touch_id = ANY (resume_after_touches.touch_ids)
-       AND e.tenant_id = t.tenant_id AND e.enrolment_id = t.enrolment_id
+     WHERE e.tenant_id = resume_after_touches.tenant_id
+       AND e.enrolment_id = ANY (ARRAY(SELECT x.enrolment_id FROM cadence.touch x
+                                        WHERE x.tenant_id = resume_after_touches.tenant_id
+                                          AND x.touch_id = ANY (resume_after_touches.touch_ids)))
+       AND t.tenant_id = e.tenant_id AND t.touch_id = ANY (resume_after_touches.touch_ids)
+       AND t.enrolment_id = e.enrolment_id
        AND e.status = 'active' AND e.next_due_at IS NULL AND e.next_step_no = t.step_no + 1
        AND n.tenant_id = e.tenant_id AND n.cadence_version_id = e.cadence_version_id
        AND n.step_no = e.next_step_no AND n.timing_kind = 'after_previous'
@@ -447,7 +453,11 @@ DECLARE
     attempts constant text[] := ARRAY['answered', 'no_answer', 'voicemail', 'busy', 'completed', 'sent', 'delivered'];
     v_tenant bigint := cadence.current_tenant();
     v_bad    record;
-    v_done   bigint[];
+    v_done   bigint[];       -- the touches this call completed
+    v_leads  bigint[];       -- their leads and enrolments
+    v_enrolments bigint[];
+    v_worked_leads   bigint[];   -- leads of the completed touches a rep worked
+    v_worked_touches bigint[];   -- and those touches, in the same order
 BEGIN
     IF outcome IS NULL OR outcome <> ALL (outcomes) THEN
         RAISE EXCEPTION 'invalid outcome "%" in field "outcome"', coalesce(outcome, 'NULL')
@@ -512,34 +522,38 @@ BEGIN
                outcome = complete_touches.outcome, outcome_detail = coalesce(detail, '{}'),
                completed_at = as_of, lease_until = NULL
          WHERE t.tenant_id = v_tenant AND t.touch_id = ANY (touch_ids) AND t.status IN ('queued', 'claimed')
-        RETURNING t.touch_id
+        RETURNING t.touch_id, t.lead_id, t.enrolment_id, t.assignee_rep_id
     )
-    SELECT array_agg(d.touch_id) INTO v_done FROM done d;
+    SELECT array_agg(d.touch_id), array_agg(d.lead_id), array_agg(d.enrolment_id),
+           array_agg(d.lead_id) FILTER (WHERE d.assignee_rep_id IS NOT NULL),
+           array_agg(d.touch_id) FILTER (WHERE d.assignee_rep_id IS NOT NULL)
+      INTO v_done, v_leads, v_enrolments, v_worked_leads, v_worked_touches
+      FROM done d;
+
+    -- The statements below find their rows by key from these arrays, never
+    -- by a join from the touches: a generic plan on stale statistics could
+    -- otherwise scan every enrolment or alert of the tenant.
 
     IF v_done IS NOT NULL AND complete_touches.outcome IN ('answered', 'replied') THEN
         UPDATE cadence.lead l
            SET last_response_at = greatest(l.last_response_at, as_of),
                last_engagement_at = greatest(l.last_engagement_at, as_of)
-          FROM cadence.touch t
-         WHERE t.tenant_id = v_tenant AND t.touch_id = ANY (v_done)
-           AND l.tenant_id = t.tenant_id AND l.lead_id = t.lead_id;
+         WHERE l.tenant_id = v_tenant AND l.lead_id = ANY (v_leads);
         -- engagement restarts the silence clock
         UPDATE cadence.enrolment e
            SET move_due_at = greatest(e.move_due_at, as_of + cadence.parse_duration(v.rules -> 'on_silence' ->> 'after'))
-          FROM cadence.touch t, cadence.cadence_version v
-         WHERE t.tenant_id = v_tenant AND t.touch_id = ANY (v_done)
-           AND e.tenant_id = t.tenant_id AND e.enrolment_id = t.enrolment_id
+          FROM cadence.cadence_version v
+         WHERE e.tenant_id = v_tenant AND e.enrolment_id = ANY (v_enrolments)
            AND e.status = 'active' AND e.move_reason = 'silence'
            AND v.tenant_id = e.tenant_id AND v.cadence_version_id = e.cadence_version_id;
     END IF;
 
     -- A rep who worked a call or task for the lead has acted on its alerts.
-    IF v_done IS NOT NULL AND complete_touches.outcome = ANY (attempts) THEN
+    IF v_worked_leads IS NOT NULL AND complete_touches.outcome = ANY (attempts) THEN
         UPDATE cadence.alert a
-           SET status = 'closed', closed_at = as_of, closed_by = 'touch:' || t.touch_id
-          FROM cadence.touch t
-         WHERE t.tenant_id = v_tenant AND t.touch_id = ANY (v_done) AND t.assignee_rep_id IS NOT NULL
-           AND a.tenant_id = t.tenant_id AND a.lead_id = t.lead_id AND a.status IN ('open', 'escalated');
+           SET status = 'closed', closed_at = as_of,
+               closed_by = 'touch:' || v_worked_touches[array_position(v_worked_leads, a.lead_id)]
+         WHERE a.tenant_id = v_tenant AND a.lead_id = ANY (v_worked_leads) AND a.status IN ('open', 'escalated');
     END IF;
 
     -- A next step timed "after previous" starts counting now.
