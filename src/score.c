@@ -593,64 +593,94 @@ cadence_explain_score(PG_FUNCTION_ARGS)
 /*
  * cadence.score(lead_id bigint, as_of timestamptz) returns integer
  *
- * The lead's score at as_of under the current tenant's scoring model.
+ * The lead's score at as_of under the current tenant's scoring model.  A
+ * first statement fetches the lead and its tenant's model (as
+ * cadence.scoring_model_for() picks it, written out here because a SQL
+ * function with subqueries is never inlined and costs a call of its own); a
+ * second reads the lead's events from event_lead as rows, so that no arrays
+ * are aggregated in SQL.  The events are then scored with the same code as
+ * compute_score().
  */
 Datum
 cadence_score(PG_FUNCTION_ARGS)
 {
-	static SPIPlanPtr plan = NULL;
-	Datum		args[2];
+	static SPIPlanPtr lead_plan = NULL;
+	static SPIPlanPtr events_plan = NULL;
+	Datum		args[3];
+	TimestampTz as_of;
 	Datum		model_datum;
 	Datum		lead_datum;
-	Datum		kinds;
-	Datum		times;
-	bool		model_null,
-				lead_null,
-				kinds_null,
-				times_null;
+	bool		isnull;
+	ArrayType  *kinds = NULL;
+	ArrayType  *times = NULL;
 	ScoreParts	parts;
 	int			result;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
-	args[0] = PG_GETARG_DATUM(0);
-	args[1] = PG_GETARG_DATUM(1);
+	as_of = PG_GETARG_TIMESTAMPTZ(1);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (plan == NULL)
+	if (lead_plan == NULL)
 	{
-		Oid			argtypes[2] = {INT8OID, TIMESTAMPTZOID};
+		Oid			argtypes[1] = {INT8OID};
+		Oid			event_argtypes[3] = {INT8OID, INT8OID, TIMESTAMPTZOID};
+		SPIPlanPtr	p1,
+					p2;
 
-		plan = SPI_prepare("SELECT cadence.scoring_model_for(l.tenant_id), l,"
-						   "       (SELECT array_agg(e.kind) FROM cadence.event e"
-						   "         WHERE e.tenant_id = l.tenant_id AND e.lead_id = l.lead_id AND e.occurred_at <= $2),"
-						   "       (SELECT array_agg(e.occurred_at) FROM cadence.event e"
-						   "         WHERE e.tenant_id = l.tenant_id AND e.lead_id = l.lead_id AND e.occurred_at <= $2)"
-						   "  FROM cadence.lead l"
-						   " WHERE l.tenant_id = cadence.current_tenant() AND l.lead_id = $1",
-						   2, argtypes);
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not prepare the scoring query");
+		p1 = SPI_prepare("SELECT l, l.tenant_id,"
+						 "       coalesce((SELECT m.compiled FROM cadence.scoring_model m"
+						 "                  WHERE m.tenant_id = l.tenant_id ORDER BY m.version DESC LIMIT 1),"
+						 "                (SELECT d.compiled FROM cadence.scoring_default d LIMIT 1))"
+						 "  FROM cadence.lead l"
+						 " WHERE l.tenant_id = cadence.current_tenant() AND l.lead_id = $1",
+						 1, argtypes);
+		p2 = SPI_prepare("SELECT e.kind, e.occurred_at FROM cadence.event e"
+						 " WHERE e.tenant_id = $1 AND e.lead_id = $2 AND e.occurred_at <= $3",
+						 3, event_argtypes);
+		if (p1 == NULL || p2 == NULL || SPI_keepplan(p1) != 0 || SPI_keepplan(p2) != 0)
+			elog(ERROR, "could not prepare the scoring queries");
+		lead_plan = p1;
+		events_plan = p2;
 	}
-	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
+
+	args[0] = PG_GETARG_DATUM(0);
+	if (SPI_execute_plan(lead_plan, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "scoring query failed");
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("lead %lld does not exist (field \"lead_id\")", (long long) PG_GETARG_INT64(0))));
-
-	model_datum = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &model_null);
-	if (model_null)
+	lead_datum = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	args[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	model_datum = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+	if (isnull)
 		elog(ERROR, "no scoring model for the lead's tenant");
-	lead_datum = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &lead_null);
-	kinds = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &kinds_null);
-	times = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &times_null);
+
+	/* the events, as the two aligned arrays ComputeScore() takes */
+	args[1] = PG_GETARG_DATUM(0);
+	args[2] = TimestampTzGetDatum(as_of);
+	if (SPI_execute_plan(events_plan, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "scoring query failed");
+	if (SPI_processed > 0)
+	{
+		int			n = (int) SPI_processed;
+		Datum	   *kind_values = palloc(sizeof(Datum) * n);
+		Datum	   *time_values = palloc(sizeof(Datum) * n);
+		int			i;
+
+		for (i = 0; i < n; i++)
+		{
+			kind_values[i] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+			time_values[i] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+		}
+		kinds = construct_array(kind_values, n, TEXTOID, -1, false, TYPALIGN_INT);
+		times = construct_array(time_values, n, TIMESTAMPTZOID, sizeof(TimestampTz), true, TYPALIGN_DOUBLE);
+	}
 
 	ComputeScore(ModelFor(DatumGetJsonbP(model_datum)), DatumGetHeapTupleHeader(lead_datum),
-				 kinds_null ? NULL : DatumGetArrayTypeP(kinds),
-				 times_null ? NULL : DatumGetArrayTypeP(times),
-				 PG_GETARG_TIMESTAMPTZ(1), &parts);
+				 kinds, times, as_of, &parts);
 	result = parts.score;
 	SPI_finish();
 	PG_RETURN_INT32(result);

@@ -470,6 +470,8 @@ SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_model   jsonb := cadence.scoring_model_for(rescore_leads.tenant_id);
+    -- route_lead() has work only for a new tier or a score under the exit line
+    v_exit_below numeric := (v_model ->> 'exit_below')::numeric;
     v_changed bigint;
 BEGIN
     IF lead_ids IS NULL THEN
@@ -484,16 +486,22 @@ BEGIN
               FROM cadence.lead l
               LEFT JOIN ev ON ev.lead_id = l.lead_id
              WHERE l.tenant_id = rescore_leads.tenant_id
+        ), tiered AS MATERIALIZED (
+            -- materialised so that each lead is scored and tiered once, not
+            -- once in the filter and again in the SET list
+            SELECT s.lead_id, s.old_tier, s.old_score, s.score,
+                   cadence.score_tier(s.score, s.old_tier, v_model) AS tier
+              FROM scored s
         ), changed AS (
             UPDATE cadence.lead l
-               SET score = s.score, tier = cadence.score_tier(s.score, s.old_tier, v_model), scored_at = as_of
-              FROM scored s
+               SET score = s.score, tier = s.tier, scored_at = as_of
+              FROM tiered s
              WHERE l.tenant_id = rescore_leads.tenant_id AND l.lead_id = s.lead_id
-               AND (s.old_score IS DISTINCT FROM s.score
-                    OR s.old_tier IS DISTINCT FROM cadence.score_tier(s.score, s.old_tier, v_model))
+               AND (s.old_score IS DISTINCT FROM s.score OR s.old_tier IS DISTINCT FROM s.tier)
             RETURNING l.lead_id, s.old_tier, l.tier, l.score
         )
         SELECT count(*) + 0 * count(cadence.route_lead(rescore_leads.tenant_id, c.lead_id, c.old_tier, c.tier, c.score, as_of))
+                                    FILTER (WHERE c.old_tier IS DISTINCT FROM c.tier OR c.score < v_exit_below)
           INTO v_changed FROM changed c;
     ELSE
         WITH target AS (
@@ -512,16 +520,20 @@ BEGIN
                                    FROM cadence.event e
                                   WHERE with_events AND e.tenant_id = l.tenant_id AND e.lead_id = l.lead_id
                                     AND e.occurred_at <= x.at) ev ON true
+        ), tiered AS MATERIALIZED (
+            SELECT s.lead_id, s.old_tier, s.old_score, s.at, s.score,
+                   cadence.score_tier(s.score, s.old_tier, v_model) AS tier
+              FROM scored s
         ), changed AS (
             UPDATE cadence.lead l
-               SET score = s.score, tier = cadence.score_tier(s.score, s.old_tier, v_model), scored_at = s.at
-              FROM scored s
+               SET score = s.score, tier = s.tier, scored_at = s.at
+              FROM tiered s
              WHERE l.tenant_id = rescore_leads.tenant_id AND l.lead_id = s.lead_id
-               AND (s.old_score IS DISTINCT FROM s.score
-                    OR s.old_tier IS DISTINCT FROM cadence.score_tier(s.score, s.old_tier, v_model))
+               AND (s.old_score IS DISTINCT FROM s.score OR s.old_tier IS DISTINCT FROM s.tier)
             RETURNING l.lead_id, s.old_tier, l.tier, l.score, s.at
         )
         SELECT count(*) + 0 * count(cadence.route_lead(rescore_leads.tenant_id, c.lead_id, c.old_tier, c.tier, c.score, c.at))
+                                    FILTER (WHERE c.old_tier IS DISTINCT FROM c.tier OR c.score < v_exit_below)
           INTO v_changed FROM changed c;
     END IF;
     RETURN v_changed;
