@@ -19,9 +19,10 @@ kpi AS (
       FROM pg_temp.demo_kpis k
 ),
 tiles AS (
-    SELECT string_agg(format('<div class="tile %s"><div class="metric">%s</div><div class="value">%s</div><div class="goal">goal: %s</div></div>',
+    SELECT string_agg(format('<div class="tile %s"><div class="metric">%s</div><div class="value">%s</div><div class="goal">%s</div></div>',
                              CASE WHEN k.met THEN 'met' WHEN k.met IS NULL THEN 'na' ELSE 'missed' END,
-                             pg_temp.esc(k.metric), pg_temp.esc(k.value_text), pg_temp.esc(k.goal_text)), '' ORDER BY k.ord) AS html
+                             pg_temp.esc(k.metric), pg_temp.esc(k.value_text),
+                             coalesce('goal: ' || pg_temp.esc(k.goal_text), 'for context: the seed sets no goal')), '' ORDER BY k.ord) AS html
       FROM pg_temp.demo_kpis k
 ),
 daily AS (
@@ -53,12 +54,15 @@ funnel_rows AS (
            count(DISTINCT e.enrolment_id) FILTER (WHERE EXISTS (
                SELECT FROM cadence.touch t WHERE t.tenant_id = e.tenant_id AND t.enrolment_id = e.enrolment_id
                                              AND t.status = 'done')) AS touched,
+           -- engaged among the touched, so that each bar sits inside the one before
            count(DISTINCT e.enrolment_id) FILTER (WHERE EXISTS (
+               SELECT FROM cadence.touch t WHERE t.tenant_id = e.tenant_id AND t.enrolment_id = e.enrolment_id
+                                             AND t.status = 'done') AND (EXISTS (
                SELECT FROM cadence.event x WHERE x.tenant_id = e.tenant_id AND x.lead_id = e.lead_id
                  AND x.kind IN ('email_open', 'email_click', 'sms_reply', 'email_reply', 'call_answered')
                  AND x.occurred_at >= e.enrolled_at AND x.occurred_at <= coalesce(e.ended_at, 'infinity'))
                OR EXISTS (SELECT FROM cadence.touch t WHERE t.tenant_id = e.tenant_id AND t.enrolment_id = e.enrolment_id
-                                                         AND t.outcome IN ('answered', 'replied'))) AS engaged,
+                                                         AND t.outcome IN ('answered', 'replied')))) AS engaged,
            count(DISTINCT e.enrolment_id) FILTER (WHERE e.exit_reason IN ('appointment_set', 'appointment_show', 'sold')) AS appointment
       FROM cadence.enrolment e
       JOIN cadence.cadence_version v ON v.tenant_id = e.tenant_id AND v.cadence_version_id = e.cadence_version_id
@@ -73,9 +77,10 @@ funnel AS (
                     '<rect x="200" y="2" width="%s" height="16" fill="#2171b5"><title>engaged %s</title></rect>'
                     '<rect x="200" y="2" width="%s" height="16" fill="#08306b"><title>appointment %s</title></rect>'
                     '<text x="%s" y="14" class="small">%s enrolled, %s touched, %s engaged, %s booked</text>',
-                    round(500.0 * f.enrolled / m.most), f.enrolled, round(500.0 * f.touched / m.most), f.touched,
-                    round(500.0 * f.engaged / m.most), f.engaged, round(500.0 * f.appointment / m.most), f.appointment,
-                    210 + round(500.0 * f.enrolled / m.most), f.enrolled, f.touched, f.engaged, f.appointment)), '') AS svg,
+                    -- bars up to 360 px, so that the counts after the longest fit in the 900 px chart
+                    round(360.0 * f.enrolled / m.most), f.enrolled, round(360.0 * f.touched / m.most), f.touched,
+                    round(360.0 * f.engaged / m.most), f.engaged, round(360.0 * f.appointment / m.most), f.appointment,
+                    210 + round(360.0 * f.enrolled / m.most), f.enrolled, f.touched, f.engaged, f.appointment)), '') AS svg,
            count(*) AS cadences
       FROM (SELECT r.*, row_number() OVER (ORDER BY r.enrolled DESC, r.cadence_key) AS n FROM funnel_rows r) f
      CROSS JOIN (SELECT greatest(max(enrolled), 1) AS most FROM funnel_rows) m

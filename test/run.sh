@@ -6,6 +6,7 @@
 #   - isolation specs:       test/isolation/specs/*.spec (one test per spec)
 #   - pgTAP:                 test/pgtap/*.sql (one test per assertion)
 #   - TAP:                   test/t/*.pl, PostgreSQL::Test::Cluster (one test per assertion)
+#   - demo report:           test/report/check_report.sh, the demo's HTML in headless Chromium (one test per check)
 # Set CADENCE_KEEP=1 to keep the scratch directory for a look afterwards.
 source "$(dirname "${BASH_SOURCE[0]}")/../tools/cluster.sh"
 set +e
@@ -109,6 +110,26 @@ if [ -n "$tap_tests" ]; then
     fi
     grep -E '^t/.*\.\.' "$WORK/tap/run.log" | sed 's/^/    /'
     printf '    %-40s %3d passed, %d failed\n' "TAP" "$p" "$f"
+    passed=$((passed + p)); failed=$((failed + f))
+fi
+
+# --- demo report (headless Chromium) -------------------------------------------
+# runs the demo at small scale on a cluster of its own, then checks the HTML
+# report in the browser (test/report/check_report.sh; one test per check)
+if [ -f "$REPO_ROOT/test/report/check_report.sh" ]; then
+    log "demo report (headless Chromium)"
+    mkdir -p "$WORK/report"
+    bash "$REPO_ROOT/test/report/check_report.sh" >"$WORK/report/run.log" 2>&1
+    rc=$?
+    p=$(grep -cE '^ok [0-9]+' "$WORK/report/run.log")
+    f=$(grep -cE '^not ok [0-9]+' "$WORK/report/run.log")
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    if [ "$f" -gt 0 ]; then
+        grep -vE '^ok [0-9]+' "$WORK/report/run.log" | tail -60 | sed 's/^/        /'
+    else
+        grep -E '^# ' "$WORK/report/run.log" | sed 's/^/    /'   # notes, e.g. clipped labels
+    fi
+    printf '    %-40s %3d passed, %d failed\n' "demo report" "$p" "$f"
     passed=$((passed + p)); failed=$((failed + f))
 fi
 

@@ -21,16 +21,25 @@ as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-ensure_packages() {
-    local missing=()
-    for p in "${PG_PACKAGES[@]}"; do
+# ensure_debian_packages [--no-install-recommends] PKG...
+# Installs those of the packages that are missing, with no questions asked.
+# --no-install-recommends keeps heavy optional extras out (chromium would
+# otherwise bring systemd, avahi and a printing stack with it).
+ensure_debian_packages() {
+    local opts=() missing=() p
+    if [ "${1:-}" = --no-install-recommends ]; then opts+=("$1"); shift; fi
+    for p in "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
     done
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]}"
         as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${opts[@]}" "${missing[@]}" </dev/null >/dev/null
     fi
+}
+
+ensure_packages() {
+    ensure_debian_packages "${PG_PACKAGES[@]}"
     # Debian starts a cluster of its own on install; ours never uses it.
 }
 
