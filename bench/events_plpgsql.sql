@@ -17,13 +17,12 @@
 --     that stops are cancelled, after an exit every unsent touch of the lead;
 --   - hand-off alerts (hand_off_on), and alerts closed by human contact or
 --     an exit;
---   - the lead scored again as of the event.
--- It calls the extension's own cadence.start_enrolment(),
--- cadence.raise_alert() and cadence.rescore_leads() for a move, an alert and
--- the score, so both sides pay the same for those (rescore_leads reads the
--- lead's events from cadence.event, where this table's events are not, so
--- its share is a little cheaper here).  Included by events.sql; runs as the
--- superuser.
+--   - the lead scored again as of the event, from its events in this table,
+--     with the extension's scoring model and functions (compute_score,
+--     score_tier; route_lead when the tier changes), as rescore_leads does.
+-- It calls the extension's own cadence.start_enrolment() and
+-- cadence.raise_alert() for a move and an alert, so both sides pay the same
+-- for those.  Included by events.sql; runs as the superuser.
 
 CREATE TABLE bench.event_plpgsql (
     LIKE cadence.event INCLUDING ALL,
@@ -49,6 +48,13 @@ DECLARE
     v_pauses    boolean;
     v_hands_off boolean;
     v_reason    text;
+    v_model     jsonb;
+    v_lead      cadence.lead;
+    v_at        timestamptz;
+    v_kinds     text[];
+    v_times     timestamptz[];
+    v_new_score integer;
+    v_new_tier  text;
 BEGIN
     IF NEW.kind = 'sms_reply' THEN
         v_kind := coalesce(cadence.sms_keyword_kind(NEW.payload ->> 'body'), NEW.kind);
@@ -170,7 +176,22 @@ BEGIN
     IF v_hands_off AND NOT v_exits THEN
         PERFORM cadence.raise_alert(NEW.tenant_id, NEW.lead_id, r.enrolment_id, NULL, v_kind, NEW.occurred_at);
     END IF;
-    PERFORM cadence.rescore_leads(NEW.tenant_id, ARRAY[NEW.lead_id], NEW.occurred_at);
+
+    -- the score as of the newest of the lead's events, and routing if its tier changed
+    v_model := cadence.scoring_model_for(NEW.tenant_id);
+    SELECT * INTO v_lead FROM cadence.lead l WHERE l.tenant_id = NEW.tenant_id AND l.lead_id = NEW.lead_id;
+    SELECT greatest(NEW.occurred_at, max(h.occurred_at)) INTO v_at
+      FROM bench.event_plpgsql h WHERE h.tenant_id = NEW.tenant_id AND h.lead_id = NEW.lead_id;
+    SELECT array_agg(h.kind), array_agg(h.occurred_at) INTO v_kinds, v_times
+      FROM bench.event_plpgsql h
+     WHERE h.tenant_id = NEW.tenant_id AND h.lead_id = NEW.lead_id AND h.occurred_at <= v_at;
+    v_new_score := cadence.compute_score(v_model, v_lead, v_kinds, v_times, v_at);
+    v_new_tier := cadence.score_tier(v_new_score, v_lead.tier, v_model);
+    IF v_new_score IS DISTINCT FROM v_lead.score OR v_new_tier IS DISTINCT FROM v_lead.tier THEN
+        UPDATE cadence.lead l SET score = v_new_score, tier = v_new_tier, scored_at = v_at
+         WHERE l.tenant_id = NEW.tenant_id AND l.lead_id = NEW.lead_id;
+        PERFORM cadence.route_lead(NEW.tenant_id, NEW.lead_id, v_lead.tier, v_new_tier, v_new_score, v_at);
+    END IF;
     RETURN NULL;
 END
 $$;

@@ -83,10 +83,10 @@ SELECT format('bulk: bare COPY %s s, COPY into cadence.event %s (%s events); bar
 
 -- What each path did: enrolments escalated, paused (handed to a rep) or
 -- ended by an appointment or opt-out, alerts raised, consent revoked,
--- touches cancelled.
-SELECT format('%-16s %s events: %s escalated, %s paused, %s exited, %s alerts, %s revokes, %s touches cancelled',
+-- touches cancelled, and the leads' mean score.
+SELECT format('%-16s %s events: %s escalated, %s paused, %s exited, %s alerts, %s revokes, %s touches cancelled, mean score %s',
               p.path || ':', to_char(x.events, 'FM9,999,999'), x.escalated, x.paused, x.exited, x.alerts, x.revokes,
-              x.cancelled)
+              x.cancelled, x.mean_score)
   FROM (VALUES (1, 'record_event', :t_record), (2, 'PL/pgSQL', :t_plpgsql), (3, 'COPY', :t_copy),
                (4, 'staged COPY', :t_staged)) AS p(n, path, tenant_id)
  CROSS JOIN LATERAL (
@@ -98,7 +98,8 @@ SELECT format('%-16s %s events: %s escalated, %s paused, %s exited, %s alerts, %
                count(*) FILTER (WHERE e.exit_reason IN ('appointment_set', 'opt_out', 'sold', 'lost')) AS exited,
                (SELECT count(*) FROM cadence.alert a WHERE a.tenant_id = p.tenant_id) AS alerts,
                (SELECT count(*) FROM cadence.consent c WHERE c.tenant_id = p.tenant_id AND c.action = 'revoke') AS revokes,
-               (SELECT count(*) FROM cadence.touch t WHERE t.tenant_id = p.tenant_id AND t.status = 'cancelled') AS cancelled
+               (SELECT count(*) FROM cadence.touch t WHERE t.tenant_id = p.tenant_id AND t.status = 'cancelled') AS cancelled,
+               (SELECT to_char(avg(l.score), 'FM990.00') FROM cadence.lead l WHERE l.tenant_id = p.tenant_id) AS mean_score
           FROM cadence.enrolment e
          WHERE e.tenant_id = p.tenant_id) AS x
  WHERE x.events > 0
