@@ -90,7 +90,7 @@ BEGIN
         -- customers act when their moment comes (one statement: the trigger applies the set)
         INSERT INTO cadence.event (lead_id, kind, occurred_at, touch_id, payload, source)
         SELECT p.lead_id, p.kind, p.at, p.touch_id, coalesce(p.payload, '{}'), 'demo'
-          FROM pending_event p WHERE p.at <= t ORDER BY p.at;
+          FROM pending_event p WHERE p.at <= t ORDER BY p.at, p.lead_id, p.kind;
         DELETE FROM pending_event p WHERE p.at <= t;
 
         PERFORM cadence.tick(t);

@@ -214,11 +214,14 @@ static const char *const apply_sql =
 "       AND a.status IN ('open', 'escalated') AND a.created_at <= least(d.contact_at, d.exit_at)"
 "    RETURNING 1"
 ")"
+/* moves and alerts are made lead by lead in order: same input, same ids and reps */
 "SELECT (SELECT count(cadence.start_enrolment(s.tenant_id, s.lead_id, s.move_to, s.last_at, s.enrolment_id))"
-"          FROM stopped s WHERE s.exit_reason = 'escalated'),"
+"          FROM (SELECT * FROM stopped x WHERE x.exit_reason = 'escalated'"
+"                 ORDER BY x.tenant_id, x.lead_id) s),"
 "       (SELECT count(cadence.raise_alert(d.tenant_id, d.lead_id, d.enrolment_id, d.hand_off_event,"
 "                                         d.hand_off_kind, d.hand_off_at))"
-"          FROM decision d WHERE d.hand_off_kind IS NOT NULL AND d.exit_kind IS NULL),"
+"          FROM (SELECT * FROM decision x WHERE x.hand_off_kind IS NOT NULL AND x.exit_kind IS NULL"
+"                 ORDER BY x.tenant_id, x.lead_id) d),"
 "       (SELECT count(*) FROM withdrawn) + (SELECT count(*) FROM lead_updated)"
 "       + (SELECT count(*) FROM consented) + (SELECT count(*) FROM contacted)";
 

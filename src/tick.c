@@ -49,7 +49,7 @@ static const char *const tick_sql =
 "           e.next_step_no AS step_no, e.next_due_at AS planned_at, e.enrolled_at, e.move_reason"
 "      FROM cadence.enrolment e"
 "     WHERE e.tenant_id = $1 AND e.status = 'active' AND e.next_due_at <= $2"
-"     ORDER BY e.next_due_at"
+"     ORDER BY e.next_due_at, e.enrolment_id"
 "     LIMIT $3"
 "       FOR UPDATE SKIP LOCKED"
 "), on_duty AS MATERIALIZED ("
@@ -171,6 +171,8 @@ static const char *const tick_sql =
 "           d.reason, d.subject, d.body, d.variant,"
 "           CASE WHEN d.rep_task THEN d.assignee END, $2"
 "      FROM decided d"
+/* touches are numbered in enrolment order, whatever the plan: same input, same ids */
+"     ORDER BY d.enrolment_id"
 "    ON CONFLICT (tenant_id, enrolment_id, step_no) DO NOTHING"
 "    RETURNING status"
 "), advanced AS ("
@@ -238,7 +240,7 @@ static const char *const move_sql =
 "    SELECT e.tenant_id, e.enrolment_id, e.lead_id, e.cadence_version_id, e.next_step_no, e.move_to, e.move_reason"
 "      FROM cadence.enrolment e"
 "     WHERE e.tenant_id = $1 AND e.status = 'active' AND e.move_due_at <= $2"
-"     ORDER BY e.move_due_at"
+"     ORDER BY e.move_due_at, e.enrolment_id"
 "     LIMIT $3"
 "       FOR UPDATE SKIP LOCKED"
 "), planned AS ("
@@ -269,10 +271,12 @@ static const char *const move_sql =
 "    RETURNING 1"
 ")"
 "SELECT (SELECT count(*) FROM break_up) + (SELECT count(*) FROM ended) + 0 * (SELECT count(*) FROM withdrawn),"
+/* the new enrolments are made in the order of the old ones: same input, same ids */
 "       (SELECT count(cadence.start_enrolment(x.tenant_id, x.lead_id, x.move_to, $2, x.enrolment_id))"
-"          FROM ended x"
-"         WHERE EXISTS (SELECT FROM cadence.cadence c"
-"                        WHERE c.tenant_id = x.tenant_id AND c.cadence_key = x.move_to))";
+"          FROM (SELECT * FROM ended y"
+"                 WHERE EXISTS (SELECT FROM cadence.cadence c"
+"                                WHERE c.tenant_id = y.tenant_id AND c.cadence_key = y.move_to)"
+"                 ORDER BY y.enrolment_id) x)";
 
 /*
  * Alerts that waited longer than the tenant's hand-off timeout without

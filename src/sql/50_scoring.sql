@@ -314,24 +314,29 @@ COMMENT ON FUNCTION cadence.define_scoring(jsonb, text, jsonb) IS
 -- reaches a threshold, and down only once it is hysteresis points below
 -- the threshold of its current tier, so a score flapping around 80 does
 -- not bounce the lead between cadences.
+-- One expression, with no subquery, so that the planner inlines it into the
+-- statements that tier a whole tenant's leads (a SQL function it cannot
+-- inline is run as a query of its own for every lead).  "naive" is the
+-- tier the score reaches on the thresholds alone.
 CREATE FUNCTION cadence.score_tier(score integer, current_tier text, model jsonb)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-BEGIN ATOMIC
-    SELECT CASE
-             WHEN score IS NULL THEN current_tier
-             WHEN current_tier IS NULL OR x.rank_of_naive >= x.rank_of_current THEN x.naive
-             WHEN score < x.current_threshold - (model ->> 'hysteresis')::numeric THEN x.naive
-             ELSE current_tier
-           END
-      FROM (SELECT t.naive,
-                   array_position(ARRAY['cold', 'moderate', 'warm', 'hot'], t.naive) AS rank_of_naive,
-                   array_position(ARRAY['cold', 'moderate', 'warm', 'hot'], current_tier) AS rank_of_current,
-                   coalesce((model -> 'tiers' ->> current_tier)::numeric, 0) AS current_threshold
-              FROM (SELECT CASE WHEN score >= (model -> 'tiers' ->> 'hot')::numeric THEN 'hot'
-                                WHEN score >= (model -> 'tiers' ->> 'warm')::numeric THEN 'warm'
-                                WHEN score >= (model -> 'tiers' ->> 'moderate')::numeric THEN 'moderate'
-                                ELSE 'cold' END AS naive) t) x;
+RETURN CASE
+    WHEN score IS NULL THEN current_tier
+    -- up at once; down only hysteresis points under the current tier's threshold
+    WHEN current_tier IS NULL
+      OR array_position(ARRAY['cold', 'moderate', 'warm', 'hot'],
+                        CASE WHEN score >= (model -> 'tiers' ->> 'hot')::numeric THEN 'hot'
+                             WHEN score >= (model -> 'tiers' ->> 'warm')::numeric THEN 'warm'
+                             WHEN score >= (model -> 'tiers' ->> 'moderate')::numeric THEN 'moderate'
+                             ELSE 'cold' END)
+         >= array_position(ARRAY['cold', 'moderate', 'warm', 'hot'], current_tier)
+      OR score < coalesce((model -> 'tiers' ->> current_tier)::numeric, 0) - (model ->> 'hysteresis')::numeric
+    THEN CASE WHEN score >= (model -> 'tiers' ->> 'hot')::numeric THEN 'hot'
+              WHEN score >= (model -> 'tiers' ->> 'warm')::numeric THEN 'warm'
+              WHEN score >= (model -> 'tiers' ->> 'moderate')::numeric THEN 'moderate'
+              ELSE 'cold' END
+    ELSE current_tier
 END;
 COMMENT ON FUNCTION cadence.score_tier(integer, text, jsonb) IS
   'The tier for a score under a model: up at a threshold, down only hysteresis points below it';
@@ -500,9 +505,14 @@ BEGIN
                AND (s.old_score IS DISTINCT FROM s.score OR s.old_tier IS DISTINCT FROM s.tier)
             RETURNING l.lead_id, s.old_tier, l.tier, l.score
         )
-        SELECT count(*) + 0 * count(cadence.route_lead(rescore_leads.tenant_id, c.lead_id, c.old_tier, c.tier, c.score, as_of))
-                                    FILTER (WHERE c.old_tier IS DISTINCT FROM c.tier OR c.score < v_exit_below)
-          INTO v_changed FROM changed c;
+        -- leads are routed in lead order, whatever the plan: the same input
+        -- enrols them in the same order and hands them to the same reps
+        SELECT (SELECT count(*) FROM changed)
+               + 0 * (SELECT count(cadence.route_lead(rescore_leads.tenant_id, c.lead_id, c.old_tier, c.tier, c.score, as_of))
+                        FROM (SELECT * FROM changed x
+                               WHERE x.old_tier IS DISTINCT FROM x.tier OR x.score < v_exit_below
+                               ORDER BY x.lead_id) c)
+          INTO v_changed;
     ELSE
         WITH target AS (
             SELECT l.lead_id,
@@ -532,9 +542,14 @@ BEGIN
                AND (s.old_score IS DISTINCT FROM s.score OR s.old_tier IS DISTINCT FROM s.tier)
             RETURNING l.lead_id, s.old_tier, l.tier, l.score, s.at
         )
-        SELECT count(*) + 0 * count(cadence.route_lead(rescore_leads.tenant_id, c.lead_id, c.old_tier, c.tier, c.score, c.at))
-                                    FILTER (WHERE c.old_tier IS DISTINCT FROM c.tier OR c.score < v_exit_below)
-          INTO v_changed FROM changed c;
+        -- leads are routed in lead order, whatever the plan: the same input
+        -- enrols them in the same order and hands them to the same reps
+        SELECT (SELECT count(*) FROM changed)
+               + 0 * (SELECT count(cadence.route_lead(rescore_leads.tenant_id, c.lead_id, c.old_tier, c.tier, c.score, c.at))
+                        FROM (SELECT * FROM changed x
+                               WHERE x.old_tier IS DISTINCT FROM x.tier OR x.score < v_exit_below
+                               ORDER BY x.lead_id) c)
+          INTO v_changed;
     END IF;
     RETURN v_changed;
 END
