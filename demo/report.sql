@@ -22,7 +22,8 @@ tiles AS (
     SELECT string_agg(format('<div class="tile %s"><div class="metric">%s</div><div class="value">%s</div><div class="goal">%s</div></div>',
                              CASE WHEN k.met THEN 'met' WHEN k.met IS NULL THEN 'na' ELSE 'missed' END,
                              pg_temp.esc(k.metric), pg_temp.esc(k.value_text),
-                             coalesce('goal: ' || pg_temp.esc(k.goal_text), 'for context: the seed sets no goal')), '' ORDER BY k.ord) AS html
+                             CASE WHEN coalesce(k.goal_text, '') = '' THEN 'for context: the seed sets no goal'
+                                  ELSE 'goal: ' || pg_temp.esc(k.goal_text) END), '' ORDER BY k.ord) AS html
       FROM pg_temp.demo_kpis k
 ),
 daily AS (
