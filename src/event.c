@@ -113,7 +113,8 @@ static const char *const apply_sql =
 "           (array_agg(f.kind ORDER BY f.occurred_at, f.event_id) FILTER (WHERE f.human_contact))[1] AS contact_kind,"
 "           (array_agg(f.preferred_channel ORDER BY f.occurred_at DESC, f.event_id DESC)"
 "              FILTER (WHERE f.preferred_channel IS NOT NULL))[1] AS preferred_channel,"
-"           max(f.occurred_at) AS last_at"
+"           max(f.occurred_at) AS last_at,"
+"           array_agg(DISTINCT f.kind) AS kinds"
 "      FROM effects f"
 "     GROUP BY f.tenant_id, f.lead_id, f.enrolment_id, f.enrolment_status, f.enrolled_at, f.move_reason,"
 "              f.cadence_key, f.rules"
@@ -121,6 +122,7 @@ static const char *const apply_sql =
  * The first escalation rule of the cadence that a new event completes: the
  * count of its event kind since the enrolment began, within the window,
  * reaches the rule's count.  Only to a cadence that exists, never to itself.
+ * Events are counted only for rules whose kind is among the lead's new ones.
  */
 "), escalation AS ("
 "    SELECT DISTINCT ON (d.tenant_id, d.lead_id) d.tenant_id, d.lead_id, d.enrolment_id, d.last_at,"
@@ -129,8 +131,7 @@ static const char *const apply_sql =
 "     CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(d.rules -> 'escalate') WITH ORDINALITY AS r(rule, ord)"
 "     WHERE d.enrolment_status = 'active' AND d.exit_kind IS NULL"
 "       AND r.rule ->> 'move_to' <> d.cadence_key"
-"       AND EXISTS (SELECT FROM ev x WHERE x.tenant_id = d.tenant_id AND x.lead_id = d.lead_id"
-"                                     AND x.kind = r.rule -> 'when' ->> 'event')"
+"       AND d.kinds @> ARRAY[r.rule -> 'when' ->> 'event']"
 "       AND (SELECT count(*) FROM cadence.event h"
 "             WHERE h.tenant_id = d.tenant_id AND h.lead_id = d.lead_id"
 "               AND h.kind = r.rule -> 'when' ->> 'event'"
@@ -214,14 +215,20 @@ static const char *const apply_sql =
 "       AND a.status IN ('open', 'escalated') AND a.created_at <= least(d.contact_at, d.exit_at)"
 "    RETURNING 1"
 ")"
-/* moves and alerts are made lead by lead in order: same input, same ids and reps */
-"SELECT (SELECT count(cadence.start_enrolment(s.tenant_id, s.lead_id, s.move_to, s.last_at, s.enrolment_id))"
-"          FROM (SELECT * FROM stopped x WHERE x.exit_reason = 'escalated'"
-"                 ORDER BY x.tenant_id, x.lead_id) s),"
-"       (SELECT count(cadence.raise_alert(d.tenant_id, d.lead_id, d.enrolment_id, d.hand_off_event,"
-"                                         d.hand_off_kind, d.hand_off_at))"
-"          FROM (SELECT * FROM decision x WHERE x.hand_off_kind IS NOT NULL AND x.exit_kind IS NULL"
-"                 ORDER BY x.tenant_id, x.lead_id) d),"
+/* moves and alerts are made in sets, in lead order: same input, same ids and reps */
+"SELECT (SELECT coalesce(cardinality(cadence.start_enrolments(array_agg(s.tenant_id ORDER BY s.tenant_id, s.lead_id),"
+"                                                    array_agg(s.lead_id ORDER BY s.tenant_id, s.lead_id),"
+"                                                    array_agg(s.move_to ORDER BY s.tenant_id, s.lead_id),"
+"                                                    array_agg(s.last_at ORDER BY s.tenant_id, s.lead_id),"
+"                                                    array_agg(s.enrolment_id ORDER BY s.tenant_id, s.lead_id))), 0)::bigint"
+"          FROM stopped s WHERE s.exit_reason = 'escalated'),"
+"       (SELECT cadence.raise_alerts(array_agg(d.tenant_id ORDER BY d.tenant_id, d.lead_id),"
+"                                    array_agg(d.lead_id ORDER BY d.tenant_id, d.lead_id),"
+"                                    array_agg(d.enrolment_id ORDER BY d.tenant_id, d.lead_id),"
+"                                    array_agg(d.hand_off_event ORDER BY d.tenant_id, d.lead_id),"
+"                                    array_agg(d.hand_off_kind ORDER BY d.tenant_id, d.lead_id),"
+"                                    array_agg(d.hand_off_at ORDER BY d.tenant_id, d.lead_id))"
+"          FROM decision d WHERE d.hand_off_kind IS NOT NULL AND d.exit_kind IS NULL),"
 "       (SELECT count(*) FROM withdrawn) + (SELECT count(*) FROM lead_updated)"
 "       + (SELECT count(*) FROM consented) + (SELECT count(*) FROM contacted)";
 

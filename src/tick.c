@@ -272,11 +272,13 @@ static const char *const move_sql =
 ")"
 "SELECT (SELECT count(*) FROM break_up) + (SELECT count(*) FROM ended) + 0 * (SELECT count(*) FROM withdrawn),"
 /* the new enrolments are made in the order of the old ones: same input, same ids */
-"       (SELECT count(cadence.start_enrolment(x.tenant_id, x.lead_id, x.move_to, $2, x.enrolment_id))"
-"          FROM (SELECT * FROM ended y"
-"                 WHERE EXISTS (SELECT FROM cadence.cadence c"
-"                                WHERE c.tenant_id = y.tenant_id AND c.cadence_key = y.move_to)"
-"                 ORDER BY y.enrolment_id) x)";
+"       (SELECT coalesce(cardinality(cadence.start_enrolments(array_agg(x.tenant_id ORDER BY x.enrolment_id),"
+"                                                    array_agg(x.lead_id ORDER BY x.enrolment_id),"
+"                                                    array_agg(x.move_to ORDER BY x.enrolment_id),"
+"                                                    array_agg($2::timestamptz ORDER BY x.enrolment_id),"
+"                                                    array_agg(x.enrolment_id ORDER BY x.enrolment_id))), 0)::bigint"
+"          FROM ended x"
+"         WHERE EXISTS (SELECT FROM cadence.cadence c WHERE c.tenant_id = x.tenant_id AND c.cadence_key = x.move_to))";
 
 /*
  * Alerts that waited longer than the tenant's hand-off timeout without

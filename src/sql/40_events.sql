@@ -156,9 +156,82 @@ END;
 COMMENT ON FUNCTION cadence.sms_keyword_kind(text) IS
   'sms_stop for STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPT OUT; sms_start for START, UNSTOP; else NULL';
 
--- Raise a hand-off alert for a lead, to its owner, else to the on-duty rep
--- alerted longest ago (round robin).  One open alert per lead and reason is
--- enough: the same signal again while one is open returns the open one.
+-- Raise hand-off alerts, one per (lead, reason) given, in the order given:
+-- each to the lead's owner when the owner is active, else to the tenant's
+-- on-duty reps in turn, the one alerted longest ago first (round robin).
+-- A lead with an alert of that reason still open gets no second one.
+-- Set-based, so that a bulk load that raises thousands of alerts reads and
+-- updates each rep once rather than once per alert (every update of a rep
+-- in one transaction leaves a row version the next alert would read).
+-- The arrays are aligned; returns the alerts raised.
+CREATE FUNCTION cadence.raise_alerts(tenant_ids bigint[], lead_ids bigint[], enrolment_ids bigint[],
+                                     event_ids bigint[], reasons text[], raised_ats timestamptz[])
+RETURNS bigint
+LANGUAGE plpgsql STRICT
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    v_raised bigint;
+BEGIN
+    -- a kept plan suits a few alerts; a large batch is planned for its size
+    -- and for the alerts open now (a plan kept from a call when none were
+    -- open would scan them all for each row)
+    IF cardinality(lead_ids) > 100 THEN
+        PERFORM pg_catalog.set_config('plan_cache_mode', 'force_custom_plan', true);
+    END IF;
+    -- concurrent batches take their turns of the round robin one after another
+    PERFORM FROM cadence.rep r
+     WHERE r.tenant_id = ANY (raise_alerts.tenant_ids) AND r.on_duty AND r.active AND r.role = 'rep'
+     ORDER BY r.tenant_id, r.rep_id
+       FOR UPDATE;
+    WITH wanted AS (
+        SELECT DISTINCT ON (i.tenant_id, i.lead_id, i.reason) i.*
+          FROM unnest(tenant_ids, lead_ids, enrolment_ids, event_ids, reasons, raised_ats)
+               WITH ORDINALITY AS i(tenant_id, lead_id, enrolment_id, event_id, reason, raised_at, ord)
+         WHERE NOT EXISTS (SELECT FROM cadence.alert a
+                            WHERE a.tenant_id = i.tenant_id AND a.lead_id = i.lead_id
+                              AND a.status IN ('open', 'escalated') AND a.reason = i.reason)
+         ORDER BY i.tenant_id, i.lead_id, i.reason, i.ord
+    ), owned AS (
+        -- turn: the k-th alert without an owner, per tenant, in the order given
+        SELECT w.*, o.rep_id AS owner_rep_id,
+               row_number() OVER (PARTITION BY w.tenant_id, o.rep_id IS NULL ORDER BY w.ord) - 1 AS turn
+          FROM wanted w
+          JOIN cadence.lead l ON l.tenant_id = w.tenant_id AND l.lead_id = w.lead_id
+          LEFT JOIN cadence.rep o ON o.tenant_id = l.tenant_id AND o.rep_id = l.owner_rep_id AND o.active
+    ), on_duty AS (
+        SELECT r.tenant_id, r.rep_id,
+               row_number() OVER (PARTITION BY r.tenant_id ORDER BY r.last_alerted_at NULLS FIRST, r.rep_id) - 1 AS pos,
+               count(*) OVER (PARTITION BY r.tenant_id) AS reps
+          FROM cadence.rep r
+         WHERE r.tenant_id = ANY (raise_alerts.tenant_ids) AND r.on_duty AND r.active AND r.role = 'rep'
+    ), raised AS (
+        INSERT INTO cadence.alert (tenant_id, lead_id, enrolment_id, event_id, reason, rep_id, created_at, escalate_at)
+        SELECT x.tenant_id, x.lead_id, x.enrolment_id, x.event_id, x.reason, coalesce(x.owner_rep_id, d.rep_id),
+               x.raised_at, x.raised_at + t.hand_off_timeout
+          FROM owned x
+          LEFT JOIN on_duty d ON x.owner_rep_id IS NULL AND d.tenant_id = x.tenant_id AND d.pos = x.turn % d.reps
+          JOIN cadence.tenant t ON t.tenant_id = x.tenant_id
+         ORDER BY x.ord
+        RETURNING tenant_id, rep_id, created_at
+    ), alerted AS (
+        UPDATE cadence.rep r
+           SET last_alerted_at = greatest(r.last_alerted_at, x.at)
+          FROM (SELECT a.tenant_id, a.rep_id, max(a.created_at) AS at FROM raised a
+                 WHERE a.rep_id IS NOT NULL GROUP BY a.tenant_id, a.rep_id) x
+         WHERE r.tenant_id = x.tenant_id AND r.rep_id = x.rep_id
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM raised) + 0 * (SELECT count(*) FROM alerted) INTO v_raised;
+    RETURN v_raised;
+END
+$$;
+COMMENT ON FUNCTION cadence.raise_alerts(bigint[], bigint[], bigint[], bigint[], text[], timestamptz[]) IS
+  'Internal: alert each lead''s owner (or the on-duty reps in turn) that the lead needs a human now';
+
+-- One alert: the set form with one row; returns the open alert of the lead
+-- for that reason (new or already there).
 CREATE FUNCTION cadence.raise_alert(tenant_id bigint, lead_id bigint, enrolment_id bigint, event_id bigint,
                                     reason text, raised_at timestamptz)
 RETURNS bigint
@@ -168,32 +241,14 @@ SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_alert bigint;
-    v_rep   bigint;
 BEGIN
+    PERFORM cadence.raise_alerts(ARRAY[tenant_id], ARRAY[lead_id], ARRAY[enrolment_id], ARRAY[event_id],
+                                 ARRAY[reason], ARRAY[raised_at]);
     SELECT a.alert_id INTO v_alert FROM cadence.alert a
      WHERE a.tenant_id = raise_alert.tenant_id AND a.lead_id = raise_alert.lead_id AND a.status IN ('open', 'escalated')
        AND a.reason = raise_alert.reason
+     ORDER BY a.alert_id DESC
      LIMIT 1;
-    IF FOUND THEN
-        RETURN v_alert;
-    END IF;
-    SELECT r.rep_id INTO v_rep FROM cadence.lead l JOIN cadence.rep r
-        ON r.tenant_id = l.tenant_id AND r.rep_id = l.owner_rep_id AND r.active
-     WHERE l.tenant_id = raise_alert.tenant_id AND l.lead_id = raise_alert.lead_id;
-    IF v_rep IS NULL THEN
-        SELECT r.rep_id INTO v_rep FROM cadence.rep r
-         WHERE r.tenant_id = raise_alert.tenant_id AND r.on_duty AND r.active AND r.role = 'rep'
-         ORDER BY r.last_alerted_at NULLS FIRST, r.rep_id
-         LIMIT 1
-           FOR UPDATE;
-    END IF;
-    INSERT INTO cadence.alert (tenant_id, lead_id, enrolment_id, event_id, reason, rep_id, created_at, escalate_at)
-    SELECT raise_alert.tenant_id, raise_alert.lead_id, raise_alert.enrolment_id, raise_alert.event_id,
-           raise_alert.reason, v_rep, raised_at, raised_at + t.hand_off_timeout
-      FROM cadence.tenant t WHERE t.tenant_id = raise_alert.tenant_id
-    RETURNING alert_id INTO v_alert;
-    UPDATE cadence.rep r SET last_alerted_at = raised_at
-     WHERE r.tenant_id = raise_alert.tenant_id AND r.rep_id = v_rep;
     RETURN v_alert;
 END
 $$;
@@ -355,50 +410,100 @@ $$;
 COMMENT ON FUNCTION cadence.resume_enrolment(bigint, timestamptz) IS
   'Put a lead that was handed to a human back on its cadence, from the step it had reached';
 
--- Start a lead on the current version of a cadence at a given instant: the
--- first step's time, the silence clock of the cadence's rules, and for a hot
--- cadence an alert to call now (the seed's first automation rule).  Used by
--- enroll(), by escalation and by moves on silence or completion.
-CREATE FUNCTION cadence.start_enrolment(tenant_id bigint, lead_id bigint, cadence_key text, started_at timestamptz,
-                                        previous_enrolment_id bigint DEFAULT NULL)
-RETURNS bigint
-LANGUAGE plpgsql
+-- Start leads on the current version of cadences, each at its own instant:
+-- the first step's time, the silence clock of the cadence's rules, and for
+-- a hot cadence an alert to call now (the seed's first automation rule).
+-- Used by enroll(), by escalation and by moves on silence or completion;
+-- set-based, so that a batch of events or a tick that moves thousands of
+-- leads starts them in one statement.  The arrays are aligned; the new
+-- enrolments are numbered in the order given, and their ids are returned
+-- in that order.
+CREATE FUNCTION cadence.start_enrolments(tenant_ids bigint[], lead_ids bigint[], cadence_keys text[],
+                                         started_ats timestamptz[], previous_enrolment_ids bigint[])
+RETURNS bigint[]
+LANGUAGE plpgsql STRICT
 SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
-    v_id   bigint;
-    v_tier text;
+    v_missing text;
+    v_ids     bigint[];
+    -- the new enrolments on hot cadences, which raise a new_hot_lead alert
+    v_hot_tenants     bigint[];
+    v_hot_leads       bigint[];
+    v_hot_enrolments  bigint[];
+    v_hot_starts      timestamptz[];
 BEGIN
-    INSERT INTO cadence.enrolment (tenant_id, lead_id, cadence_version_id, enrolled_at, next_step_no, next_due_at,
-                                   previous_enrolment_id, move_due_at, move_to, move_reason)
-    SELECT c.tenant_id, l.lead_id, v.cadence_version_id, started_at, 1,
-           cadence.step_due(s.timing_kind, s.step_offset, s.day_number, s.window_from, s.window_until, s.weekdays,
-                            started_at, NULL, l.time_zone),
-           start_enrolment.previous_enrolment_id,
-           started_at + cadence.parse_duration(v.rules -> 'on_silence' ->> 'after'),
-           v.rules -> 'on_silence' ->> 'move_to',
-           CASE WHEN v.rules ? 'on_silence' THEN 'silence' END
-      FROM cadence.cadence c
-      JOIN cadence.cadence_version v
-        ON v.tenant_id = c.tenant_id AND v.cadence_key = c.cadence_key AND v.version = c.current_version
-      JOIN cadence.step s ON s.tenant_id = v.tenant_id AND s.cadence_version_id = v.cadence_version_id AND s.step_no = 1
-      JOIN cadence.lead l ON l.tenant_id = c.tenant_id AND l.lead_id = start_enrolment.lead_id
-     WHERE c.tenant_id = start_enrolment.tenant_id AND c.cadence_key = start_enrolment.cadence_key
-    RETURNING enrolment_id INTO v_id;
-    IF v_id IS NULL THEN
-        RAISE EXCEPTION 'cadence "%" does not exist (field "cadence_key")', coalesce(start_enrolment.cadence_key, 'NULL')
+    -- a kept plan suits a few leads; a large batch is planned for its size
+    IF cardinality(lead_ids) > 100 THEN
+        PERFORM pg_catalog.set_config('plan_cache_mode', 'force_custom_plan', true);
+    END IF;
+    SELECT i.cadence_key INTO v_missing
+      FROM unnest(tenant_ids, lead_ids, cadence_keys) AS i(tenant_id, lead_id, cadence_key)
+     WHERE NOT EXISTS (SELECT FROM cadence.cadence c
+                         JOIN cadence.cadence_version v
+                           ON v.tenant_id = c.tenant_id AND v.cadence_key = c.cadence_key AND v.version = c.current_version
+                         JOIN cadence.step s
+                           ON s.tenant_id = v.tenant_id AND s.cadence_version_id = v.cadence_version_id AND s.step_no = 1
+                        WHERE c.tenant_id = i.tenant_id AND c.cadence_key = i.cadence_key)
+        OR NOT EXISTS (SELECT FROM cadence.lead l WHERE l.tenant_id = i.tenant_id AND l.lead_id = i.lead_id)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'cadence "%" does not exist (field "cadence_key")', coalesce(v_missing, 'NULL')
             USING ERRCODE = 'no_data_found';
     END IF;
-    SELECT c.tier INTO v_tier FROM cadence.cadence c
-     WHERE c.tenant_id = start_enrolment.tenant_id AND c.cadence_key = start_enrolment.cadence_key;
-    -- the first step may be due now: the scheduler should not wait for its interval
+
+    WITH started AS (
+        INSERT INTO cadence.enrolment (tenant_id, lead_id, cadence_version_id, enrolled_at, next_step_no, next_due_at,
+                                       previous_enrolment_id, move_due_at, move_to, move_reason)
+        SELECT c.tenant_id, l.lead_id, v.cadence_version_id, i.started_at, 1,
+               cadence.step_due(s.timing_kind, s.step_offset, s.day_number, s.window_from, s.window_until, s.weekdays,
+                                i.started_at, NULL, l.time_zone),
+               i.previous_enrolment_id,
+               i.started_at + cadence.parse_duration(v.rules -> 'on_silence' ->> 'after'),
+               v.rules -> 'on_silence' ->> 'move_to',
+               CASE WHEN v.rules ? 'on_silence' THEN 'silence' END
+          FROM unnest(tenant_ids, lead_ids, cadence_keys, started_ats, previous_enrolment_ids)
+               WITH ORDINALITY AS i(tenant_id, lead_id, cadence_key, started_at, previous_enrolment_id, ord)
+          JOIN cadence.cadence c ON c.tenant_id = i.tenant_id AND c.cadence_key = i.cadence_key
+          JOIN cadence.cadence_version v
+            ON v.tenant_id = c.tenant_id AND v.cadence_key = c.cadence_key AND v.version = c.current_version
+          JOIN cadence.step s ON s.tenant_id = v.tenant_id AND s.cadence_version_id = v.cadence_version_id AND s.step_no = 1
+          JOIN cadence.lead l ON l.tenant_id = i.tenant_id AND l.lead_id = i.lead_id
+         ORDER BY i.ord
+        RETURNING tenant_id, enrolment_id, lead_id, cadence_version_id, enrolled_at
+    )
+    SELECT array_agg(x.enrolment_id ORDER BY x.enrolment_id),
+           array_agg(x.tenant_id ORDER BY x.enrolment_id) FILTER (WHERE x.hot),
+           array_agg(x.lead_id ORDER BY x.enrolment_id) FILTER (WHERE x.hot),
+           array_agg(x.enrolment_id ORDER BY x.enrolment_id) FILTER (WHERE x.hot),
+           array_agg(x.enrolled_at ORDER BY x.enrolment_id) FILTER (WHERE x.hot)
+      INTO v_ids, v_hot_tenants, v_hot_leads, v_hot_enrolments, v_hot_starts
+      FROM (SELECT st.*, c.tier = 'hot' AS hot
+              FROM started st
+              JOIN cadence.cadence_version v ON v.tenant_id = st.tenant_id AND v.cadence_version_id = st.cadence_version_id
+              JOIN cadence.cadence c ON c.tenant_id = v.tenant_id AND c.cadence_key = v.cadence_key) x;
+    -- the first steps may be due now: the scheduler should not wait for its interval
     PERFORM cadence.wake_worker();
-    IF v_tier = 'hot' THEN
-        PERFORM cadence.raise_alert(start_enrolment.tenant_id, start_enrolment.lead_id, v_id, NULL, 'new_hot_lead', started_at);
+    IF v_hot_tenants IS NOT NULL THEN
+        PERFORM cadence.raise_alerts(v_hot_tenants, v_hot_leads, v_hot_enrolments,
+                                     array_fill(NULL::bigint, ARRAY[cardinality(v_hot_tenants)]),
+                                     array_fill('new_hot_lead'::text, ARRAY[cardinality(v_hot_tenants)]),
+                                     v_hot_starts);
     END IF;
-    RETURN v_id;
+    RETURN v_ids;
 END
 $$;
+COMMENT ON FUNCTION cadence.start_enrolments(bigint[], bigint[], text[], timestamptz[], bigint[]) IS
+  'Internal: enrol leads on the current versions of cadences (enroll, escalation and moves share it)';
+
+-- One lead: the set form with one row.
+CREATE FUNCTION cadence.start_enrolment(tenant_id bigint, lead_id bigint, cadence_key text, started_at timestamptz,
+                                        previous_enrolment_id bigint DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+RETURN (cadence.start_enrolments(ARRAY[tenant_id], ARRAY[lead_id], ARRAY[cadence_key], ARRAY[started_at],
+                                 ARRAY[previous_enrolment_id]))[1];
 COMMENT ON FUNCTION cadence.start_enrolment(bigint, bigint, text, timestamptz, bigint) IS
   'Internal: enrol a lead on the current version of a cadence (enroll, escalation and moves share it)';

@@ -475,7 +475,9 @@ SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_model   jsonb := cadence.scoring_model_for(rescore_leads.tenant_id);
-    -- route_lead() has work only for a new tier or a score under the exit line
+    -- route_lead() has work only for a lead on a cadence whose score fell
+    -- under the exit line, or for a new tier that a route sends somewhere;
+    -- the statements below call it for those leads alone
     v_exit_below numeric := (v_model ->> 'exit_below')::numeric;
     v_changed bigint;
 BEGIN
@@ -503,18 +505,26 @@ BEGIN
               FROM tiered s
              WHERE l.tenant_id = rescore_leads.tenant_id AND l.lead_id = s.lead_id
                AND (s.old_score IS DISTINCT FROM s.score OR s.old_tier IS DISTINCT FROM s.tier)
-            RETURNING l.lead_id, s.old_tier, l.tier, l.score
+            RETURNING l.lead_id, s.old_tier, l.tier, l.score, l.segment
         )
         -- leads are routed in lead order, whatever the plan: the same input
         -- enrols them in the same order and hands them to the same reps
         SELECT (SELECT count(*) FROM changed)
                + 0 * (SELECT count(cadence.route_lead(rescore_leads.tenant_id, c.lead_id, c.old_tier, c.tier, c.score, as_of))
                         FROM (SELECT * FROM changed x
-                               WHERE x.old_tier IS DISTINCT FROM x.tier OR x.score < v_exit_below
+                               WHERE (x.score < v_exit_below
+                                      AND EXISTS (SELECT FROM cadence.enrolment e
+                                                   WHERE e.tenant_id = rescore_leads.tenant_id
+                                                     AND e.lead_id = x.lead_id AND e.status = 'active'))
+                                  OR (x.old_tier IS DISTINCT FROM x.tier AND x.score >= v_exit_below
+                                      AND EXISTS (SELECT FROM cadence.route r
+                                                   WHERE r.tenant_id = rescore_leads.tenant_id AND r.tier = x.tier
+                                                     AND r.segment IN (coalesce(x.segment, '*'), '*')))
                                ORDER BY x.lead_id) c)
           INTO v_changed;
     ELSE
-        WITH target AS (
+        WITH target AS MATERIALIZED (
+            -- materialised: each lead's newest event is looked up once, not once per use
             SELECT l.lead_id,
                    greatest(coalesce(i.at, as_of),
                             CASE WHEN with_events THEN (SELECT max(e.occurred_at) FROM cadence.event e
@@ -540,14 +550,21 @@ BEGIN
               FROM tiered s
              WHERE l.tenant_id = rescore_leads.tenant_id AND l.lead_id = s.lead_id
                AND (s.old_score IS DISTINCT FROM s.score OR s.old_tier IS DISTINCT FROM s.tier)
-            RETURNING l.lead_id, s.old_tier, l.tier, l.score, s.at
+            RETURNING l.lead_id, s.old_tier, l.tier, l.score, l.segment, s.at
         )
         -- leads are routed in lead order, whatever the plan: the same input
         -- enrols them in the same order and hands them to the same reps
         SELECT (SELECT count(*) FROM changed)
                + 0 * (SELECT count(cadence.route_lead(rescore_leads.tenant_id, c.lead_id, c.old_tier, c.tier, c.score, c.at))
                         FROM (SELECT * FROM changed x
-                               WHERE x.old_tier IS DISTINCT FROM x.tier OR x.score < v_exit_below
+                               WHERE (x.score < v_exit_below
+                                      AND EXISTS (SELECT FROM cadence.enrolment e
+                                                   WHERE e.tenant_id = rescore_leads.tenant_id
+                                                     AND e.lead_id = x.lead_id AND e.status = 'active'))
+                                  OR (x.old_tier IS DISTINCT FROM x.tier AND x.score >= v_exit_below
+                                      AND EXISTS (SELECT FROM cadence.route r
+                                                   WHERE r.tenant_id = rescore_leads.tenant_id AND r.tier = x.tier
+                                                     AND r.segment IN (coalesce(x.segment, '*'), '*')))
                                ORDER BY x.lead_id) c)
           INTO v_changed;
     END IF;
