@@ -59,28 +59,39 @@ static const char *const validate_sql =
 "                                                  AND t.lead_id = n.lead_id))"
 " LIMIT 1";
 
-static const char *const apply_sql =
 /* every new event with its effective kind (STOP in an SMS reply is sms_stop) and that kind's effects */
-"WITH ev AS ("
-"    SELECT n.tenant_id, n.event_id, n.lead_id, n.occurred_at, n.source, k.kind,"
-"           coalesce(c.response, b.response) AS response,"
-"           coalesce(c.engagement, b.engagement) AS engagement,"
-"           coalesce(c.human_contact, b.human_contact) AS human_contact,"
-"           CASE WHEN c.kind IS NULL THEN b.consent_channel ELSE c.consent_channel END AS consent_channel,"
-"           CASE WHEN c.kind IS NULL THEN b.consent_action ELSE c.consent_action END AS consent_action,"
-"           CASE WHEN c.kind IS NULL THEN b.preferred_channel ELSE c.preferred_channel END AS preferred_channel,"
-"           coalesce(c.default_exit, b.default_exit) AS default_exit,"
-"           coalesce(c.default_pause, b.default_pause) AS default_pause,"
-"           coalesce(c.default_hand_off, b.default_hand_off) AS default_hand_off"
-"      FROM new_events n"
-"     CROSS JOIN LATERAL (SELECT coalesce(CASE WHEN n.kind = 'sms_reply'"
-"                                            THEN cadence.sms_keyword_kind(n.payload ->> 'body') END,"
-"                                       n.kind)) AS k(kind)"
-"      LEFT JOIN cadence.custom_event_kind c ON c.tenant_id = n.tenant_id AND c.kind = k.kind"
-"      LEFT JOIN cadence.event_kind b ON b.kind = k.kind"
+#define EVENTS_WITH_KINDS \
+"ev AS (" \
+"    SELECT n.tenant_id, n.event_id, n.lead_id, n.occurred_at, n.source, k.kind," \
+"           coalesce(c.response, b.response) AS response," \
+"           coalesce(c.engagement, b.engagement) AS engagement," \
+"           coalesce(c.human_contact, b.human_contact) AS human_contact," \
+"           CASE WHEN c.kind IS NULL THEN b.consent_channel ELSE c.consent_channel END AS consent_channel," \
+"           CASE WHEN c.kind IS NULL THEN b.consent_action ELSE c.consent_action END AS consent_action," \
+"           CASE WHEN c.kind IS NULL THEN b.preferred_channel ELSE c.preferred_channel END AS preferred_channel," \
+"           coalesce(c.default_exit, b.default_exit) AS default_exit," \
+"           coalesce(c.default_pause, b.default_pause) AS default_pause," \
+"           coalesce(c.default_hand_off, b.default_hand_off) AS default_hand_off" \
+"      FROM new_events n" \
+"     CROSS JOIN LATERAL (SELECT coalesce(CASE WHEN n.kind = 'sms_reply'" \
+"                                            THEN cadence.sms_keyword_kind(n.payload ->> 'body') END," \
+"                                       n.kind)) AS k(kind)" \
+"      LEFT JOIN cadence.custom_event_kind c ON c.tenant_id = n.tenant_id AND c.kind = k.kind" \
+"      LEFT JOIN cadence.event_kind b ON b.kind = k.kind" \
+")"
+
+/*
+ * The decision statement: what the events do to each of their leads, one
+ * row per lead (an event_decision), and which kinds of effect the batch has
+ * at all, so that only the statements with work run.  The lead's running
+ * enrolment is locked (lock_enrolments_sql has already taken it), so the
+ * statements that follow find it as decided here.
+ */
+static const char *const decide_sql =
+"WITH " EVENTS_WITH_KINDS
 /* the lead's running enrolment, locked, and what its cadence makes of each event */
-"), running AS ("
-"    SELECT e.tenant_id, e.lead_id, e.enrolment_id, e.status, e.enrolled_at, e.move_reason,"
+", running AS ("
+"    SELECT e.tenant_id, e.lead_id, e.enrolment_id, e.status, e.enrolled_at, e.move_reason, e.exit_reason,"
 "           v.cadence_key, v.rules"
 "      FROM cadence.enrolment e"
 "      JOIN cadence.cadence_version v"
@@ -89,7 +100,8 @@ static const char *const apply_sql =
 "       AND e.status IN ('active', 'paused')"
 "       FOR UPDATE OF e"
 "), effects AS ("
-"    SELECT ev.*, r.enrolment_id, r.status AS enrolment_status, r.enrolled_at, r.move_reason, r.cadence_key, r.rules,"
+"    SELECT ev.*, r.enrolment_id, r.status AS enrolment_status, r.enrolled_at, r.move_reason, r.exit_reason,"
+"           r.cadence_key, r.rules,"
 "           CASE WHEN r.rules ? 'exit_on' THEN (r.rules -> 'exit_on') ? ev.kind ELSE ev.default_exit END AS exits,"
 "           CASE WHEN r.rules ? 'pause_on' THEN (r.rules -> 'pause_on') ? ev.kind ELSE ev.default_pause END AS pauses,"
 "           CASE WHEN r.rules ? 'hand_off_on' THEN (r.rules -> 'hand_off_on') ? ev.kind"
@@ -99,7 +111,7 @@ static const char *const apply_sql =
 /* one row per lead: the first exit, pause and hand-off, the latest engagement */
 "), decision AS ("
 "    SELECT f.tenant_id, f.lead_id, f.enrolment_id, f.enrolment_status, f.enrolled_at, f.move_reason,"
-"           f.cadence_key, f.rules,"
+"           f.exit_reason, f.cadence_key, f.rules,"
 "           (array_agg(f.kind ORDER BY f.occurred_at, f.event_id) FILTER (WHERE f.exits))[1] AS exit_kind,"
 "           min(f.occurred_at) FILTER (WHERE f.exits) AS exit_at,"
 "           (array_agg(f.kind ORDER BY f.occurred_at, f.event_id) FILTER (WHERE f.pauses))[1] AS pause_kind,"
@@ -117,7 +129,7 @@ static const char *const apply_sql =
 "           array_agg(DISTINCT f.kind) AS kinds"
 "      FROM effects f"
 "     GROUP BY f.tenant_id, f.lead_id, f.enrolment_id, f.enrolment_status, f.enrolled_at, f.move_reason,"
-"              f.cadence_key, f.rules"
+"              f.exit_reason, f.cadence_key, f.rules"
 /*
  * The first escalation rule of the cadence that a new event completes: the
  * count of its event kind since the enrolment began, within the window,
@@ -141,96 +153,144 @@ static const char *const apply_sql =
 "           >= coalesce((r.rule -> 'when' ->> 'count')::integer, 1)"
 "       AND EXISTS (SELECT FROM cadence.cadence c WHERE c.tenant_id = d.tenant_id AND c.cadence_key = r.rule ->> 'move_to')"
 "     ORDER BY d.tenant_id, d.lead_id, r.ord"
-/* the enrolment stops (exit, escalation, pause), or its silence clock restarts */
-"), stopped AS ("
-"    UPDATE cadence.enrolment e"
-"       SET status = CASE WHEN d.exit_kind IS NOT NULL OR x.lead_id IS NOT NULL THEN 'exited'"
-"                         WHEN d.pause_kind IS NOT NULL THEN 'paused' ELSE e.status END,"
-"           exit_reason = CASE WHEN d.exit_kind IS NOT NULL THEN d.exit_kind"
-"                              WHEN x.lead_id IS NOT NULL THEN 'escalated'"
-"                              WHEN d.pause_kind IS NOT NULL AND e.status = 'active' THEN 'handed_off:' || d.pause_kind"
-"                              ELSE e.exit_reason END,"
-"           ended_at = CASE WHEN d.exit_kind IS NOT NULL THEN d.exit_at"
-"                           WHEN x.lead_id IS NOT NULL THEN x.last_at ELSE e.ended_at END,"
-"           paused_at = CASE WHEN d.exit_kind IS NULL AND x.lead_id IS NULL AND d.pause_kind IS NOT NULL"
-"                                 AND e.status = 'active' THEN d.pause_at ELSE e.paused_at END,"
-"           next_due_at = CASE WHEN d.exit_kind IS NOT NULL OR x.lead_id IS NOT NULL OR d.pause_kind IS NOT NULL"
-"                              THEN NULL ELSE e.next_due_at END,"
-"           move_due_at = CASE WHEN d.exit_kind IS NOT NULL OR x.lead_id IS NOT NULL OR d.pause_kind IS NOT NULL"
-"                              THEN NULL"
-"                              WHEN e.move_reason = 'silence' AND d.engaged_at IS NOT NULL"
-"                              THEN greatest(e.move_due_at, d.engaged_at"
-"                                   + cadence.parse_duration(d.rules -> 'on_silence' ->> 'after'))"
-"                              ELSE e.move_due_at END"
+"), decided AS ("
+"    SELECT d.*, x.move_to, x.last_at AS moved_at, x.score AS move_score,"
+"           d.enrolment_id IS NOT NULL"
+"           AND (d.exit_kind IS NOT NULL OR x.move_to IS NOT NULL"
+"                OR (d.pause_kind IS NOT NULL AND d.enrolment_status = 'active')"
+"                OR (d.move_reason = 'silence' AND d.engaged_at IS NOT NULL)) AS changes_enrolment"
 "      FROM decision d"
 "      LEFT JOIN escalation x ON x.tenant_id = d.tenant_id AND x.lead_id = d.lead_id"
-"     WHERE e.tenant_id = d.tenant_id AND e.enrolment_id = d.enrolment_id"
-"       AND e.status IN ('active', 'paused')"
-"       AND (d.exit_kind IS NOT NULL OR x.lead_id IS NOT NULL"
-"            OR (d.pause_kind IS NOT NULL AND e.status = 'active')"
-"            OR (e.move_reason = 'silence' AND d.engaged_at IS NOT NULL))"
-"    RETURNING e.tenant_id, e.enrolment_id, e.lead_id, e.status, e.exit_reason, x.move_to, x.last_at, x.score"
+"), final AS ("
+"    SELECT z.*,"
+"           CASE WHEN z.exit_kind IS NOT NULL OR z.move_to IS NOT NULL THEN 'exited'"
+"                WHEN z.pause_kind IS NOT NULL THEN 'paused' ELSE z.enrolment_status END AS new_status,"
+"           CASE WHEN z.exit_kind IS NOT NULL THEN z.exit_kind"
+"                WHEN z.move_to IS NOT NULL THEN 'escalated'"
+"                WHEN z.pause_kind IS NOT NULL AND z.enrolment_status = 'active' THEN 'handed_off:' || z.pause_kind"
+"                ELSE z.exit_reason END AS new_reason"
+"      FROM decided z"
+")"
+"SELECT array_agg(ROW(f.tenant_id, f.lead_id, f.enrolment_id, f.enrolment_status, f.new_status, f.new_reason,"
+"                     f.changes_enrolment, CASE WHEN f.move_reason = 'silence'"
+"                          THEN cadence.parse_duration(f.rules -> 'on_silence' ->> 'after') END,"
+"                     f.exit_kind, f.exit_at, f.pause_kind, f.pause_at,"
+"                     f.hand_off_kind, f.hand_off_event, f.hand_off_at, f.response_at, f.engaged_at,"
+"                     f.contact_at, f.contact_kind, f.preferred_channel, f.move_to, f.moved_at, f.move_score"
+"                    )::cadence.event_decision ORDER BY f.tenant_id, f.lead_id),"
+"       coalesce(bool_or(f.changes_enrolment), false),"
+"       coalesce(bool_or(f.exit_kind IS NOT NULL"
+"                        OR (f.changes_enrolment AND f.new_status IN ('exited', 'paused'))), false),"
+"       coalesce(bool_or(f.response_at IS NOT NULL OR f.engaged_at IS NOT NULL"
+"                        OR f.preferred_channel IS NOT NULL OR f.move_to IS NOT NULL), false),"
+"       coalesce(bool_or(f.move_to IS NOT NULL), false),"
+"       coalesce(bool_or(f.hand_off_kind IS NOT NULL AND f.exit_kind IS NULL), false),"
+"       coalesce(bool_or(f.contact_at IS NOT NULL OR f.exit_at IS NOT NULL), false),"
+"       coalesce(bool_or(f.contact_at IS NOT NULL), false),"
+"       EXISTS (SELECT FROM ev WHERE ev.consent_channel IS NOT NULL)"
+"  FROM final f";
+
+/* The columns of decide_sql's result, after the decisions themselves. */
+enum
+{
+	DECIDE_DECISIONS = 1,
+	DECIDE_ENROLMENTS,			/* an enrolment exits, pauses, or its silence clock moves */
+	DECIDE_TOUCHES,				/* unsent touches are withdrawn */
+	DECIDE_LEADS,				/* a lead's response, engagement, channel or bonus changes */
+	DECIDE_MOVES,				/* a lead escalates to another cadence */
+	DECIDE_HAND_OFFS,			/* a lead is handed to a rep */
+	DECIDE_ALERTS_CLOSED,		/* human contact or an exit closes existing alerts */
+	DECIDE_CONTACT,				/* human contact may close alerts this batch raises */
+	DECIDE_CONSENT,				/* consent is granted or revoked */
+	DECIDE_NCOLUMNS = DECIDE_CONSENT
+};
+
+/* The enrolment stops (exit, escalation, pause), or its silence clock restarts. */
+static const char enrolments_sql[] =
+"UPDATE cadence.enrolment e"
+"   SET status = d.new_status,"
+"       exit_reason = d.new_reason,"
+"       ended_at = CASE WHEN d.exit_kind IS NOT NULL THEN d.exit_at"
+"                       WHEN d.move_to IS NOT NULL THEN d.moved_at ELSE e.ended_at END,"
+"       paused_at = CASE WHEN d.exit_kind IS NULL AND d.move_to IS NULL AND d.pause_kind IS NOT NULL"
+"                             AND e.status = 'active' THEN d.pause_at ELSE e.paused_at END,"
+"       next_due_at = CASE WHEN d.exit_kind IS NOT NULL OR d.move_to IS NOT NULL OR d.pause_kind IS NOT NULL"
+"                          THEN NULL ELSE e.next_due_at END,"
+"       move_due_at = CASE WHEN d.exit_kind IS NOT NULL OR d.move_to IS NOT NULL OR d.pause_kind IS NOT NULL"
+"                          THEN NULL"
+"                          WHEN e.move_reason = 'silence' AND d.engaged_at IS NOT NULL"
+"                          THEN greatest(e.move_due_at, d.engaged_at + d.silence_after)"
+"                          ELSE e.move_due_at END"
+"  FROM cadence.event_decisions($1) d"
+" WHERE d.changes_enrolment AND e.tenant_id = d.tenant_id AND e.enrolment_id = d.enrolment_id"
+"   AND e.status IN ('active', 'paused')";
+
 /*
  * Unsent touches are withdrawn: those of an enrolment that stopped, and
  * after an exit (sold, lost, booked, opted out) every unsent touch of the
  * lead, even one its finished enrolment queued last.
  */
-"), withdrawn AS ("
-"    UPDATE cadence.touch t"
-"       SET status = 'cancelled', status_reason = coalesce(d.exit_kind, s.exit_reason), lease_until = NULL"
-"      FROM decision d"
-"      LEFT JOIN stopped s ON s.tenant_id = d.tenant_id AND s.lead_id = d.lead_id AND s.status IN ('exited', 'paused')"
-"     WHERE t.tenant_id = d.tenant_id AND t.lead_id = d.lead_id"
-"       AND (d.exit_kind IS NOT NULL OR t.enrolment_id = s.enrolment_id)"
-"       AND t.status IN ('queued', 'claimed', 'held')"
-"    RETURNING 1"
-"), lead_updated AS ("
-"    UPDATE cadence.lead l"
-"       SET last_response_at = greatest(l.last_response_at, d.response_at),"
-"           last_engagement_at = greatest(l.last_engagement_at, d.engaged_at),"
-"           preferred_channel = coalesce(d.preferred_channel, l.preferred_channel),"
-"           score_bonus = l.score_bonus + coalesce(s.score, 0)"
-"      FROM decision d"
-"      LEFT JOIN stopped s ON s.tenant_id = d.tenant_id AND s.lead_id = d.lead_id AND s.exit_reason = 'escalated'"
-"     WHERE l.tenant_id = d.tenant_id AND l.lead_id = d.lead_id"
-"       AND (d.response_at IS NOT NULL OR d.engaged_at IS NOT NULL OR d.preferred_channel IS NOT NULL"
-"            OR s.move_to IS NOT NULL)"
-"    RETURNING 1"
-"), consented AS ("
-"    INSERT INTO cadence.consent (tenant_id, lead_id, channel, action, method, recorded_at, recorded_by, evidence)"
-"    SELECT ev.tenant_id, ev.lead_id, ev.consent_channel, ev.consent_action, 'event:' || ev.kind, ev.occurred_at,"
-"           'cadence.event', pg_catalog.jsonb_build_object('event_id', ev.event_id, 'source', ev.source)"
-"      FROM ev"
-"     WHERE ev.consent_channel IS NOT NULL"
-"    RETURNING 1"
-/* a person reached the lead, or the lead left (sold, lost, opted out): no one should chase it now */
-"), contacted AS ("
-"    UPDATE cadence.alert a"
-"       SET status = 'closed', closed_at = least(d.contact_at, d.exit_at),"
-"           closed_by = 'event:' || CASE WHEN d.contact_at <= d.exit_at OR d.exit_at IS NULL"
-"                                        THEN d.contact_kind ELSE d.exit_kind END"
-"      FROM decision d"
-"     WHERE (d.contact_at IS NOT NULL OR d.exit_at IS NOT NULL)"
-"       AND a.tenant_id = d.tenant_id AND a.lead_id = d.lead_id"
-"       AND a.status IN ('open', 'escalated') AND a.created_at <= least(d.contact_at, d.exit_at)"
-"    RETURNING 1"
-")"
-/* moves and alerts are made in sets, in lead order: same input, same ids and reps */
-"SELECT (SELECT coalesce(cardinality(cadence.start_enrolments(array_agg(s.tenant_id ORDER BY s.tenant_id, s.lead_id),"
-"                                                    array_agg(s.lead_id ORDER BY s.tenant_id, s.lead_id),"
-"                                                    array_agg(s.move_to ORDER BY s.tenant_id, s.lead_id),"
-"                                                    array_agg(s.last_at ORDER BY s.tenant_id, s.lead_id),"
-"                                                    array_agg(s.enrolment_id ORDER BY s.tenant_id, s.lead_id))), 0)::bigint"
-"          FROM stopped s WHERE s.exit_reason = 'escalated'),"
-"       (SELECT cadence.raise_alerts(array_agg(d.tenant_id ORDER BY d.tenant_id, d.lead_id),"
-"                                    array_agg(d.lead_id ORDER BY d.tenant_id, d.lead_id),"
-"                                    array_agg(d.enrolment_id ORDER BY d.tenant_id, d.lead_id),"
-"                                    array_agg(d.hand_off_event ORDER BY d.tenant_id, d.lead_id),"
-"                                    array_agg(d.hand_off_kind ORDER BY d.tenant_id, d.lead_id),"
-"                                    array_agg(d.hand_off_at ORDER BY d.tenant_id, d.lead_id))"
-"          FROM decision d WHERE d.hand_off_kind IS NOT NULL AND d.exit_kind IS NULL),"
-"       (SELECT count(*) FROM withdrawn) + (SELECT count(*) FROM lead_updated)"
-"       + (SELECT count(*) FROM consented) + (SELECT count(*) FROM contacted)";
+static const char touches_sql[] =
+"UPDATE cadence.touch t"
+"   SET status = 'cancelled', status_reason = coalesce(d.exit_kind, d.new_reason), lease_until = NULL"
+"  FROM cadence.event_decisions($1) d"
+" WHERE t.tenant_id = d.tenant_id AND t.lead_id = d.lead_id"
+"   AND (d.exit_kind IS NOT NULL"
+"        OR (d.changes_enrolment AND d.new_status IN ('exited', 'paused') AND t.enrolment_id = d.enrolment_id))"
+"   AND t.status IN ('queued', 'claimed', 'held')";
+
+static const char leads_sql[] =
+"UPDATE cadence.lead l"
+"   SET last_response_at = greatest(l.last_response_at, d.response_at),"
+"       last_engagement_at = greatest(l.last_engagement_at, d.engaged_at),"
+"       preferred_channel = coalesce(d.preferred_channel, l.preferred_channel),"
+"       score_bonus = l.score_bonus + CASE WHEN d.move_to IS NOT NULL THEN d.move_score ELSE 0 END"
+"  FROM cadence.event_decisions($1) d"
+" WHERE l.tenant_id = d.tenant_id AND l.lead_id = d.lead_id"
+"   AND (d.response_at IS NOT NULL OR d.engaged_at IS NOT NULL OR d.preferred_channel IS NOT NULL"
+"        OR d.move_to IS NOT NULL)";
+
+/* Moves and alerts are made in sets, in lead order: same input, same ids and reps. */
+static const char moves_sql[] =
+"SELECT cadence.start_enrolments(array_agg(d.tenant_id ORDER BY d.tenant_id, d.lead_id),"
+"                                array_agg(d.lead_id ORDER BY d.tenant_id, d.lead_id),"
+"                                array_agg(d.move_to ORDER BY d.tenant_id, d.lead_id),"
+"                                array_agg(d.moved_at ORDER BY d.tenant_id, d.lead_id),"
+"                                array_agg(d.enrolment_id ORDER BY d.tenant_id, d.lead_id))"
+"  FROM cadence.event_decisions($1) d WHERE d.move_to IS NOT NULL";
+
+static const char hand_offs_sql[] =
+"SELECT cadence.raise_alerts(array_agg(d.tenant_id ORDER BY d.tenant_id, d.lead_id),"
+"                            array_agg(d.lead_id ORDER BY d.tenant_id, d.lead_id),"
+"                            array_agg(d.enrolment_id ORDER BY d.tenant_id, d.lead_id),"
+"                            array_agg(d.hand_off_event ORDER BY d.tenant_id, d.lead_id),"
+"                            array_agg(d.hand_off_kind ORDER BY d.tenant_id, d.lead_id),"
+"                            array_agg(d.hand_off_at ORDER BY d.tenant_id, d.lead_id))"
+"  FROM cadence.event_decisions($1) d WHERE d.hand_off_kind IS NOT NULL AND d.exit_kind IS NULL";
+
+/* A person reached the lead, or the lead left (sold, lost, opted out): no one should chase it now. */
+static const char alerts_closed_sql[] =
+"UPDATE cadence.alert a"
+"   SET status = 'closed', closed_at = least(d.contact_at, d.exit_at),"
+"       closed_by = 'event:' || CASE WHEN d.contact_at <= d.exit_at OR d.exit_at IS NULL"
+"                                    THEN d.contact_kind ELSE d.exit_kind END"
+"  FROM cadence.event_decisions($1) d"
+" WHERE (d.contact_at IS NOT NULL OR d.exit_at IS NOT NULL)"
+"   AND a.tenant_id = d.tenant_id AND a.lead_id = d.lead_id"
+"   AND a.status IN ('open', 'escalated') AND a.created_at <= least(d.contact_at, d.exit_at)";
+
+/*
+ * Consent changes go to the ledger, whose own trigger cancels the unsent
+ * touches of a revoked channel.  Run after the other effects, as the
+ * ledger's trigger would see them at the end of one statement.
+ */
+static const char *const consent_sql =
+"WITH " EVENTS_WITH_KINDS
+"INSERT INTO cadence.consent (tenant_id, lead_id, channel, action, method, recorded_at, recorded_by, evidence)"
+"SELECT ev.tenant_id, ev.lead_id, ev.consent_channel, ev.consent_action, 'event:' || ev.kind, ev.occurred_at,"
+"       'cadence.event', pg_catalog.jsonb_build_object('event_id', ev.event_id, 'source', ev.source)"
+"  FROM ev"
+" WHERE ev.consent_channel IS NOT NULL";
 
 /*
  * Lock the unsent touches of the events' leads, then their running
@@ -287,12 +347,36 @@ static const char *const close_sql =
 " WHERE a.tenant_id = c.tenant_id AND a.lead_id = c.lead_id"
 "   AND a.status IN ('open', 'escalated') AND a.created_at <= c.at";
 
-static SPIPlanPtr close_plan = NULL;
-static SPIPlanPtr rescore_plan = NULL;
+static SPIPlanPtr validate_plan = NULL;
 static SPIPlanPtr lock_touches_plan = NULL;
 static SPIPlanPtr lock_enrolments_plan = NULL;
-static SPIPlanPtr validate_plan = NULL;
-static SPIPlanPtr apply_plan = NULL;
+static SPIPlanPtr decide_plan = NULL;
+static SPIPlanPtr consent_plan = NULL;
+static SPIPlanPtr close_plan = NULL;
+static SPIPlanPtr rescore_plan = NULL;
+
+/*
+ * The statements that apply decisions take them as one parameter, an array
+ * of cadence.event_decision; their kept plans hold that type's OID, so they
+ * are prepared again should the extension be re-created in this session.
+ */
+typedef struct DecisionStatement
+{
+	const char *sql;
+	SPIPlanPtr	plan;
+} DecisionStatement;
+
+static DecisionStatement enrolments_stmt = {enrolments_sql, NULL};
+static DecisionStatement touches_stmt = {touches_sql, NULL};
+static DecisionStatement leads_stmt = {leads_sql, NULL};
+static DecisionStatement moves_stmt = {moves_sql, NULL};
+static DecisionStatement hand_offs_stmt = {hand_offs_sql, NULL};
+static DecisionStatement alerts_closed_stmt = {alerts_closed_sql, NULL};
+static Oid	decisions_type = InvalidOid;
+
+static DecisionStatement *const decision_statements[] = {
+	&enrolments_stmt, &touches_stmt, &leads_stmt, &moves_stmt, &hand_offs_stmt, &alerts_closed_stmt
+};
 
 /*
  * Run a statement over new_events: a kept plan for small batches, a fresh
@@ -309,7 +393,6 @@ RunOverNewEvents(const char *sql, SPIPlanPtr *cache, bool small, long limit)
 		{
 			SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
 
-
 			if (plan == NULL)
 				elog(ERROR, "could not prepare an event statement: %s",
 					 SPI_result_code_string(SPI_result));
@@ -322,8 +405,114 @@ RunOverNewEvents(const char *sql, SPIPlanPtr *cache, bool small, long limit)
 	else
 		rc = SPI_execute(sql, false, limit);
 
-	if (rc != SPI_OK_SELECT && rc != SPI_OK_UPDATE)
+	if (rc < 0)
 		elog(ERROR, "event statement failed: %s", SPI_result_code_string(rc));
+}
+
+/*
+ * Run a statement over the batch's decisions ($1): a kept plan for small
+ * batches, a fresh one (which sees the array) for large ones.
+ */
+static void
+RunOverDecisions(DecisionStatement *stmt, bool small, Datum decisions)
+{
+	int			rc;
+	Oid			argtypes[1];
+
+	argtypes[0] = decisions_type;
+	if (small)
+	{
+		if (stmt->plan == NULL)
+		{
+			SPIPlanPtr	plan = SPI_prepare(stmt->sql, 1, argtypes);
+
+			if (plan == NULL)
+				elog(ERROR, "could not prepare an event statement: %s",
+					 SPI_result_code_string(SPI_result));
+			if (SPI_keepplan(plan) != 0)
+				elog(ERROR, "could not keep an event plan");
+			stmt->plan = plan;
+		}
+		rc = SPI_execute_plan(stmt->plan, &decisions, NULL, false, 0);
+	}
+	else
+		rc = SPI_execute_with_args(stmt->sql, 1, argtypes, &decisions, NULL, false, 0);
+
+	if (rc < 0)
+		elog(ERROR, "event statement failed: %s", SPI_result_code_string(rc));
+}
+
+/* Note the decisions' type; forget plans made for another one. */
+static void
+UseDecisionsType(Oid type)
+{
+	int			i;
+
+	if (type == decisions_type)
+		return;
+	for (i = 0; i < lengthof(decision_statements); i++)
+	{
+		if (decision_statements[i]->plan != NULL)
+			SPI_freeplan(decision_statements[i]->plan);
+		decision_statements[i]->plan = NULL;
+	}
+	decisions_type = type;
+}
+
+static bool
+DecideFlag(HeapTuple row, TupleDesc desc, int column)
+{
+	bool		isnull;
+	Datum		value = SPI_getbinval(row, desc, column, &isnull);
+
+	return !isnull && DatumGetBool(value);
+}
+
+/*
+ * Decide what the events do to each lead, then apply it, one statement per
+ * kind of effect the batch has, in the order one statement applied them
+ * before: enrolments, moves, hand-offs, touches, leads, alerts, consent.
+ */
+static void
+ApplyNewEvents(bool small)
+{
+	HeapTuple	row;
+	TupleDesc	desc;
+	Datum		decisions;
+	bool		isnull;
+	bool		flags[DECIDE_NCOLUMNS + 1];
+	int			i;
+
+	RunOverNewEvents(decide_sql, &decide_plan, small, 0);
+	if (SPI_processed != 1)
+		elog(ERROR, "the event decision returned %llu rows, expected 1",
+			 (unsigned long long) SPI_processed);
+	row = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	decisions = SPI_getbinval(row, desc, DECIDE_DECISIONS, &isnull);
+	if (isnull)
+		return;
+	for (i = DECIDE_ENROLMENTS; i <= DECIDE_NCOLUMNS; i++)
+		flags[i] = DecideFlag(row, desc, i);
+	UseDecisionsType(SPI_gettypeid(desc, DECIDE_DECISIONS));
+
+	/* the tuple table stays until SPI_finish, and decisions with it */
+	if (flags[DECIDE_ENROLMENTS])
+		RunOverDecisions(&enrolments_stmt, small, decisions);
+	if (flags[DECIDE_MOVES])
+		RunOverDecisions(&moves_stmt, small, decisions);
+	if (flags[DECIDE_HAND_OFFS])
+		RunOverDecisions(&hand_offs_stmt, small, decisions);
+	if (flags[DECIDE_TOUCHES])
+		RunOverDecisions(&touches_stmt, small, decisions);
+	if (flags[DECIDE_LEADS])
+		RunOverDecisions(&leads_stmt, small, decisions);
+	if (flags[DECIDE_ALERTS_CLOSED])
+		RunOverDecisions(&alerts_closed_stmt, small, decisions);
+	if (flags[DECIDE_CONSENT])
+		RunOverNewEvents(consent_sql, &consent_plan, small, 0);
+	if (flags[DECIDE_CONTACT])
+		RunOverNewEvents(close_sql, &close_plan, small, 0);
 }
 
 /*
@@ -401,8 +590,7 @@ cadence_event_applied(PG_FUNCTION_ARGS)
 	ValidateNewEvents(small);
 	RunOverNewEvents(lock_touches_sql, &lock_touches_plan, small, 0);
 	RunOverNewEvents(lock_enrolments_sql, &lock_enrolments_plan, small, 0);
-	RunOverNewEvents(apply_sql, &apply_plan, small, 0);
-	RunOverNewEvents(close_sql, &close_plan, small, 0);
+	ApplyNewEvents(small);
 	RunOverNewEvents(rescore_sql, &rescore_plan, small, 0);
 
 	/* what the events changed is for the scheduler to act on once they commit */
@@ -410,4 +598,16 @@ cadence_event_applied(PG_FUNCTION_ARGS)
 
 	SPI_finish();
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * cadence.event_decisions(cadence.event_decision[]): the decisions as rows.
+ * It is unnest() itself; only its row estimate differs (see 40_events.sql).
+ */
+PG_FUNCTION_INFO_V1(cadence_event_decisions);
+
+Datum
+cadence_event_decisions(PG_FUNCTION_ARGS)
+{
+	return array_unnest(fcinfo);
 }

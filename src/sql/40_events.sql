@@ -294,6 +294,46 @@ $$;
 COMMENT ON FUNCTION cadence.record_event(bigint, text, timestamptz, bigint, jsonb, text, text) IS
   'Record an engagement event and apply it at once; a repeated (source, provider_id) returns the first event''s id';
 
+-- What a batch of new events does to one lead, as the event trigger decides
+-- it in one statement and then applies it in the few statements that have
+-- work (src/event.c).  Internal: nothing else reads or stores it.
+CREATE TYPE cadence.event_decision AS (
+    tenant_id         bigint,
+    lead_id           bigint,
+    enrolment_id      bigint,       -- the running enrolment, locked; NULL when there is none
+    enrolment_status  text,
+    new_status        text,         -- the enrolment's status after the events
+    new_reason        text,         -- and its exit_reason
+    changes_enrolment boolean,      -- it exits, pauses, escalates or its silence clock moves
+    silence_after     interval,     -- the cadence's on_silence.after, for a silence clock
+    exit_kind         text,
+    exit_at           timestamptz,
+    pause_kind        text,
+    pause_at          timestamptz,
+    hand_off_kind     text,
+    hand_off_event    bigint,
+    hand_off_at       timestamptz,
+    response_at       timestamptz,
+    engaged_at        timestamptz,
+    contact_at        timestamptz,
+    contact_kind      text,
+    preferred_channel text,
+    move_to           text,         -- the cadence an escalation moves the lead to
+    moved_at          timestamptz,
+    move_score        integer
+);
+COMMENT ON TYPE cadence.event_decision IS 'Internal: what the event trigger decided for one lead of a batch';
+
+-- The decisions of a batch as rows.  unnest() would do, but a kept plan
+-- would then expect 100 rows and may choose to scan a whole table; most
+-- batches are one event of one lead.
+CREATE FUNCTION cadence.event_decisions(decisions cadence.event_decision[])
+RETURNS SETOF cadence.event_decision
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE ROWS 1
+AS 'MODULE_PATHNAME', 'cadence_event_decisions';
+COMMENT ON FUNCTION cadence.event_decisions(cadence.event_decision[]) IS
+  'Internal: the event trigger''s decisions as rows';
+
 CREATE FUNCTION cadence.event_applied()
 RETURNS trigger
 LANGUAGE c

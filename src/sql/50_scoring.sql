@@ -277,13 +277,21 @@ CREATE TABLE cadence.scoring_default (
 COMMENT ON TABLE cadence.scoring_default IS 'The built-in model, compiled once at install';
 INSERT INTO cadence.scoring_default SELECT cadence.compile_scoring(cadence.default_scoring_spec());
 
+-- PL/pgSQL rather than SQL: a SQL function with subqueries is never inlined,
+-- so each call would parse and plan its body again (about 90 us, paid by
+-- every event through rescore_leads); PL/pgSQL keeps the plan.
 CREATE FUNCTION cadence.scoring_model_for(tenant_id bigint)
 RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
-RETURN COALESCE((SELECT m.compiled FROM cadence.scoring_model m
-                  WHERE m.tenant_id OPERATOR(pg_catalog.=) scoring_model_for.tenant_id
-                  ORDER BY m.version DESC LIMIT 1),
-                (SELECT d.compiled FROM cadence.scoring_default d LIMIT 1));
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN coalesce((SELECT m.compiled FROM cadence.scoring_model m
+                     WHERE m.tenant_id = scoring_model_for.tenant_id
+                     ORDER BY m.version DESC LIMIT 1),
+                    (SELECT d.compiled FROM cadence.scoring_default d LIMIT 1));
+END
+$$;
 COMMENT ON FUNCTION cadence.scoring_model_for(bigint) IS 'The compiled scoring model in force for a tenant';
 
 CREATE FUNCTION cadence.define_scoring(spec jsonb, source text DEFAULT 'manual', metrics jsonb DEFAULT NULL)
