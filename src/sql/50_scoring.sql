@@ -474,6 +474,18 @@ COMMENT ON FUNCTION cadence.route_lead(bigint, bigint, text, text, integer, time
 -- never scored as of a time before its newest recorded event, so an old
 -- event arriving late cannot rewind its score.
 -- Returns the leads changed.
+-- A lead whose score or tier a rescore changed, as rescore_leads collects
+-- them for routing.  Internal.
+CREATE TYPE cadence.rescored_lead AS (
+    lead_id  bigint,
+    old_tier text,
+    tier     text,
+    score    integer,
+    segment  text,
+    at       timestamptz
+);
+COMMENT ON TYPE cadence.rescored_lead IS 'Internal: a lead whose score or tier a rescore changed';
+
 CREATE FUNCTION cadence.rescore_leads(tenant_id bigint, lead_ids bigint[], as_of timestamptz,
                                       with_events boolean DEFAULT true, lead_times timestamptz[] DEFAULT NULL)
 RETURNS bigint
@@ -488,6 +500,7 @@ DECLARE
     -- the statements below call it for those leads alone
     v_exit_below numeric := (v_model ->> 'exit_below')::numeric;
     v_changed bigint;
+    v_rescored cadence.rescored_lead[];
 BEGIN
     IF lead_ids IS NULL THEN
         WITH ev AS (
@@ -513,23 +526,11 @@ BEGIN
               FROM tiered s
              WHERE l.tenant_id = rescore_leads.tenant_id AND l.lead_id = s.lead_id
                AND (s.old_score IS DISTINCT FROM s.score OR s.old_tier IS DISTINCT FROM s.tier)
-            RETURNING l.lead_id, s.old_tier, l.tier, l.score, l.segment
+            RETURNING l.lead_id, s.old_tier, l.tier, l.score, l.segment, as_of AS at
         )
-        -- leads are routed in lead order, whatever the plan: the same input
-        -- enrols them in the same order and hands them to the same reps
-        SELECT (SELECT count(*) FROM changed)
-               + 0 * (SELECT count(cadence.route_lead(rescore_leads.tenant_id, c.lead_id, c.old_tier, c.tier, c.score, as_of))
-                        FROM (SELECT * FROM changed x
-                               WHERE (x.score < v_exit_below
-                                      AND EXISTS (SELECT FROM cadence.enrolment e
-                                                   WHERE e.tenant_id = rescore_leads.tenant_id
-                                                     AND e.lead_id = x.lead_id AND e.status = 'active'))
-                                  OR (x.old_tier IS DISTINCT FROM x.tier AND x.score >= v_exit_below
-                                      AND EXISTS (SELECT FROM cadence.route r
-                                                   WHERE r.tenant_id = rescore_leads.tenant_id AND r.tier = x.tier
-                                                     AND r.segment IN (coalesce(x.segment, '*'), '*')))
-                               ORDER BY x.lead_id) c)
-          INTO v_changed;
+        SELECT count(*), array_agg(ROW(c.lead_id, c.old_tier, c.tier, c.score, c.segment, c.at)::cadence.rescored_lead)
+          INTO v_changed, v_rescored
+          FROM changed c;
     ELSE
         WITH target AS MATERIALIZED (
             -- materialised: each lead's newest event is looked up once, not once per use
@@ -560,21 +561,24 @@ BEGIN
                AND (s.old_score IS DISTINCT FROM s.score OR s.old_tier IS DISTINCT FROM s.tier)
             RETURNING l.lead_id, s.old_tier, l.tier, l.score, l.segment, s.at
         )
-        -- leads are routed in lead order, whatever the plan: the same input
-        -- enrols them in the same order and hands them to the same reps
-        SELECT (SELECT count(*) FROM changed)
-               + 0 * (SELECT count(cadence.route_lead(rescore_leads.tenant_id, c.lead_id, c.old_tier, c.tier, c.score, c.at))
-                        FROM (SELECT * FROM changed x
-                               WHERE (x.score < v_exit_below
-                                      AND EXISTS (SELECT FROM cadence.enrolment e
-                                                   WHERE e.tenant_id = rescore_leads.tenant_id
-                                                     AND e.lead_id = x.lead_id AND e.status = 'active'))
-                                  OR (x.old_tier IS DISTINCT FROM x.tier AND x.score >= v_exit_below
-                                      AND EXISTS (SELECT FROM cadence.route r
-                                                   WHERE r.tenant_id = rescore_leads.tenant_id AND r.tier = x.tier
-                                                     AND r.segment IN (coalesce(x.segment, '*'), '*')))
-                               ORDER BY x.lead_id) c)
-          INTO v_changed;
+        SELECT count(*), array_agg(ROW(c.lead_id, c.old_tier, c.tier, c.score, c.segment, c.at)::cadence.rescored_lead)
+          INTO v_changed, v_rescored
+          FROM changed c;
+    END IF;
+    -- leads are routed in lead order, whatever the plan: the same input
+    -- enrols them in the same order and hands them to the same reps
+    IF v_changed > 0 THEN
+        PERFORM count(cadence.route_lead(rescore_leads.tenant_id, x.lead_id, x.old_tier, x.tier, x.score, x.at))
+           FROM (SELECT r.* FROM unnest(v_rescored) r
+                  WHERE (r.score < v_exit_below
+                         AND EXISTS (SELECT FROM cadence.enrolment e
+                                      WHERE e.tenant_id = rescore_leads.tenant_id
+                                        AND e.lead_id = r.lead_id AND e.status = 'active'))
+                     OR (r.old_tier IS DISTINCT FROM r.tier AND r.score >= v_exit_below
+                         AND EXISTS (SELECT FROM cadence.route t
+                                      WHERE t.tenant_id = rescore_leads.tenant_id AND t.tier = r.tier
+                                        AND t.segment IN (coalesce(r.segment, '*'), '*')))
+                  ORDER BY r.lead_id) x;
     END IF;
     RETURN v_changed;
 END
