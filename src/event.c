@@ -6,8 +6,10 @@
  * (AFTER ... FOR EACH STATEMENT, with the new rows as the transition table
  * new_events), so a bulk load is applied in sets rather than row by row.
  * It first refuses the whole statement if any event is invalid (an unknown
- * kind, a touch of another lead, a malformed payload), then one statement
- * applies every effect:
+ * kind, a touch of another lead, a malformed payload), locks the leads'
+ * unsent touches and running enrolments, decides in one statement what the
+ * events do to each lead (decide_sql), and then runs only the statements
+ * for the effects the batch has:
  *
  *	- consent: unsubscribe, STOP-like SMS replies, START, opt_out are written
  *	  to the consent ledger, whose own trigger cancels unsent touches;
@@ -374,8 +376,24 @@ static DecisionStatement hand_offs_stmt = {hand_offs_sql, NULL};
 static DecisionStatement alerts_closed_stmt = {alerts_closed_sql, NULL};
 static Oid	decisions_type = InvalidOid;
 
-static DecisionStatement *const decision_statements[] = {
-	&enrolments_stmt, &touches_stmt, &leads_stmt, &moves_stmt, &hand_offs_stmt, &alerts_closed_stmt
+/*
+ * The effects over decisions, in the order one statement applied them
+ * before: enrolments, moves, hand-offs, touches, leads, alerts.  Each runs
+ * when its column of decide_sql says the batch has such work.
+ */
+typedef struct ApplyStep
+{
+	int			column;
+	DecisionStatement *stmt;
+} ApplyStep;
+
+static const ApplyStep apply_steps[] = {
+	{DECIDE_ENROLMENTS, &enrolments_stmt},
+	{DECIDE_MOVES, &moves_stmt},
+	{DECIDE_HAND_OFFS, &hand_offs_stmt},
+	{DECIDE_TOUCHES, &touches_stmt},
+	{DECIDE_LEADS, &leads_stmt},
+	{DECIDE_ALERTS_CLOSED, &alerts_closed_stmt}
 };
 
 /*
@@ -450,11 +468,11 @@ UseDecisionsType(Oid type)
 
 	if (type == decisions_type)
 		return;
-	for (i = 0; i < lengthof(decision_statements); i++)
+	for (i = 0; i < lengthof(apply_steps); i++)
 	{
-		if (decision_statements[i]->plan != NULL)
-			SPI_freeplan(decision_statements[i]->plan);
-		decision_statements[i]->plan = NULL;
+		if (apply_steps[i].stmt->plan != NULL)
+			SPI_freeplan(apply_steps[i].stmt->plan);
+		apply_steps[i].stmt->plan = NULL;
 	}
 	decisions_type = type;
 }
@@ -470,8 +488,8 @@ DecideFlag(HeapTuple row, TupleDesc desc, int column)
 
 /*
  * Decide what the events do to each lead, then apply it, one statement per
- * kind of effect the batch has, in the order one statement applied them
- * before: enrolments, moves, hand-offs, touches, leads, alerts, consent.
+ * kind of effect the batch has (apply_steps, then consent, then alerts the
+ * batch raised and its own human contact closes).
  */
 static void
 ApplyNewEvents(bool small)
@@ -497,18 +515,10 @@ ApplyNewEvents(bool small)
 	UseDecisionsType(SPI_gettypeid(desc, DECIDE_DECISIONS));
 
 	/* the tuple table stays until SPI_finish, and decisions with it */
-	if (flags[DECIDE_ENROLMENTS])
-		RunOverDecisions(&enrolments_stmt, small, decisions);
-	if (flags[DECIDE_MOVES])
-		RunOverDecisions(&moves_stmt, small, decisions);
-	if (flags[DECIDE_HAND_OFFS])
-		RunOverDecisions(&hand_offs_stmt, small, decisions);
-	if (flags[DECIDE_TOUCHES])
-		RunOverDecisions(&touches_stmt, small, decisions);
-	if (flags[DECIDE_LEADS])
-		RunOverDecisions(&leads_stmt, small, decisions);
-	if (flags[DECIDE_ALERTS_CLOSED])
-		RunOverDecisions(&alerts_closed_stmt, small, decisions);
+	for (i = 0; i < lengthof(apply_steps); i++)
+		if (flags[apply_steps[i].column])
+			RunOverDecisions(apply_steps[i].stmt, small, decisions);
+	/* consent last, as the ledger's trigger saw the other effects before */
 	if (flags[DECIDE_CONSENT])
 		RunOverNewEvents(consent_sql, &consent_plan, small, 0);
 	if (flags[DECIDE_CONTACT])
