@@ -529,6 +529,7 @@ BEGIN
             RETURNING l.lead_id, s.old_tier, l.tier, l.score, l.segment, as_of AS at
         )
         SELECT count(*), array_agg(ROW(c.lead_id, c.old_tier, c.tier, c.score, c.segment, c.at)::cadence.rescored_lead)
+                             FILTER (WHERE c.score < v_exit_below OR c.old_tier IS DISTINCT FROM c.tier)
           INTO v_changed, v_rescored
           FROM changed c;
     ELSE
@@ -562,12 +563,14 @@ BEGIN
             RETURNING l.lead_id, s.old_tier, l.tier, l.score, l.segment, s.at
         )
         SELECT count(*), array_agg(ROW(c.lead_id, c.old_tier, c.tier, c.score, c.segment, c.at)::cadence.rescored_lead)
+                             FILTER (WHERE c.score < v_exit_below OR c.old_tier IS DISTINCT FROM c.tier)
           INTO v_changed, v_rescored
           FROM changed c;
     END IF;
-    -- leads are routed in lead order, whatever the plan: the same input
-    -- enrols them in the same order and hands them to the same reps
-    IF v_changed > 0 THEN
+    -- v_rescored holds the changed leads that may have routing to do; they
+    -- are routed in lead order, whatever the plan: the same input enrols
+    -- them in the same order and hands them to the same reps
+    IF v_rescored IS NOT NULL THEN
         PERFORM count(cadence.route_lead(rescore_leads.tenant_id, x.lead_id, x.old_tier, x.tier, x.score, x.at))
            FROM (SELECT r.* FROM unnest(v_rescored) r
                   WHERE (r.score < v_exit_below
