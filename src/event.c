@@ -429,7 +429,9 @@ RunOverNewEvents(const char *sql, SPIPlanPtr *cache, bool small, long limit)
 
 /*
  * Run a statement over the batch's decisions ($1): a kept plan for small
- * batches, a fresh one (which sees the array) for large ones.
+ * batches, a fresh one for large ones, as RunOverNewEvents does.  Both
+ * reach the decisions by index (cadence.event_decisions() says one row),
+ * which suits a bulk load too: it touches few rows of each table.
  */
 static void
 RunOverDecisions(DecisionStatement *stmt, bool small, Datum decisions)
