@@ -334,18 +334,20 @@ static const char *const rescore_sql =
 
 /*
  * Human contact recorded in the same batch as the signal that raised an
- * alert closes that alert too: the apply statement closed the alerts that
- * existed before it, and this one, run after it, sees the ones it raised.
+ * alert closes that alert too.  alerts_closed_sql ran before the batch
+ * raised any alert and closed those that existed, as of the first contact;
+ * this one, run last, closes what is still open as of the latest contact,
+ * the batch's own alerts among them.  Kinds are the effective ones, as in
+ * decide_sql (a STOP texted back is sms_stop, whatever sms_reply does).
  */
 static const char *const close_sql =
+"WITH " EVENTS_WITH_KINDS
 "UPDATE cadence.alert a"
 "   SET status = 'closed', closed_at = c.at, closed_by = 'event:' || c.kind"
-"  FROM (SELECT DISTINCT ON (n.tenant_id, n.lead_id) n.tenant_id, n.lead_id, n.occurred_at AS at, n.kind"
-"          FROM new_events n"
-"          LEFT JOIN cadence.custom_event_kind ck ON ck.tenant_id = n.tenant_id AND ck.kind = n.kind"
-"          LEFT JOIN cadence.event_kind bk ON bk.kind = n.kind"
-"         WHERE coalesce(ck.human_contact, bk.human_contact)"
-"         ORDER BY n.tenant_id, n.lead_id, n.occurred_at DESC) c"
+"  FROM (SELECT DISTINCT ON (ev.tenant_id, ev.lead_id) ev.tenant_id, ev.lead_id, ev.occurred_at AS at, ev.kind"
+"          FROM ev"
+"         WHERE ev.human_contact"
+"         ORDER BY ev.tenant_id, ev.lead_id, ev.occurred_at DESC, ev.event_id DESC) c"
 " WHERE a.tenant_id = c.tenant_id AND a.lead_id = c.lead_id"
 "   AND a.status IN ('open', 'escalated') AND a.created_at <= c.at";
 
@@ -377,9 +379,11 @@ static DecisionStatement alerts_closed_stmt = {alerts_closed_sql, NULL};
 static Oid	decisions_type = InvalidOid;
 
 /*
- * The effects over decisions, in the order one statement applied them
- * before: enrolments, moves, hand-offs, touches, leads, alerts.  Each runs
- * when its column of decide_sql says the batch has such work.
+ * The effects over decisions, in order.  Each runs when its column of
+ * decide_sql says the batch has such work.  Existing alerts are closed
+ * before the batch raises its own, so that a contact closes what was open
+ * and a later signal of the same kind still raises a new alert (close_sql
+ * then closes it if a later contact in the batch answered it).
  */
 typedef struct ApplyStep
 {
@@ -389,11 +393,11 @@ typedef struct ApplyStep
 
 static const ApplyStep apply_steps[] = {
 	{DECIDE_ENROLMENTS, &enrolments_stmt},
+	{DECIDE_ALERTS_CLOSED, &alerts_closed_stmt},
 	{DECIDE_MOVES, &moves_stmt},
 	{DECIDE_HAND_OFFS, &hand_offs_stmt},
 	{DECIDE_TOUCHES, &touches_stmt},
-	{DECIDE_LEADS, &leads_stmt},
-	{DECIDE_ALERTS_CLOSED, &alerts_closed_stmt}
+	{DECIDE_LEADS, &leads_stmt}
 };
 
 /*
