@@ -514,8 +514,9 @@ ApplyNewEvents(bool small)
 	row = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	decisions = SPI_getbinval(row, desc, DECIDE_DECISIONS, &isnull);
+	/* every event has a lead, so a batch has at least one decision */
 	if (isnull)
-		return;
+		elog(ERROR, "the event decision returned no decisions");
 	for (i = DECIDE_ENROLMENTS; i <= DECIDE_NCOLUMNS; i++)
 		flags[i] = DecideFlag(row, desc, i);
 	UseDecisionsType(SPI_gettypeid(desc, DECIDE_DECISIONS));

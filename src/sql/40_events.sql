@@ -156,6 +156,24 @@ END;
 COMMENT ON FUNCTION cadence.sms_keyword_kind(text) IS
   'sms_stop for STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPT OUT; sms_start for START, UNSTOP; else NULL';
 
+-- The set functions below take one array per column.  Arrays of different
+-- lengths would pair values of different rows (unnest pads with NULLs), so
+-- they are refused, naming the fields.
+CREATE FUNCTION cadence.require_aligned(fields text, VARIADIC lengths integer[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT FROM unnest(lengths) AS n WHERE n IS DISTINCT FROM lengths[1]) THEN
+        RAISE EXCEPTION 'fields % must hold arrays of the same length, not %', fields, lengths
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION cadence.require_aligned(text, integer[]) IS
+  'Internal: refuse the column arrays of a set function when their lengths differ';
+
 -- Raise hand-off alerts, one per (lead, reason) given, in the order given:
 -- each to the lead's owner when the owner is active, else to the tenant's
 -- on-duty reps in turn, the one alerted longest ago first (round robin).
@@ -174,6 +192,15 @@ AS $$
 DECLARE
     v_raised bigint;
 BEGIN
+    PERFORM cadence.require_aligned('tenant_ids, lead_ids, enrolment_ids, event_ids, reasons, raised_ats',
+                                    cardinality(tenant_ids), cardinality(lead_ids), cardinality(enrolment_ids),
+                                    cardinality(event_ids), cardinality(reasons), cardinality(raised_ats));
+    IF array_position(reasons, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'an alert needs a reason (field "reasons")' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF array_position(raised_ats, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'an alert needs a time (field "raised_ats")' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     -- a kept plan suits a few alerts; a large batch is planned for its size
     -- and for the alerts open now (a plan kept from a call when none were
     -- open would scan them all for each row)
@@ -466,27 +493,41 @@ SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
-    v_missing text;
-    v_ids     bigint[];
+    v_missing      text;
+    v_missing_lead bigint;
+    v_ids          bigint[];
     -- the new enrolments on hot cadences, which raise a new_hot_lead alert
     v_hot_tenants     bigint[];
     v_hot_leads       bigint[];
     v_hot_enrolments  bigint[];
     v_hot_starts      timestamptz[];
 BEGIN
+    PERFORM cadence.require_aligned('tenant_ids, lead_ids, cadence_keys, started_ats, previous_enrolment_ids',
+                                    cardinality(tenant_ids), cardinality(lead_ids), cardinality(cadence_keys),
+                                    cardinality(started_ats), cardinality(previous_enrolment_ids));
+    IF array_position(started_ats, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'an enrolment needs a start time (field "started_ats")' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     -- a kept plan suits a few leads; a large batch is planned for its size
     IF cardinality(lead_ids) > 100 THEN
         PERFORM pg_catalog.set_config('plan_cache_mode', 'force_custom_plan', true);
     END IF;
+    SELECT i.lead_id INTO v_missing_lead
+      FROM unnest(tenant_ids, lead_ids) AS i(tenant_id, lead_id)
+     WHERE NOT EXISTS (SELECT FROM cadence.lead l WHERE l.tenant_id = i.tenant_id AND l.lead_id = i.lead_id)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'lead % does not exist (field "lead_id")', coalesce(v_missing_lead::text, 'NULL')
+            USING ERRCODE = 'no_data_found';
+    END IF;
     SELECT i.cadence_key INTO v_missing
-      FROM unnest(tenant_ids, lead_ids, cadence_keys) AS i(tenant_id, lead_id, cadence_key)
+      FROM unnest(tenant_ids, cadence_keys) AS i(tenant_id, cadence_key)
      WHERE NOT EXISTS (SELECT FROM cadence.cadence c
                          JOIN cadence.cadence_version v
                            ON v.tenant_id = c.tenant_id AND v.cadence_key = c.cadence_key AND v.version = c.current_version
                          JOIN cadence.step s
                            ON s.tenant_id = v.tenant_id AND s.cadence_version_id = v.cadence_version_id AND s.step_no = 1
                         WHERE c.tenant_id = i.tenant_id AND c.cadence_key = i.cadence_key)
-        OR NOT EXISTS (SELECT FROM cadence.lead l WHERE l.tenant_id = i.tenant_id AND l.lead_id = i.lead_id)
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'cadence "%" does not exist (field "cadence_key")', coalesce(v_missing, 'NULL')
@@ -537,13 +578,18 @@ $$;
 COMMENT ON FUNCTION cadence.start_enrolments(bigint[], bigint[], text[], timestamptz[], bigint[]) IS
   'Internal: enrol leads on the current versions of cadences (enroll, escalation and moves share it)';
 
--- One lead: the set form with one row.
+-- One lead: the set form with one row.  PL/pgSQL, not SQL: a SQL function
+-- with a SET clause is never inlined and would be planned on every call.
 CREATE FUNCTION cadence.start_enrolment(tenant_id bigint, lead_id bigint, cadence_key text, started_at timestamptz,
                                         previous_enrolment_id bigint DEFAULT NULL)
 RETURNS bigint
-LANGUAGE sql
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
-RETURN (cadence.start_enrolments(ARRAY[tenant_id], ARRAY[lead_id], ARRAY[cadence_key], ARRAY[started_at],
-                                 ARRAY[previous_enrolment_id]))[1];
+AS $$
+BEGIN
+    RETURN (cadence.start_enrolments(ARRAY[tenant_id], ARRAY[lead_id], ARRAY[cadence_key], ARRAY[started_at],
+                                     ARRAY[previous_enrolment_id]))[1];
+END
+$$;
 COMMENT ON FUNCTION cadence.start_enrolment(bigint, bigint, text, timestamptz, bigint) IS
   'Internal: enrol a lead on the current version of a cadence (enroll, escalation and moves share it)';

@@ -465,15 +465,6 @@ $$;
 COMMENT ON FUNCTION cadence.route_lead(bigint, bigint, text, text, integer, timestamptz) IS
   'Internal: move, enrol or end a lead''s enrolment after its score or tier changed';
 
--- Score leads of a tenant at as_of and store what changed; then route the
--- leads whose tier changed or whose score fell under exit_below.  lead_ids
--- NULL means every lead (one pass over the events, grouped); with_events
--- false skips the events (new leads have none); lead_times, aligned with
--- lead_ids, scores each lead as of its own time instead (a new lead as of
--- its arrival, a lead as of its newest event).  With events, a lead is
--- never scored as of a time before its newest recorded event, so an old
--- event arriving late cannot rewind its score.
--- Returns the leads changed.
 -- A lead whose score or tier a rescore changed, as rescore_leads collects
 -- them for routing.  Internal.
 CREATE TYPE cadence.rescored_lead AS (
@@ -486,6 +477,15 @@ CREATE TYPE cadence.rescored_lead AS (
 );
 COMMENT ON TYPE cadence.rescored_lead IS 'Internal: a lead whose score or tier a rescore changed';
 
+-- Score leads of a tenant at as_of and store what changed; then route the
+-- leads whose tier changed or whose score fell under exit_below.  lead_ids
+-- NULL means every lead (one pass over the events, grouped); with_events
+-- false skips the events (new leads have none); lead_times, aligned with
+-- lead_ids, scores each lead as of its own time instead (a new lead as of
+-- its arrival, a lead as of its newest event).  With events, a lead is
+-- never scored as of a time before its newest recorded event, so an old
+-- event arriving late cannot rewind its score.
+-- Returns the leads changed.
 CREATE FUNCTION cadence.rescore_leads(tenant_id bigint, lead_ids bigint[], as_of timestamptz,
                                       with_events boolean DEFAULT true, lead_times timestamptz[] DEFAULT NULL)
 RETURNS bigint

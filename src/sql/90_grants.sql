@@ -51,6 +51,7 @@ GRANT EXECUTE ON FUNCTION
     cadence.start_enrolments(bigint[], bigint[], text[], timestamptz[], bigint[]),
     cadence.raise_alert(bigint, bigint, bigint, bigint, text, timestamptz),
     cadence.raise_alerts(bigint[], bigint[], bigint[], bigint[], text[], timestamptz[]),
+    cadence.require_aligned(text, integer[]),
     cadence.event_applied(),
     cadence.rescore(timestamptz), cadence.rescore_leads(bigint, bigint[], timestamptz, boolean, timestamptz[]),
     cadence.route_lead(bigint, bigint, text, text, integer, timestamptz), cadence.lead_arrived(),

@@ -8,10 +8,12 @@
 -- good rows too.  register_event_kind() refuses malformed kinds.  A kind a
 -- tenant registers works for that tenant only, and a tenant's override of a
 -- built-in kind changes its effect for that tenant only; cadence rules may
--- name the kinds in force for their tenant, and no others.
+-- name the kinds in force for their tenant, and no others.  The set
+-- functions the trigger moves leads and raises alerts with refuse arrays of
+-- different lengths, missing times and reasons, unknown leads and cadences.
 -- Simulated clock: every call passes its time.  Leads are in New York.
 BEGIN;
-SELECT plan(46);
+SELECT plan(53);
 
 -- Everything an event could change, to compare before and after a refusal.
 CREATE FUNCTION pg_temp.event_state() RETURNS jsonb
@@ -252,5 +254,40 @@ SELECT row_eq(
     format($$SELECT status, exit_reason, paused_at FROM cadence.enrolment WHERE enrolment_id = %s$$, :e_one),
     ROW('paused'::text, 'handed_off:email_reply'::text, '2026-04-06 16:30+00'::timestamptz),
     'in tenant 1 an email reply still pauses the enrolment');
+
+-- The set functions behind moves and alerts refuse bad input, changing nothing.
+SELECT pg_temp.event_state() AS before_sets \gset
+SELECT throws_ok(
+    format($$SELECT cadence.start_enrolments(ARRAY[cadence.current_tenant()], ARRAY[%s, %s]::bigint[], ARRAY['warm-30'],
+                                              ARRAY['2026-04-07 15:00+00'::timestamptz], ARRAY[NULL::bigint])$$, :one, :one),
+    '22023', 'fields tenant_ids, lead_ids, cadence_keys, started_ats, previous_enrolment_ids must hold arrays of the same length, not {1,2,1,1,1}',
+    'start_enrolments refuses arrays of different lengths');
+SELECT throws_ok(
+    format($$SELECT cadence.start_enrolments(ARRAY[cadence.current_tenant()], ARRAY[%s]::bigint[], ARRAY['warm-30'],
+                                              ARRAY[NULL::timestamptz], ARRAY[NULL::bigint])$$, :one),
+    '22004', 'an enrolment needs a start time (field "started_ats")',
+    'start_enrolments refuses a missing start time');
+SELECT throws_ok(
+    $$SELECT cadence.start_enrolments(ARRAY[cadence.current_tenant()], ARRAY[987654]::bigint[], ARRAY['warm-30'],
+                                      ARRAY['2026-04-07 15:00+00'::timestamptz], ARRAY[NULL::bigint])$$,
+    'P0002', 'lead 987654 does not exist (field "lead_id")',
+    'start_enrolments refuses an unknown lead');
+SELECT throws_ok(
+    format($$SELECT cadence.start_enrolments(ARRAY[cadence.current_tenant()], ARRAY[%s]::bigint[], ARRAY['no-such-cadence'],
+                                              ARRAY['2026-04-07 15:00+00'::timestamptz], ARRAY[NULL::bigint])$$, :one),
+    'P0002', 'cadence "no-such-cadence" does not exist (field "cadence_key")',
+    'start_enrolments refuses an unknown cadence');
+SELECT throws_ok(
+    format($$SELECT cadence.raise_alerts(ARRAY[cadence.current_tenant()], ARRAY[%s]::bigint[], ARRAY[NULL::bigint],
+                                          ARRAY[NULL::bigint], ARRAY['email_reply', 'sms_reply'],
+                                          ARRAY['2026-04-07 15:00+00'::timestamptz])$$, :one),
+    '22023', 'fields tenant_ids, lead_ids, enrolment_ids, event_ids, reasons, raised_ats must hold arrays of the same length, not {1,1,1,1,2,1}',
+    'raise_alerts refuses arrays of different lengths');
+SELECT throws_ok(
+    format($$SELECT cadence.raise_alerts(ARRAY[cadence.current_tenant()], ARRAY[%s]::bigint[], ARRAY[NULL::bigint],
+                                          ARRAY[NULL::bigint], ARRAY[NULL::text], ARRAY['2026-04-07 15:00+00'::timestamptz])$$, :one),
+    '22004', 'an alert needs a reason (field "reasons")',
+    'raise_alerts refuses a missing reason');
+SELECT is(pg_temp.event_state(), :'before_sets'::jsonb, 'and none of them changed anything');
 SELECT * FROM finish();
 ROLLBACK;
