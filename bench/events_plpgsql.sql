@@ -91,13 +91,13 @@ BEGIN
     PERFORM 1 FROM cadence.touch t
       WHERE t.tenant_id = NEW.tenant_id AND t.lead_id = NEW.lead_id AND t.status IN ('queued', 'claimed', 'held')
       ORDER BY t.touch_id
-        FOR UPDATE;
+        FOR NO KEY UPDATE;
     SELECT e.enrolment_id, e.status, e.enrolled_at, e.move_reason, v.cadence_key, v.rules
       INTO r
       FROM cadence.enrolment e
       JOIN cadence.cadence_version v ON v.tenant_id = e.tenant_id AND v.cadence_version_id = e.cadence_version_id
      WHERE e.tenant_id = NEW.tenant_id AND e.lead_id = NEW.lead_id AND e.status IN ('active', 'paused')
-       FOR UPDATE OF e;
+       FOR NO KEY UPDATE OF e;
     v_exits := CASE WHEN r.rules ? 'exit_on' THEN (r.rules -> 'exit_on') ? v_kind ELSE k.default_exit END;
     v_pauses := CASE WHEN r.rules ? 'pause_on' THEN (r.rules -> 'pause_on') ? v_kind ELSE k.default_pause END;
     v_hands_off := CASE WHEN r.rules ? 'hand_off_on' THEN (r.rules -> 'hand_off_on') ? v_kind ELSE k.default_hand_off END;

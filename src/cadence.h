@@ -5,8 +5,11 @@
 #ifndef CADENCE_H
 #define CADENCE_H
 
+#include "access/htup.h"
 #include "datatype/timestamp.h"
 #include "pgtime.h"
+#include "utils/array.h"
+#include "utils/jsonb.h"
 
 /* settings (cadence.c) */
 extern int	cadence_tick_batch_size;
@@ -28,6 +31,20 @@ extern TimestampTz FromLocal(int julian, int64 usec_of_day, pg_tz *tz);
 extern TimestampTz NextAllowedMoment(TimestampTz t, pg_tz *tz,
 									 int64 from_usec, int64 until_usec,
 									 int weekday_mask);
+
+/* lead scores (score.c) */
+typedef struct LeadScore
+{
+	int			score;
+	const char *tier;			/* the tier after this score, hysteresis applied */
+	bool		below_exit;		/* under the model's exit line */
+} LeadScore;
+
+extern LeadScore ScoreLead(Jsonb *model, HeapTupleHeader lead, ArrayType *kinds, ArrayType *times,
+						   TimestampTz as_of, const char *current_tier);
+
+/* scoring again the leads of new events (rescore.c) */
+extern uint64 RescoreLeadsOfNewEvents(void);
 
 /* the scheduler (worker.c) */
 extern void CadenceWorkerInit(void);

@@ -100,7 +100,7 @@ static const char *const decide_sql =
 "        ON v.tenant_id = e.tenant_id AND v.cadence_version_id = e.cadence_version_id"
 "     WHERE (e.tenant_id, e.lead_id) IN (SELECT ev.tenant_id, ev.lead_id FROM ev)"
 "       AND e.status IN ('active', 'paused')"
-"       FOR UPDATE OF e"
+"       FOR NO KEY UPDATE OF e"
 "), effects AS ("
 "    SELECT ev.*, r.enrolment_id, r.status AS enrolment_status, r.enrolled_at, r.move_reason, r.exit_reason,"
 "           r.cadence_key, r.rules,"
@@ -309,7 +309,7 @@ static const char *const lock_touches_sql =
 " WHERE (t.tenant_id, t.lead_id) IN (SELECT n.tenant_id, n.lead_id FROM new_events n)"
 "   AND t.status IN ('queued', 'claimed', 'held')"
 " ORDER BY t.tenant_id, t.touch_id"
-"   FOR UPDATE OF t";
+"   FOR NO KEY UPDATE OF t";
 
 static const char *const lock_enrolments_sql =
 "SELECT e.enrolment_id"
@@ -317,12 +317,13 @@ static const char *const lock_enrolments_sql =
 " WHERE (e.tenant_id, e.lead_id) IN (SELECT n.tenant_id, n.lead_id FROM new_events n)"
 "   AND e.status IN ('active', 'paused')"
 " ORDER BY e.tenant_id, e.enrolment_id"
-"   FOR UPDATE OF e";
+"   FOR NO KEY UPDATE OF e";
 
 /*
  * The leads the events concern are scored again, each as of its newest
  * event (an escalation bonus, a reply, decay since the last score), and
- * routed if their tier changed.
+ * routed if their tier changed: a small batch lead by lead in C
+ * (rescore.c), a bulk load in one set-based pass.
  */
 static const char *const rescore_sql =
 "SELECT count(cadence.rescore_leads(g.tenant_id, g.lead_ids, g.as_of, true, g.lead_times))"
@@ -608,7 +609,10 @@ cadence_event_applied(PG_FUNCTION_ARGS)
 	RunOverNewEvents(lock_touches_sql, &lock_touches_plan, small, 0);
 	RunOverNewEvents(lock_enrolments_sql, &lock_enrolments_plan, small, 0);
 	ApplyNewEvents(small);
-	RunOverNewEvents(rescore_sql, &rescore_plan, small, 0);
+	if (small)
+		RescoreLeadsOfNewEvents();
+	else
+		RunOverNewEvents(rescore_sql, &rescore_plan, false, 0);
 
 	/* what the events changed is for the scheduler to act on once they commit */
 	CadenceWakeWorkerAtCommit();

@@ -35,12 +35,14 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
+#include "utils/typcache.h"
 
 #include "cadence.h"
 
 PG_FUNCTION_INFO_V1(cadence_compute_score);
 PG_FUNCTION_INFO_V1(cadence_explain_score);
 PG_FUNCTION_INFO_V1(cadence_score);
+PG_FUNCTION_INFO_V1(cadence_score_tier);
 
 typedef enum FitOp
 {
@@ -54,6 +56,7 @@ typedef struct FitRule
 {
 	char	   *label;
 	char	   *column;			/* a lead column, or NULL for an attribute */
+	int			attnum;			/* the column's number in the lead's row type */
 	char	   *attr_key;		/* the attribute for attr.<key> */
 	FitOp		op;
 	char	  **values;
@@ -74,6 +77,10 @@ typedef struct EngagementRule
 	double		cap;
 } EngagementRule;
 
+/* Tiers from the lowest up, as cadence.lead.tier names them. */
+#define NTIERS 4
+static const char *const tier_names[NTIERS] = {"cold", "moderate", "warm", "hot"};
+
 typedef struct ScoringModel
 {
 	double		base;
@@ -81,6 +88,23 @@ typedef struct ScoringModel
 	int			nfit;
 	EngagementRule *engagement;
 	int			nengagement;
+
+	/*
+	 * Scores are whole numbers and thresholds numeric, so each line is kept
+	 * as the least whole score on or above it (its ceiling): a score reaches
+	 * a tier at tier_from and leaves it downwards under tier_leave_under.
+	 */
+	bool		has_tier_from[NTIERS];
+	int			tier_from[NTIERS];
+	bool		has_tier_leave[NTIERS];
+	int			tier_leave_under[NTIERS];
+	bool		has_exit;
+	int			exit_under;		/* a score under this ends the enrolment */
+
+	/* the lead row type the fit rules' column numbers were resolved for */
+	Oid			lead_type;
+	int			attributes_attnum;
+	int			bonus_attnum;
 } ScoringModel;
 
 /* One scored lead, with the parts an explanation lists. */
@@ -119,6 +143,63 @@ NumberMember(JsonbContainer *obj, const char *key, bool *found)
 	}
 	*found = true;
 	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v.val.numeric)));
+}
+
+/* The least whole number on or above a number, computed in numeric. */
+static int
+NumericCeiling(Numeric n)
+{
+	return DatumGetInt32(DirectFunctionCall1(numeric_int4,
+											 DirectFunctionCall1(numeric_ceil, NumericGetDatum(n))));
+}
+
+static Numeric
+NumericMember(JsonbContainer *obj, const char *key)
+{
+	JsonbValue	v;
+
+	if (obj == NULL || Member(obj, key, &v) == NULL || v.type != jbvNumeric)
+		return NULL;
+	return v.val.numeric;
+}
+
+/*
+ * The tier lines of a model: each threshold of "tiers", and under it, by
+ * "hysteresis", the line a lead of that tier must fall below to move down
+ * (cold, with no threshold, has the line 0 - hysteresis).  A model without
+ * a threshold or the hysteresis has no such line.
+ */
+static void
+ParseTiers(JsonbContainer *root, ScoringModel *model)
+{
+	JsonbValue	v;
+	JsonbContainer *tiers = NULL;
+	Numeric		hysteresis = NumericMember(root, "hysteresis");
+	Numeric		exit_below = NumericMember(root, "exit_below");
+	int			t;
+
+	model->has_exit = (exit_below != NULL);
+	if (exit_below != NULL)
+		model->exit_under = NumericCeiling(exit_below);
+
+	if (Member(root, "tiers", &v) != NULL && v.type == jbvBinary && JsonContainerIsObject(v.val.binary.data))
+		tiers = v.val.binary.data;
+	for (t = 0; t < NTIERS; t++)
+	{
+		Numeric		from = (t == 0) ? NULL : NumericMember(tiers, tier_names[t]);
+		Numeric		line;
+
+		model->has_tier_from[t] = (from != NULL);
+		if (from != NULL)
+			model->tier_from[t] = NumericCeiling(from);
+		model->has_tier_leave[t] = (hysteresis != NULL);
+		if (hysteresis == NULL)
+			continue;
+		line = (from != NULL) ? from : int64_to_numeric(0);
+		model->tier_leave_under[t] =
+			NumericCeiling(DatumGetNumeric(DirectFunctionCall2(numeric_sub, NumericGetDatum(line),
+															   NumericGetDatum(hysteresis))));
+	}
 }
 
 static char *
@@ -258,6 +339,7 @@ ParseModel(Jsonb *doc)
 			r->cap = NumberMember(o, "cap", &r->has_cap);
 		}
 	}
+	ParseTiers(root, model);
 	return model;
 }
 
@@ -291,11 +373,83 @@ ModelFor(Jsonb *doc)
 }
 
 /*
+ * A lead's row as the fit rules read it: its row type's descriptor, and its
+ * attributes detoasted once rather than once per rule.
+ */
+typedef struct LeadRow
+{
+	HeapTupleData tuple;
+	TupleDesc	desc;
+	Jsonb	   *attributes;		/* NULL when the lead has none */
+	int32		bonus;
+} LeadRow;
+
+static int
+LeadColumn(TupleDesc desc, const char *name)
+{
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return i + 1;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("a scoring rule reads lead column \"%s\", which does not exist", name)));
+	return 0;					/* keep the compiler quiet */
+}
+
+/*
+ * Open a lead's row; the fit rules' column numbers are resolved once per
+ * model and row type.
+ */
+static void
+OpenLeadRow(ScoringModel *model, HeapTupleHeader lead, LeadRow *row)
+{
+	Oid			type = HeapTupleHeaderGetTypeId(lead);
+	bool		isnull;
+	Datum		d;
+	int			i;
+
+	row->desc = lookup_rowtype_tupdesc(type, HeapTupleHeaderGetTypMod(lead));
+	row->tuple.t_len = HeapTupleHeaderGetDatumLength(lead);
+	ItemPointerSetInvalid(&row->tuple.t_self);
+	row->tuple.t_tableOid = InvalidOid;
+	row->tuple.t_data = lead;
+
+	if (model->lead_type != type)
+	{
+		for (i = 0; i < model->nfit; i++)
+			if (model->fit[i].column != NULL)
+				model->fit[i].attnum = LeadColumn(row->desc, model->fit[i].column);
+		model->attributes_attnum = LeadColumn(row->desc, "attributes");
+		model->bonus_attnum = LeadColumn(row->desc, "score_bonus");
+		model->lead_type = type;
+	}
+
+	d = heap_getattr(&row->tuple, model->attributes_attnum, row->desc, &isnull);
+	row->attributes = isnull ? NULL : DatumGetJsonbP(d);
+	if (row->attributes != NULL && !JB_ROOT_IS_OBJECT(row->attributes))
+		row->attributes = NULL;
+	d = heap_getattr(&row->tuple, model->bonus_attnum, row->desc, &isnull);
+	row->bonus = isnull ? 0 : DatumGetInt32(d);
+}
+
+static void
+CloseLeadRow(LeadRow *row)
+{
+	ReleaseTupleDesc(row->desc);
+}
+
+/*
  * The value of a lead field as text: a column of cadence.lead, or an
  * attribute.  NULL when absent or blank.
  */
 static char *
-LeadField(HeapTupleHeader lead, const FitRule *rule)
+LeadField(LeadRow *lead, const FitRule *rule)
 {
 	bool		isnull;
 	Datum		d;
@@ -304,21 +458,16 @@ LeadField(HeapTupleHeader lead, const FitRule *rule)
 	if (rule->column != NULL)
 	{
 		/* define_scoring allows only the lead's text columns here */
-		d = GetAttributeByName(lead, rule->column, &isnull);
+		d = heap_getattr(&lead->tuple, rule->attnum, lead->desc, &isnull);
 		if (!isnull)
 			s = TextDatumGetCString(d);
 	}
-	else
+	else if (lead->attributes != NULL)
 	{
-		d = GetAttributeByName(lead, "attributes", &isnull);
-		if (!isnull)
-		{
-			Jsonb	   *attrs = DatumGetJsonbP(d);
-			JsonbValue	v;
+		JsonbValue	v;
 
-			if (JB_ROOT_IS_OBJECT(attrs) && Member(&attrs->root, rule->attr_key, &v) != NULL)
-				s = ScalarText(&v);
-		}
+		if (Member(&lead->attributes->root, rule->attr_key, &v) != NULL)
+			s = ScalarText(&v);
 	}
 	if (s != NULL)
 	{
@@ -334,17 +483,11 @@ LeadField(HeapTupleHeader lead, const FitRule *rule)
 
 /* Whether an attribute is present and not null, whatever its type. */
 static bool
-AttributePresent(HeapTupleHeader lead, const char *key)
+AttributePresent(LeadRow *lead, const char *key)
 {
-	bool		isnull;
-	Datum		d = GetAttributeByName(lead, "attributes", &isnull);
-	Jsonb	   *attrs;
 	JsonbValue	v;
 
-	if (isnull)
-		return false;
-	attrs = DatumGetJsonbP(d);
-	if (!JB_ROOT_IS_OBJECT(attrs) || Member(&attrs->root, key, &v) == NULL || v.type == jbvNull)
+	if (lead->attributes == NULL || Member(&lead->attributes->root, key, &v) == NULL || v.type == jbvNull)
 		return false;
 	if (v.type == jbvString)
 	{
@@ -360,7 +503,7 @@ AttributePresent(HeapTupleHeader lead, const char *key)
 }
 
 static bool
-FitMatches(HeapTupleHeader lead, const FitRule *rule)
+FitMatches(LeadRow *lead, const FitRule *rule)
 {
 	char	   *value;
 	int			i;
@@ -398,14 +541,16 @@ FitMatches(HeapTupleHeader lead, const FitRule *rule)
 /*
  * Score one lead.  kinds and times are the lead's events (aligned arrays,
  * either may be NULL for a lead with none); events after as_of are ignored.
+ * The parts are added in one order everywhere: base, fit rules, then the
+ * engagement of all kinds (each capped) as one sum, then the bonus.
  */
 static void
-ComputeScore(ScoringModel *model, HeapTupleHeader lead, ArrayType *kinds, ArrayType *times,
+ComputeScore(ScoringModel *model, HeapTupleHeader lead_header, ArrayType *kinds, ArrayType *times,
 			 TimestampTz as_of, ScoreParts *parts)
 {
+	LeadRow		lead;
+	double		engagement = 0;
 	int			i;
-	bool		isnull;
-	Datum		bonus;
 
 	memset(parts, 0, sizeof(ScoreParts));
 	parts->fit_matched = palloc0(sizeof(bool) * Max(model->nfit, 1));
@@ -415,12 +560,15 @@ ComputeScore(ScoringModel *model, HeapTupleHeader lead, ArrayType *kinds, ArrayT
 	parts->base = model->base;
 	parts->raw = model->base;
 
+	OpenLeadRow(model, lead_header, &lead);
 	for (i = 0; i < model->nfit; i++)
 	{
-		parts->fit_matched[i] = FitMatches(lead, &model->fit[i]);
+		parts->fit_matched[i] = FitMatches(&lead, &model->fit[i]);
 		if (parts->fit_matched[i])
 			parts->raw += model->fit[i].points;
 	}
+	parts->bonus = lead.bonus;
+	CloseLeadRow(&lead);
 
 	if (kinds != NULL && times != NULL && model->nengagement > 0)
 	{
@@ -475,11 +623,9 @@ ComputeScore(ScoringModel *model, HeapTupleHeader lead, ArrayType *kinds, ArrayT
 		if (model->engagement[i].has_cap)
 			p = (p > model->engagement[i].cap) ? model->engagement[i].cap : p;
 		parts->kind_points[i] = p;
-		parts->raw += p;
+		engagement += p;
 	}
-
-	bonus = GetAttributeByName(lead, "score_bonus", &isnull);
-	parts->bonus = isnull ? 0 : DatumGetInt32(bonus);
+	parts->raw += engagement;
 	parts->raw += parts->bonus;
 
 	parts->score = (int) round(parts->raw);	/* halves away from zero, like SQL round() */
@@ -487,6 +633,47 @@ ComputeScore(ScoringModel *model, HeapTupleHeader lead, ArrayType *kinds, ArrayT
 		parts->score = 0;
 	if (parts->score > 100)
 		parts->score = 100;
+}
+
+/*
+ * The tier for a score: up as soon as the score reaches a higher tier's
+ * threshold; down only once it falls below the current tier's threshold
+ * by the hysteresis, so that a lead flapping around a line stays put.  A
+ * lead without a tier takes the one its score reaches; NULL for a score
+ * keeps the current tier.
+ */
+static const char *
+ScoreTier(ScoringModel *model, bool score_null, int score, const char *current)
+{
+	int			reached = 0;
+	int			now = -1;
+	int			t;
+
+	if (score_null)
+		return current;
+	for (t = NTIERS - 1; t > 0; t--)
+		if (model->has_tier_from[t] && score >= model->tier_from[t])
+		{
+			reached = t;
+			break;
+		}
+	if (current == NULL)
+		return tier_names[reached];
+	for (t = 0; t < NTIERS; t++)
+		if (strcmp(current, tier_names[t]) == 0)
+			now = t;
+	if (now >= 0 && reached >= now)
+		return tier_names[reached];
+	/* a tier this model does not know has the line 0, as cold has */
+	if (now < 0)
+	{
+		if (model->has_tier_leave[0] && score < model->tier_leave_under[0])
+			return tier_names[reached];
+		return current;
+	}
+	if (model->has_tier_leave[now] && score < model->tier_leave_under[now])
+		return tier_names[reached];
+	return current;
 }
 
 /*
@@ -505,6 +692,44 @@ cadence_compute_score(PG_FUNCTION_ARGS)
 				 PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3),
 				 PG_GETARG_TIMESTAMPTZ(4), &parts);
 	PG_RETURN_INT32(parts.score);
+}
+
+/*
+ * Score a lead and tier it, for callers in C (rescore.c).
+ */
+LeadScore
+ScoreLead(Jsonb *document, HeapTupleHeader lead, ArrayType *kinds, ArrayType *times,
+		  TimestampTz as_of, const char *current_tier)
+{
+	ScoringModel *model = ModelFor(document);
+	ScoreParts	parts;
+	LeadScore	result;
+
+	ComputeScore(model, lead, kinds, times, as_of, &parts);
+	result.score = parts.score;
+	result.tier = ScoreTier(model, false, parts.score, current_tier);
+	result.below_exit = model->has_exit && parts.score < model->exit_under;
+	return result;
+}
+
+/*
+ * cadence.score_tier(score integer, current_tier text, model jsonb) returns text
+ */
+Datum
+cadence_score_tier(PG_FUNCTION_ARGS)
+{
+	char	   *current = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	const char *tier;
+
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a scoring model is needed to tier a score (field \"model\")")));
+	tier = ScoreTier(ModelFor(PG_GETARG_JSONB_P(2)), PG_ARGISNULL(0),
+					 PG_ARGISNULL(0) ? 0 : PG_GETARG_INT32(0), current);
+	if (tier == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(tier));
 }
 
 static void

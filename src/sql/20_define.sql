@@ -272,7 +272,7 @@ BEGIN
     SELECT c.current_version + 1 INTO v_version
       FROM cadence.cadence c
      WHERE c.tenant_id = v_tenant AND c.cadence_key = v_key
-       FOR UPDATE;
+       FOR NO KEY UPDATE;
     IF v_version IS NULL THEN
         v_version := 1;
         INSERT INTO cadence.cadence (tenant_id, cadence_key, name, segment, tier, current_version)

@@ -147,7 +147,7 @@ BEGIN
     -- Locking the lead serialises enrolments and consent changes of one lead.
     SELECT * INTO v_lead FROM cadence.lead l
      WHERE l.tenant_id = v_tenant AND l.lead_id = enroll.lead_id
-       FOR UPDATE;
+       FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'lead % does not exist (field "lead_id")', coalesce(enroll.lead_id::text, 'NULL')
             USING ERRCODE = 'no_data_found';
@@ -170,7 +170,7 @@ BEGIN
 
     SELECT * INTO v_old FROM cadence.enrolment e
      WHERE e.tenant_id = v_tenant AND e.lead_id = enroll.lead_id AND e.status IN ('active', 'paused')
-       FOR UPDATE;
+       FOR NO KEY UPDATE;
     IF FOUND THEN
         IF NOT enroll.replace THEN
             RAISE EXCEPTION 'lead % is already enrolled (enrolment %)', enroll.lead_id, v_old.enrolment_id
@@ -255,10 +255,10 @@ BEGIN
     PERFORM 1 FROM cadence.touch t
       WHERE t.tenant_id = NEW.tenant_id AND t.lead_id = NEW.lead_id AND t.status IN ('queued', 'claimed', 'held')
       ORDER BY t.touch_id
-        FOR UPDATE;
+        FOR NO KEY UPDATE;
     PERFORM 1 FROM cadence.enrolment e
       WHERE e.tenant_id = NEW.tenant_id AND e.lead_id = NEW.lead_id AND e.status IN ('active', 'paused')
-        FOR UPDATE;
+        FOR NO KEY UPDATE;
 
     -- per channel, the latest entry for it (or for all) decides
     UPDATE cadence.lead l
@@ -393,7 +393,7 @@ BEGIN
                                              c.allowed_from, c.allowed_until)
                  ORDER BY t.lease_until
                  LIMIT max_touches
-                   FOR UPDATE OF t SKIP LOCKED) x
+                   FOR NO KEY UPDATE OF t SKIP LOCKED) x
          ORDER BY x.lease_until
          LIMIT max_touches
     )
@@ -421,7 +421,7 @@ BEGIN
                                              c.allowed_from, c.allowed_until)
                  ORDER BY t.due_at
                  LIMIT max_touches - v_claimed
-                   FOR UPDATE OF t SKIP LOCKED) x
+                   FOR NO KEY UPDATE OF t SKIP LOCKED) x
          ORDER BY x.due_at
          LIMIT max_touches - v_claimed
     )
@@ -478,7 +478,7 @@ BEGIN
     PERFORM 1 FROM cadence.touch t
       WHERE t.tenant_id = v_tenant AND t.touch_id = ANY (touch_ids)
       ORDER BY t.touch_id
-        FOR UPDATE;
+        FOR NO KEY UPDATE;
 
     -- Refuse the whole batch if one touch cannot take this outcome.
     SELECT i.id AS touch_id, t.status, t.outcome, t.outcome_detail ->> 'reported_outcome' AS reported INTO v_bad
@@ -603,7 +603,7 @@ BEGIN
     END IF;
     SELECT * INTO v_touch FROM cadence.touch t
      WHERE t.tenant_id = cadence.current_tenant() AND t.touch_id = release_touch.touch_id AND t.status = 'held'
-       FOR UPDATE;
+       FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'touch % does not exist or is not held for review (field "touch_id")',
                 coalesce(release_touch.touch_id::text, 'NULL')

@@ -211,7 +211,7 @@ BEGIN
     PERFORM FROM cadence.rep r
      WHERE r.tenant_id = ANY (raise_alerts.tenant_ids) AND r.on_duty AND r.active AND r.role = 'rep'
      ORDER BY r.tenant_id, r.rep_id
-       FOR UPDATE;
+       FOR NO KEY UPDATE;
     WITH wanted AS (
         SELECT DISTINCT ON (i.tenant_id, i.lead_id, i.reason) i.*
           FROM unnest(tenant_ids, lead_ids, enrolment_ids, event_ids, reasons, raised_ats)
@@ -434,7 +434,7 @@ BEGIN
     SELECT * INTO v_enrolment FROM cadence.enrolment e
      WHERE e.tenant_id = cadence.current_tenant() AND e.enrolment_id = resume_enrolment.enrolment_id
        AND e.status = 'paused'
-       FOR UPDATE;
+       FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'enrolment % does not exist or is not paused (field "enrolment_id")',
                 coalesce(resume_enrolment.enrolment_id::text, 'NULL')

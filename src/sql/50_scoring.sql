@@ -321,31 +321,12 @@ COMMENT ON FUNCTION cadence.define_scoring(jsonb, text, jsonb) IS
 -- The tier for a score, with hysteresis: a lead moves up as soon as it
 -- reaches a threshold, and down only once it is hysteresis points below
 -- the threshold of its current tier, so a score flapping around 80 does
--- not bounce the lead between cadences.
--- One expression, with no subquery, so that the planner inlines it into the
--- statements that tier a whole tenant's leads (a SQL function it cannot
--- inline is run as a query of its own for every lead).  "naive" is the
--- tier the score reaches on the thresholds alone.
+-- not bounce the lead between cadences.  In C (src/score.c), with the
+-- model's lines parsed once per model, since a rescore tiers every lead.
 CREATE FUNCTION cadence.score_tier(score integer, current_tier text, model jsonb)
 RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE
-    WHEN score IS NULL THEN current_tier
-    -- up at once; down only hysteresis points under the current tier's threshold
-    WHEN current_tier IS NULL
-      OR array_position(ARRAY['cold', 'moderate', 'warm', 'hot'],
-                        CASE WHEN score >= (model -> 'tiers' ->> 'hot')::numeric THEN 'hot'
-                             WHEN score >= (model -> 'tiers' ->> 'warm')::numeric THEN 'warm'
-                             WHEN score >= (model -> 'tiers' ->> 'moderate')::numeric THEN 'moderate'
-                             ELSE 'cold' END)
-         >= array_position(ARRAY['cold', 'moderate', 'warm', 'hot'], current_tier)
-      OR score < coalesce((model -> 'tiers' ->> current_tier)::numeric, 0) - (model ->> 'hysteresis')::numeric
-    THEN CASE WHEN score >= (model -> 'tiers' ->> 'hot')::numeric THEN 'hot'
-              WHEN score >= (model -> 'tiers' ->> 'warm')::numeric THEN 'warm'
-              WHEN score >= (model -> 'tiers' ->> 'moderate')::numeric THEN 'moderate'
-              ELSE 'cold' END
-    ELSE current_tier
-END;
+LANGUAGE c IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'cadence_score_tier';
 COMMENT ON FUNCTION cadence.score_tier(integer, text, jsonb) IS
   'The tier for a score under a model: up at a threshold, down only hysteresis points below it';
 
@@ -508,15 +489,15 @@ BEGIN
               FROM cadence.event e
              WHERE e.tenant_id = rescore_leads.tenant_id AND e.occurred_at <= as_of
              GROUP BY e.lead_id
-        ), scored AS (
+        ), scored AS MATERIALIZED (
+            -- materialised so that each lead is scored once, not once in
+            -- each place its score is used (the filter, the SET list, the tier)
             SELECT l.lead_id, l.tier AS old_tier, l.score AS old_score,
                    cadence.compute_score(v_model, l, ev.kinds, ev.times, as_of) AS score
               FROM cadence.lead l
               LEFT JOIN ev ON ev.lead_id = l.lead_id
              WHERE l.tenant_id = rescore_leads.tenant_id
-        ), tiered AS MATERIALIZED (
-            -- materialised so that each lead is scored and tiered once, not
-            -- once in the filter and again in the SET list
+        ), tiered AS (
             SELECT s.lead_id, s.old_tier, s.old_score, s.score,
                    cadence.score_tier(s.score, s.old_tier, v_model) AS tier
               FROM scored s
@@ -541,7 +522,7 @@ BEGIN
                                                          WHERE e.tenant_id = l.tenant_id AND e.lead_id = l.lead_id) END) AS at
               FROM unnest(lead_ids, lead_times) AS i(lead_id, at)
               JOIN cadence.lead l ON l.tenant_id = rescore_leads.tenant_id AND l.lead_id = i.lead_id
-        ), scored AS (
+        ), scored AS MATERIALIZED (
             SELECT l.lead_id, l.tier AS old_tier, l.score AS old_score, x.at,
                    cadence.compute_score(v_model, l, ev.kinds, ev.times, x.at) AS score
               FROM target x
@@ -550,7 +531,7 @@ BEGIN
                                    FROM cadence.event e
                                   WHERE with_events AND e.tenant_id = l.tenant_id AND e.lead_id = l.lead_id
                                     AND e.occurred_at <= x.at) ev ON true
-        ), tiered AS MATERIALIZED (
+        ), tiered AS (
             SELECT s.lead_id, s.old_tier, s.old_score, s.at, s.score,
                    cadence.score_tier(s.score, s.old_tier, v_model) AS tier
               FROM scored s

@@ -13,7 +13,7 @@
 -- number changed.
 -- Simulated clock: every call passes its time.  Leads are in New York.
 BEGIN;
-SELECT plan(27);
+SELECT plan(28);
 
 INSERT INTO cadence.lead (external_id, first_name, time_zone, attributes, score_bonus, created_at) VALUES
     ('D-ONE',     'Ada',  'America/New_York', '{}',                          0,   '2026-03-01 12:00+00'),
@@ -246,6 +246,14 @@ SELECT results_eq(
        WHERE l.external_id = 'D-ONE' ORDER BY n$$,
     $$VALUES (35), (33)$$,
     'a click of 5 points halving daily: 35 at once, 32.5 a day later rounds to 33');
+
+-- Every stored score, whichever path stored it (the event trigger lead by
+-- lead, or a full rescore), is what score() gives as of its scored_at.
+SELECT is_empty(
+    $$SELECT l.external_id, l.score, cadence.score(l.lead_id, l.scored_at)
+        FROM cadence.lead l
+       WHERE l.scored_at IS NOT NULL AND l.score IS DISTINCT FROM cadence.score(l.lead_id, l.scored_at)$$,
+    'each stored score equals score() as of the time it was stored');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -15,7 +15,7 @@
 -- set_route refuses a second route for the same segment and tier.
 -- Simulated clock: every call passes its time.  Leads are in New York.
 BEGIN;
-SELECT plan(36);
+SELECT plan(38);
 
 CREATE TEMP VIEW lead_enrolment AS
 SELECT l.external_id, v.cadence_key, e.*
@@ -47,6 +47,22 @@ SELECT results_eq(
              cadence.score_tier(69, 'hot', cadence.compile_scoring('{"hysteresis": 10}'))$$,
     $$VALUES ('warm', 'hot', 'warm')$$,
     'the hysteresis is the model''s: 0 drops hot at 79, 10 holds hot at 71 and drops it at 69');
+-- Thresholds and the hysteresis may be fractions; scores are whole, and the
+-- lines are compared exactly (hot at 79.5 is reached at 80, not 79; warm
+-- 60.1 less 0.1 is left under 60, so 60 holds; 57.5 is left at 57).
+SELECT results_eq(
+    $$SELECT cadence.score_tier(80, 'warm', m1), cadence.score_tier(79, 'warm', m1),
+             cadence.score_tier(60, 'warm', m2), cadence.score_tier(59, 'warm', m2),
+             cadence.score_tier(58, 'warm', m3), cadence.score_tier(57, 'warm', m3)
+        FROM (SELECT cadence.compile_scoring('{"tiers": {"hot": 79.5}}') AS m1,
+                     cadence.compile_scoring('{"tiers": {"warm": 60.1}, "hysteresis": 0.1}') AS m2,
+                     cadence.compile_scoring('{"hysteresis": 2.5}') AS m3) x$$,
+    $$VALUES ('hot', 'warm', 'warm', 'moderate', 'warm', 'moderate')$$,
+    'fractional thresholds and hysteresis: lines compared exactly against whole scores');
+SELECT throws_ok(
+    $$SELECT cadence.score_tier(50, 'warm', NULL)$$,
+    '22004', 'a scoring model is needed to tier a score (field "model")',
+    'score_tier() without a model names the field');
 
 -- ---------------------------------------------------------------------------
 -- The tenant's model: base 60 (warm), a trade-in inquiry +25, researching -45;

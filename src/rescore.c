@@ -1,0 +1,215 @@
+/*
+ * rescore.c
+ *		Scoring the leads of a batch of events again, from the event trigger.
+ *
+ * A small batch (record_event, a webhook's few rows) concerns a few leads.
+ * For them one kept statement reads each lead's row, its events and its
+ * tenant's model; the score and tier are computed here with the code of
+ * score.c, and only a lead whose score or tier changed costs an UPDATE, and
+ * only one with routing to do a call of cadence.route_lead().  This is the
+ * work cadence.rescore_leads() does set-based for a bulk load (event.c picks
+ * which), without its PL/pgSQL call and planning per batch.
+ *
+ * As there, each lead is scored as of its newest event, so that an old
+ * event arriving late cannot rewind its score, and leads are routed in lead
+ * order, so that the same input enrols them in the same order.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "cadence.h"
+
+/*
+ * The leads of new_events with what scoring them needs.  The model is
+ * picked as cadence.scoring_model_for() picks it (the tenant's newest
+ * version, else the default), written out so that it is planned with the
+ * rest.
+ */
+static const char *const leads_sql =
+"SELECT l.tenant_id, l.lead_id, l, l.score, l.tier, l.segment, ev.at, ev.kinds, ev.times,"
+"       coalesce((SELECT m.compiled FROM cadence.scoring_model m"
+"                  WHERE m.tenant_id = l.tenant_id ORDER BY m.version DESC LIMIT 1),"
+"                (SELECT d.compiled FROM cadence.scoring_default d LIMIT 1))"
+"  FROM (SELECT DISTINCT n.tenant_id, n.lead_id FROM new_events n) b"
+"  JOIN cadence.lead l ON l.tenant_id = b.tenant_id AND l.lead_id = b.lead_id"
+" CROSS JOIN LATERAL (SELECT max(e.occurred_at) AS at, array_agg(e.kind) AS kinds,"
+"                            array_agg(e.occurred_at) AS times"
+"                       FROM cadence.event e"
+"                      WHERE e.tenant_id = l.tenant_id AND e.lead_id = l.lead_id) ev"
+" ORDER BY l.tenant_id, l.lead_id";
+
+enum
+{
+	LEAD_TENANT = 1,
+	LEAD_ID,
+	LEAD_ROW,
+	LEAD_SCORE,
+	LEAD_TIER,
+	LEAD_SEGMENT,
+	LEAD_AT,
+	LEAD_KINDS,
+	LEAD_TIMES,
+	LEAD_MODEL
+};
+
+static const char *const store_sql =
+"UPDATE cadence.lead l SET score = $3, tier = $4, scored_at = $5"
+" WHERE l.tenant_id = $1 AND l.lead_id = $2";
+
+/*
+ * Routing has work for a lead on a cadence whose score fell under the exit
+ * line, or for a new tier that a route sends somewhere (as in
+ * cadence.rescore_leads()); other leads skip the call.
+ */
+static const char *const route_sql =
+"SELECT cadence.route_lead($1, $2, $3, $4, $5, $6)"
+" WHERE ($7 AND EXISTS (SELECT FROM cadence.enrolment e"
+"                        WHERE e.tenant_id = $1 AND e.lead_id = $2 AND e.status = 'active'))"
+"    OR ($3 IS DISTINCT FROM $4 AND NOT $7"
+"        AND EXISTS (SELECT FROM cadence.route r"
+"                     WHERE r.tenant_id = $1 AND r.tier = $4 AND r.segment IN (coalesce($8, '*'), '*')))";
+
+static SPIPlanPtr leads_plan = NULL;
+static SPIPlanPtr store_plan = NULL;
+static SPIPlanPtr route_plan = NULL;
+
+static SPIPlanPtr
+KeptPlan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
+{
+	if (*cache == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "could not prepare a rescore statement: %s",
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not keep a rescore plan");
+		*cache = plan;
+	}
+	return *cache;
+}
+
+static void
+StoreScore(Datum tenant, Datum lead, int score, const char *tier, Datum at)
+{
+	Oid			argtypes[5] = {INT8OID, INT8OID, INT4OID, TEXTOID, TIMESTAMPTZOID};
+	Datum		args[5];
+	int			rc;
+
+	args[0] = tenant;
+	args[1] = lead;
+	args[2] = Int32GetDatum(score);
+	args[3] = CStringGetTextDatum(tier);
+	args[4] = at;
+	rc = SPI_execute_plan(KeptPlan(&store_plan, store_sql, 5, argtypes), args, NULL, false, 0);
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "storing a score failed: %s", SPI_result_code_string(rc));
+}
+
+static void
+RouteLead(Datum tenant, Datum lead, const char *old_tier, const char *tier, int score, Datum at,
+		  bool below_exit, Datum segment, bool segment_null)
+{
+	Oid			argtypes[8] = {INT8OID, INT8OID, TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, BOOLOID, TEXTOID};
+	Datum		args[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	int			rc;
+
+	args[0] = tenant;
+	args[1] = lead;
+	if (old_tier == NULL)
+	{
+		args[2] = (Datum) 0;
+		nulls[2] = 'n';
+	}
+	else
+		args[2] = CStringGetTextDatum(old_tier);
+	args[3] = CStringGetTextDatum(tier);
+	args[4] = Int32GetDatum(score);
+	args[5] = at;
+	args[6] = BoolGetDatum(below_exit);
+	args[7] = segment;
+	if (segment_null)
+		nulls[7] = 'n';
+	rc = SPI_execute_plan(KeptPlan(&route_plan, route_sql, 8, argtypes), args, nulls, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "routing a rescored lead failed: %s", SPI_result_code_string(rc));
+}
+
+/*
+ * Score again each lead of new_events (the caller has connected SPI and
+ * registered the trigger's transition table).  Returns the leads changed.
+ */
+uint64
+RescoreLeadsOfNewEvents(void)
+{
+	SPITupleTable *leads;
+	uint64		nleads;
+	uint64		changed = 0;
+	uint64		i;
+	MemoryContext per_lead;
+	MemoryContext old;
+	int			rc;
+
+	rc = SPI_execute_plan(KeptPlan(&leads_plan, leads_sql, 0, NULL), NULL, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading the leads to rescore failed: %s", SPI_result_code_string(rc));
+	/* later statements replace SPI_tuptable; this one stays until SPI_finish */
+	leads = SPI_tuptable;
+	nleads = SPI_processed;
+
+	per_lead = AllocSetContextCreate(CurrentMemoryContext, "cadence rescore lead", ALLOCSET_SMALL_SIZES);
+	for (i = 0; i < nleads; i++)
+	{
+		HeapTuple	row = leads->vals[i];
+		TupleDesc	desc = leads->tupdesc;
+		bool		isnull;
+		bool		score_null;
+		bool		segment_null;
+		bool		kinds_null;
+		Datum		tenant = SPI_getbinval(row, desc, LEAD_TENANT, &isnull);
+		Datum		lead = SPI_getbinval(row, desc, LEAD_ID, &isnull);
+		Datum		lead_row = SPI_getbinval(row, desc, LEAD_ROW, &isnull);
+		Datum		old_score = SPI_getbinval(row, desc, LEAD_SCORE, &score_null);
+		Datum		segment = SPI_getbinval(row, desc, LEAD_SEGMENT, &segment_null);
+		Datum		at = SPI_getbinval(row, desc, LEAD_AT, &isnull);
+		Datum		kinds = SPI_getbinval(row, desc, LEAD_KINDS, &kinds_null);
+		Datum		times;
+		Datum		model;
+		char	   *old_tier;
+		LeadScore	scored;
+
+		times = SPI_getbinval(row, desc, LEAD_TIMES, &isnull);
+		model = SPI_getbinval(row, desc, LEAD_MODEL, &isnull);
+		if (isnull)
+			elog(ERROR, "no scoring model for tenant %lld", (long long) DatumGetInt64(tenant));
+
+		old = MemoryContextSwitchTo(per_lead);
+		old_tier = SPI_getvalue(row, desc, LEAD_TIER);
+		/* the lead has at least the batch's events, so at is never NULL */
+		scored = ScoreLead(DatumGetJsonbP(model), DatumGetHeapTupleHeader(lead_row),
+						   kinds_null ? NULL : DatumGetArrayTypeP(kinds),
+						   kinds_null ? NULL : DatumGetArrayTypeP(times),
+						   DatumGetTimestampTz(at), old_tier);
+		MemoryContextSwitchTo(old);
+
+		if (score_null || DatumGetInt32(old_score) != scored.score ||
+			old_tier == NULL || strcmp(old_tier, scored.tier) != 0)
+		{
+			StoreScore(tenant, lead, scored.score, scored.tier, at);
+			if (scored.below_exit || old_tier == NULL || strcmp(old_tier, scored.tier) != 0)
+				RouteLead(tenant, lead, old_tier, scored.tier, scored.score, at,
+						  scored.below_exit, segment, segment_null);
+			changed++;
+		}
+		MemoryContextReset(per_lead);
+	}
+	MemoryContextDelete(per_lead);
+	return changed;
+}
