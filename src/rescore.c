@@ -25,29 +25,32 @@
 #include "cadence.h"
 
 /*
- * The leads of new_events with what scoring them needs.  The model is
- * picked as cadence.scoring_model_for() picks it (the tenant's newest
- * version, else the default), written out so that it is planned with the
- * rest.
+ * The leads of new_events, in order; then, for one lead at a time, what
+ * scoring it needs.  The lead is looked up by its key in a statement of its
+ * own rather than joined to new_events: a kept plan joining the transition
+ * table is costed for the first batch's size, and a plan that scans the
+ * leads is slow for every later batch.  The model is picked as
+ * cadence.scoring_model_for() picks it (the tenant's newest version, else
+ * the default), written out so that it is planned with the rest.
  */
-static const char *const leads_sql =
-"SELECT l.tenant_id, l.lead_id, l, l.score, l.tier, l.segment, ev.at, ev.kinds, ev.times,"
+static const char *const batch_leads_sql =
+"SELECT DISTINCT n.tenant_id, n.lead_id FROM new_events n ORDER BY n.tenant_id, n.lead_id";
+
+static const char *const lead_sql =
+"SELECT l, l.score, l.tier, l.segment, ev.at, ev.kinds, ev.times,"
 "       coalesce((SELECT m.compiled FROM cadence.scoring_model m"
 "                  WHERE m.tenant_id = l.tenant_id ORDER BY m.version DESC LIMIT 1),"
 "                (SELECT d.compiled FROM cadence.scoring_default d LIMIT 1))"
-"  FROM (SELECT DISTINCT n.tenant_id, n.lead_id FROM new_events n) b"
-"  JOIN cadence.lead l ON l.tenant_id = b.tenant_id AND l.lead_id = b.lead_id"
+"  FROM cadence.lead l"
 " CROSS JOIN LATERAL (SELECT max(e.occurred_at) AS at, array_agg(e.kind) AS kinds,"
 "                            array_agg(e.occurred_at) AS times"
 "                       FROM cadence.event e"
 "                      WHERE e.tenant_id = l.tenant_id AND e.lead_id = l.lead_id) ev"
-" ORDER BY l.tenant_id, l.lead_id";
+" WHERE l.tenant_id = $1 AND l.lead_id = $2";
 
 enum
 {
-	LEAD_TENANT = 1,
-	LEAD_ID,
-	LEAD_ROW,
+	LEAD_ROW = 1,
 	LEAD_SCORE,
 	LEAD_TIER,
 	LEAD_SEGMENT,
@@ -74,7 +77,8 @@ static const char *const route_sql =
 "        AND EXISTS (SELECT FROM cadence.route r"
 "                     WHERE r.tenant_id = $1 AND r.tier = $4 AND r.segment IN (coalesce($8, '*'), '*')))";
 
-static SPIPlanPtr leads_plan = NULL;
+static SPIPlanPtr batch_leads_plan = NULL;
+static SPIPlanPtr lead_plan = NULL;
 static SPIPlanPtr store_plan = NULL;
 static SPIPlanPtr route_plan = NULL;
 
@@ -140,6 +144,79 @@ RouteLead(Datum tenant, Datum lead, const char *old_tier, const char *tier, int 
 	rc = SPI_execute_plan(KeptPlan(&route_plan, route_sql, 8, argtypes), args, nulls, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "routing a rescored lead failed: %s", SPI_result_code_string(rc));
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
+ * Score one lead again; returns whether its score or tier changed.
+ */
+static bool
+RescoreLead(Datum tenant, Datum lead)
+{
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		args[2];
+	HeapTuple	row;
+	TupleDesc	desc;
+	bool		isnull;
+	bool		score_null;
+	bool		segment_null;
+	bool		kinds_null;
+	Datum		lead_row;
+	Datum		old_score;
+	Datum		segment;
+	Datum		at;
+	Datum		kinds;
+	Datum		times;
+	Datum		model;
+	char	   *old_tier;
+	LeadScore	scored;
+	SPITupleTable *lead_table;
+	bool		changed;
+	int			rc;
+
+	args[0] = tenant;
+	args[1] = lead;
+	rc = SPI_execute_plan(KeptPlan(&lead_plan, lead_sql, 2, argtypes), args, NULL, false, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading a lead to rescore failed: %s", SPI_result_code_string(rc));
+	/* the events' foreign key holds the lead; a lead gone meanwhile has no score to keep */
+	lead_table = SPI_tuptable;
+	if (SPI_processed == 0)
+	{
+		SPI_freetuptable(lead_table);
+		return false;
+	}
+	row = lead_table->vals[0];
+	desc = lead_table->tupdesc;
+	lead_row = SPI_getbinval(row, desc, LEAD_ROW, &isnull);
+	old_score = SPI_getbinval(row, desc, LEAD_SCORE, &score_null);
+	segment = SPI_getbinval(row, desc, LEAD_SEGMENT, &segment_null);
+	at = SPI_getbinval(row, desc, LEAD_AT, &isnull);
+	kinds = SPI_getbinval(row, desc, LEAD_KINDS, &kinds_null);
+	times = SPI_getbinval(row, desc, LEAD_TIMES, &isnull);
+	model = SPI_getbinval(row, desc, LEAD_MODEL, &isnull);
+	if (isnull)
+		elog(ERROR, "no scoring model for tenant %lld", (long long) DatumGetInt64(tenant));
+	old_tier = SPI_getvalue(row, desc, LEAD_TIER);
+
+	/* the lead has at least the batch's events, so at is never NULL */
+	scored = ScoreLead(DatumGetJsonbP(model), DatumGetHeapTupleHeader(lead_row),
+					   kinds_null ? NULL : DatumGetArrayTypeP(kinds),
+					   kinds_null ? NULL : DatumGetArrayTypeP(times),
+					   DatumGetTimestampTz(at), old_tier);
+
+	changed = score_null || DatumGetInt32(old_score) != scored.score ||
+		old_tier == NULL || strcmp(old_tier, scored.tier) != 0;
+	if (changed)
+	{
+		StoreScore(tenant, lead, scored.score, scored.tier, at);
+		if (scored.below_exit || old_tier == NULL || strcmp(old_tier, scored.tier) != 0)
+			RouteLead(tenant, lead, old_tier, scored.tier, scored.score, at,
+					  scored.below_exit, segment, segment_null);
+	}
+	/* the values read above point into the lead's tuple table */
+	SPI_freetuptable(lead_table);
+	return changed;
 }
 
 /*
@@ -157,57 +234,25 @@ RescoreLeadsOfNewEvents(void)
 	MemoryContext old;
 	int			rc;
 
-	rc = SPI_execute_plan(KeptPlan(&leads_plan, leads_sql, 0, NULL), NULL, NULL, false, 0);
+	rc = SPI_execute_plan(KeptPlan(&batch_leads_plan, batch_leads_sql, 0, NULL), NULL, NULL, true, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "reading the leads to rescore failed: %s", SPI_result_code_string(rc));
 	/* later statements replace SPI_tuptable; this one stays until SPI_finish */
 	leads = SPI_tuptable;
 	nleads = SPI_processed;
 
+	/* what one lead's scoring allocates is freed before the next lead */
 	per_lead = AllocSetContextCreate(CurrentMemoryContext, "cadence rescore lead", ALLOCSET_SMALL_SIZES);
 	for (i = 0; i < nleads; i++)
 	{
-		HeapTuple	row = leads->vals[i];
-		TupleDesc	desc = leads->tupdesc;
 		bool		isnull;
-		bool		score_null;
-		bool		segment_null;
-		bool		kinds_null;
-		Datum		tenant = SPI_getbinval(row, desc, LEAD_TENANT, &isnull);
-		Datum		lead = SPI_getbinval(row, desc, LEAD_ID, &isnull);
-		Datum		lead_row = SPI_getbinval(row, desc, LEAD_ROW, &isnull);
-		Datum		old_score = SPI_getbinval(row, desc, LEAD_SCORE, &score_null);
-		Datum		segment = SPI_getbinval(row, desc, LEAD_SEGMENT, &segment_null);
-		Datum		at = SPI_getbinval(row, desc, LEAD_AT, &isnull);
-		Datum		kinds = SPI_getbinval(row, desc, LEAD_KINDS, &kinds_null);
-		Datum		times;
-		Datum		model;
-		char	   *old_tier;
-		LeadScore	scored;
-
-		times = SPI_getbinval(row, desc, LEAD_TIMES, &isnull);
-		model = SPI_getbinval(row, desc, LEAD_MODEL, &isnull);
-		if (isnull)
-			elog(ERROR, "no scoring model for tenant %lld", (long long) DatumGetInt64(tenant));
+		Datum		tenant = SPI_getbinval(leads->vals[i], leads->tupdesc, 1, &isnull);
+		Datum		lead = SPI_getbinval(leads->vals[i], leads->tupdesc, 2, &isnull);
 
 		old = MemoryContextSwitchTo(per_lead);
-		old_tier = SPI_getvalue(row, desc, LEAD_TIER);
-		/* the lead has at least the batch's events, so at is never NULL */
-		scored = ScoreLead(DatumGetJsonbP(model), DatumGetHeapTupleHeader(lead_row),
-						   kinds_null ? NULL : DatumGetArrayTypeP(kinds),
-						   kinds_null ? NULL : DatumGetArrayTypeP(times),
-						   DatumGetTimestampTz(at), old_tier);
-		MemoryContextSwitchTo(old);
-
-		if (score_null || DatumGetInt32(old_score) != scored.score ||
-			old_tier == NULL || strcmp(old_tier, scored.tier) != 0)
-		{
-			StoreScore(tenant, lead, scored.score, scored.tier, at);
-			if (scored.below_exit || old_tier == NULL || strcmp(old_tier, scored.tier) != 0)
-				RouteLead(tenant, lead, old_tier, scored.tier, scored.score, at,
-						  scored.below_exit, segment, segment_null);
+		if (RescoreLead(tenant, lead))
 			changed++;
-		}
+		MemoryContextSwitchTo(old);
 		MemoryContextReset(per_lead);
 	}
 	MemoryContextDelete(per_lead);

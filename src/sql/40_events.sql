@@ -190,7 +190,15 @@ SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
-    v_raised bigint;
+    v_raised       bigint;
+    v_tenants      bigint[];
+    v_leads        bigint[];
+    v_enrolments   bigint[];
+    v_events       bigint[];
+    v_reasons      text[];
+    v_reps         bigint[];
+    v_raised_ats   timestamptz[];
+    v_escalate_ats timestamptz[];
 BEGIN
     PERFORM cadence.require_aligned('tenant_ids, lead_ids, enrolment_ids, event_ids, reasons, raised_ats',
                                     cardinality(tenant_ids), cardinality(lead_ids), cardinality(enrolment_ids),
@@ -212,6 +220,7 @@ BEGIN
      WHERE r.tenant_id = ANY (raise_alerts.tenant_ids) AND r.on_duty AND r.active AND r.role = 'rep'
      ORDER BY r.tenant_id, r.rep_id
        FOR NO KEY UPDATE;
+    -- the alerts to raise, each with its rep, in the order given
     WITH wanted AS (
         SELECT DISTINCT ON (i.tenant_id, i.lead_id, i.reason) i.*
           FROM unnest(tenant_ids, lead_ids, enrolment_ids, event_ids, reasons, raised_ats)
@@ -233,14 +242,29 @@ BEGIN
                count(*) OVER (PARTITION BY r.tenant_id) AS reps
           FROM cadence.rep r
          WHERE r.tenant_id = ANY (raise_alerts.tenant_ids) AND r.on_duty AND r.active AND r.role = 'rep'
-    ), raised AS (
+    )
+    SELECT array_agg(x.tenant_id ORDER BY x.ord), array_agg(x.lead_id ORDER BY x.ord),
+           array_agg(x.enrolment_id ORDER BY x.ord), array_agg(x.event_id ORDER BY x.ord),
+           array_agg(x.reason ORDER BY x.ord), array_agg(coalesce(x.owner_rep_id, d.rep_id) ORDER BY x.ord),
+           array_agg(x.raised_at ORDER BY x.ord), array_agg(x.raised_at + t.hand_off_timeout ORDER BY x.ord)
+      INTO v_tenants, v_leads, v_enrolments, v_events, v_reasons, v_reps, v_raised_ats, v_escalate_ats
+      FROM owned x
+      LEFT JOIN on_duty d ON x.owner_rep_id IS NULL AND d.tenant_id = x.tenant_id AND d.pos = x.turn % d.reps
+      JOIN cadence.tenant t ON t.tenant_id = x.tenant_id;
+    IF v_tenants IS NULL THEN
+        RETURN 0;
+    END IF;
+    -- The inserts' foreign-key checks run on generic plans whatever the
+    -- batch's size: planned for the statistics of a tenant that had no
+    -- events yet, the check of each alert's event would walk all of the
+    -- tenant's events in the batch instead of looking one up by its key.
+    PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
+    WITH raised AS (
         INSERT INTO cadence.alert (tenant_id, lead_id, enrolment_id, event_id, reason, rep_id, created_at, escalate_at)
-        SELECT x.tenant_id, x.lead_id, x.enrolment_id, x.event_id, x.reason, coalesce(x.owner_rep_id, d.rep_id),
-               x.raised_at, x.raised_at + t.hand_off_timeout
-          FROM owned x
-          LEFT JOIN on_duty d ON x.owner_rep_id IS NULL AND d.tenant_id = x.tenant_id AND d.pos = x.turn % d.reps
-          JOIN cadence.tenant t ON t.tenant_id = x.tenant_id
-         ORDER BY x.ord
+        SELECT u.tenant_id, u.lead_id, u.enrolment_id, u.event_id, u.reason, u.rep_id, u.raised_at, u.escalate_at
+          FROM unnest(v_tenants, v_leads, v_enrolments, v_events, v_reasons, v_reps, v_raised_ats, v_escalate_ats)
+               WITH ORDINALITY AS u(tenant_id, lead_id, enrolment_id, event_id, reason, rep_id, raised_at, escalate_at, ord)
+         ORDER BY u.ord
         RETURNING tenant_id, rep_id, created_at
     ), alerted AS (
         UPDATE cadence.rep r

@@ -484,35 +484,42 @@ DECLARE
     v_rescored cadence.rescored_lead[];
 BEGIN
     IF lead_ids IS NULL THEN
+        -- One pass over all of the tenant's leads and events, planned for
+        -- them at each call (EXECUTE): a plan kept from a call when the
+        -- tables were nearly empty would join them by nested loops.
+        -- Scores and tiers are materialised so that each lead is scored
+        -- and tiered once, and the join that updates the leads compares
+        -- stored values only.
+        EXECUTE $rescore$
         WITH ev AS (
             SELECT e.lead_id, array_agg(e.kind) AS kinds, array_agg(e.occurred_at) AS times
               FROM cadence.event e
-             WHERE e.tenant_id = rescore_leads.tenant_id AND e.occurred_at <= as_of
+             WHERE e.tenant_id = $1 AND e.occurred_at <= $2
              GROUP BY e.lead_id
         ), scored AS MATERIALIZED (
-            -- materialised so that each lead is scored once, not once in
-            -- each place its score is used (the filter, the SET list, the tier)
             SELECT l.lead_id, l.tier AS old_tier, l.score AS old_score,
-                   cadence.compute_score(v_model, l, ev.kinds, ev.times, as_of) AS score
+                   cadence.compute_score($3, l, ev.kinds, ev.times, $2) AS score
               FROM cadence.lead l
               LEFT JOIN ev ON ev.lead_id = l.lead_id
-             WHERE l.tenant_id = rescore_leads.tenant_id
-        ), tiered AS (
+             WHERE l.tenant_id = $1
+        ), tiered AS MATERIALIZED (
             SELECT s.lead_id, s.old_tier, s.old_score, s.score,
-                   cadence.score_tier(s.score, s.old_tier, v_model) AS tier
+                   cadence.score_tier(s.score, s.old_tier, $3) AS tier
               FROM scored s
         ), changed AS (
             UPDATE cadence.lead l
-               SET score = s.score, tier = s.tier, scored_at = as_of
+               SET score = s.score, tier = s.tier, scored_at = $2
               FROM tiered s
-             WHERE l.tenant_id = rescore_leads.tenant_id AND l.lead_id = s.lead_id
+             WHERE l.tenant_id = $1 AND l.lead_id = s.lead_id
                AND (s.old_score IS DISTINCT FROM s.score OR s.old_tier IS DISTINCT FROM s.tier)
-            RETURNING l.lead_id, s.old_tier, l.tier, l.score, l.segment, as_of AS at
+            RETURNING l.lead_id, s.old_tier, l.tier, l.score, l.segment, $2 AS at
         )
         SELECT count(*), array_agg(ROW(c.lead_id, c.old_tier, c.tier, c.score, c.segment, c.at)::cadence.rescored_lead)
-                             FILTER (WHERE c.score < v_exit_below OR c.old_tier IS DISTINCT FROM c.tier)
+                             FILTER (WHERE c.score < $4 OR c.old_tier IS DISTINCT FROM c.tier)
+          FROM changed c
+        $rescore$
           INTO v_changed, v_rescored
-          FROM changed c;
+         USING rescore_leads.tenant_id, as_of, v_model, v_exit_below;
     ELSE
         WITH target AS MATERIALIZED (
             -- materialised: each lead's newest event is looked up once, not once per use
@@ -531,7 +538,7 @@ BEGIN
                                    FROM cadence.event e
                                   WHERE with_events AND e.tenant_id = l.tenant_id AND e.lead_id = l.lead_id
                                     AND e.occurred_at <= x.at) ev ON true
-        ), tiered AS (
+        ), tiered AS MATERIALIZED (
             SELECT s.lead_id, s.old_tier, s.old_score, s.at, s.score,
                    cadence.score_tier(s.score, s.old_tier, v_model) AS tier
               FROM scored s

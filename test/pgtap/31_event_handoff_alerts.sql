@@ -10,7 +10,7 @@
 -- Simulated clock: every call passes its time.  Leads are in New York (EDT,
 -- UTC-4 in April 2026): texts may go out 13:00-24:00 UTC.
 BEGIN;
-SELECT plan(45);
+SELECT plan(48);
 
 CREATE TEMP VIEW lead_touch AS
 SELECT l.external_id, t.*
@@ -279,5 +279,32 @@ SELECT results_eq(
     $$VALUES ('H-OWNED', 'sms',   'queued', '2026-04-08 14:00+00'::timestamptz),
              ('H-TRADE', 'email', 'queued', '2026-04-08 14:00+00'::timestamptz)$$,
     'the email-or-text step goes by text to the lead who replied by text, by email to the other');
+
+-- A batch of more than 100 alerts (raise_alerts plans it for its size): 150
+-- leads without an owner ask for a trade-in value in one statement; the two
+-- on-duty reps take them in turn, in lead order, one alert each.
+INSERT INTO cadence.lead (external_id, phone, time_zone)
+SELECT 'H-BULK-' || lpad(i::text, 3, '0'), '+1555556' || lpad(i::text, 4, '0'), 'America/New_York'
+  FROM generate_series(1, 150) AS i;
+INSERT INTO cadence.event (lead_id, kind, occurred_at)
+SELECT l.lead_id, 'trade_value_request', '2026-04-09 15:00+00'
+  FROM cadence.lead l WHERE l.external_id LIKE 'H-BULK-%' ORDER BY l.lead_id;
+SELECT results_eq(
+    $$SELECT rep, count(*), min(created_at), max(escalate_at) FROM lead_alert
+       WHERE external_id LIKE 'H-BULK-%' AND reason = 'trade_value_request' AND status = 'open'
+       GROUP BY rep ORDER BY rep$$,
+    $$VALUES ('R-ANNA', 75::bigint, '2026-04-09 15:00+00'::timestamptz, '2026-04-09 15:02+00'::timestamptz),
+             ('R-BEN',  75::bigint, '2026-04-09 15:00+00'::timestamptz, '2026-04-09 15:02+00'::timestamptz)$$,
+    '150 alerts in one batch: 75 to each on-duty rep, raised at the event, due to escalate after the tenant''s 2 minutes');
+SELECT is_empty(
+    $$SELECT 1 FROM (SELECT rep, lag(rep) OVER (ORDER BY lead_id) AS previous,
+                            alert_id < lag(alert_id) OVER (ORDER BY lead_id) AS out_of_order
+                       FROM lead_alert WHERE external_id LIKE 'H-BULK-%') x
+       WHERE x.rep = x.previous OR x.out_of_order$$,
+    'the reps take turns in lead order, and alert ids follow the leads'' order');
+SELECT results_eq(
+    $$SELECT external_id, last_alerted_at FROM cadence.rep WHERE external_id IN ('R-ANNA', 'R-BEN') ORDER BY external_id$$,
+    $$VALUES ('R-ANNA', '2026-04-09 15:00+00'::timestamptz), ('R-BEN', '2026-04-09 15:00+00'::timestamptz)$$,
+    'each rep''s last alert is the batch''s time');
 SELECT * FROM finish();
 ROLLBACK;
