@@ -43,11 +43,13 @@ SELECT p.oid::regprocedure AS function, l.lanname AS lang, p.prosecdef AS secdef
  ORDER BY p.proname, p.oid::regprocedure::text;
 
 -- Name resolution is pinned: every SQL or PL/pgSQL function sets search_path
--- or is a SQL-standard body (RETURN ..., bound when created).  None listed.
+-- or is a SQL-standard body (RETURN ..., bound when created); aggregates run
+-- only their C support functions.  None listed.
 SELECT p.oid::regprocedure AS function_with_unpinned_search_path
   FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
  WHERE p.pronamespace = 'cadence'::regnamespace
    AND l.lanname <> 'c'
+   AND p.prokind <> 'a'
    AND p.prosqlbody IS NULL
    AND NOT EXISTS (SELECT FROM unnest(p.proconfig) s WHERE s LIKE 'search\_path=%')
  ORDER BY 1;

@@ -15,10 +15,12 @@
  *	                 "half_life_s": 1209600, "cap": 12}, ...]}
  *
  * compute_score() and explain_score() are pure computations over the model,
- * the lead's row and its events as two aligned arrays, so a set-based
- * statement can score a million leads with one call each; score() fetches
- * one lead's data and calls the same code.  The parsed model is kept between
- * calls while the same document is passed in.
+ * the lead's row and its events as two aligned arrays; score() fetches one
+ * lead's data and calls the same code.  A rescore of every lead takes the
+ * events as rows instead: the aggregate engagement_points() sums a lead's
+ * engagement and compute_score_from() adds the lead's own parts, with the
+ * same pieces in the same order, so both forms give the same score.  The
+ * parsed model is kept between calls while the same document is passed in.
  */
 #include "postgres.h"
 
@@ -43,6 +45,9 @@ PG_FUNCTION_INFO_V1(cadence_compute_score);
 PG_FUNCTION_INFO_V1(cadence_explain_score);
 PG_FUNCTION_INFO_V1(cadence_score);
 PG_FUNCTION_INFO_V1(cadence_score_tier);
+PG_FUNCTION_INFO_V1(cadence_engagement_add);
+PG_FUNCTION_INFO_V1(cadence_engagement_final);
+PG_FUNCTION_INFO_V1(cadence_compute_score_from);
 
 typedef enum FitOp
 {
@@ -539,17 +544,59 @@ FitMatches(LeadRow *lead, const FitRule *rule)
 }
 
 /*
- * Score one lead.  kinds and times are the lead's events (aligned arrays,
- * either may be NULL for a lead with none); events after as_of are ignored.
- * The parts are added in one order everywhere: base, fit rules, then the
- * engagement of all kinds (each capped) as one sum, then the bonus.
+ * The engagement rule an event kind falls under, or -1.
+ */
+static int
+EngagementRuleOf(const EngagementRule *rules, int nrules, const char *kind, int len)
+{
+	int			r;
+
+	for (r = 0; r < nrules; r++)
+		if (strlen(rules[r].kind) == len && memcmp(rules[r].kind, kind, len) == 0)
+			return r;
+	return -1;
+}
+
+/* An event's points at as_of: the rule's points, halved every half-life. */
+static inline double
+DecayedPoints(const EngagementRule *rule, TimestampTz at, TimestampTz as_of)
+{
+	double		age_s = (double) (as_of - at) / USECS_PER_SEC;
+
+	return rule->points * pow(0.5, age_s / rule->half_life_s);
+}
+
+/*
+ * The engagement points of all kinds: each kind's decayed sum, capped,
+ * added up in rule order (kind_points, when given, gets each kind's part).
+ */
+static double
+CappedEngagement(const EngagementRule *rules, int nrules, const double *decayed, double *kind_points)
+{
+	double		total = 0;
+	int			r;
+
+	for (r = 0; r < nrules; r++)
+	{
+		double		p = decayed[r];
+
+		if (rules[r].has_cap)
+			p = (p > rules[r].cap) ? rules[r].cap : p;
+		if (kind_points != NULL)
+			kind_points[r] = p;
+		total += p;
+	}
+	return total;
+}
+
+/*
+ * The parts of a score that come from the lead's row: base and fit rules,
+ * and the bonus.
  */
 static void
-ComputeScore(ScoringModel *model, HeapTupleHeader lead_header, ArrayType *kinds, ArrayType *times,
-			 TimestampTz as_of, ScoreParts *parts)
+ScoreFit(ScoringModel *model, HeapTupleHeader lead_header, ScoreParts *parts)
 {
 	LeadRow		lead;
-	double		engagement = 0;
 	int			i;
 
 	memset(parts, 0, sizeof(ScoreParts));
@@ -569,6 +616,34 @@ ComputeScore(ScoringModel *model, HeapTupleHeader lead_header, ArrayType *kinds,
 	}
 	parts->bonus = lead.bonus;
 	CloseLeadRow(&lead);
+}
+
+/*
+ * Complete a score: the parts are added in one order everywhere (base and
+ * fit rules, then the engagement of all kinds as one sum, then the bonus),
+ * rounded halves away from zero like SQL round(), and clamped to 0-100.
+ */
+static void
+FinishScore(ScoreParts *parts, double engagement)
+{
+	parts->raw += engagement;
+	parts->raw += parts->bonus;
+	parts->score = (int) round(parts->raw);
+	if (parts->score < 0)
+		parts->score = 0;
+	if (parts->score > 100)
+		parts->score = 100;
+}
+
+/*
+ * Score one lead.  kinds and times are the lead's events (aligned arrays,
+ * either may be NULL for a lead with none); events after as_of are ignored.
+ */
+static void
+ComputeScore(ScoringModel *model, HeapTupleHeader lead_header, ArrayType *kinds, ArrayType *times,
+			 TimestampTz as_of, ScoreParts *parts)
+{
+	ScoreFit(model, lead_header, parts);
 
 	if (kinds != NULL && times != NULL && model->nengagement > 0)
 	{
@@ -600,39 +675,16 @@ ComputeScore(ScoringModel *model, HeapTupleHeader lead_header, ArrayType *kinds,
 			if (at > as_of)
 				continue;
 			kind = DatumGetTextPP(kind_values[e]);
-			for (r = 0; r < model->nengagement; r++)
-			{
-				EngagementRule *rule = &model->engagement[r];
-
-				if (strlen(rule->kind) == VARSIZE_ANY_EXHDR(kind) &&
-					memcmp(rule->kind, VARDATA_ANY(kind), VARSIZE_ANY_EXHDR(kind)) == 0)
-				{
-					double		age_s = (double) (as_of - at) / USECS_PER_SEC;
-
-					parts->kind_events[r]++;
-					parts->kind_decayed[r] += rule->points * pow(0.5, age_s / rule->half_life_s);
-					break;
-				}
-			}
+			r = EngagementRuleOf(model->engagement, model->nengagement,
+								 VARDATA_ANY(kind), VARSIZE_ANY_EXHDR(kind));
+			if (r < 0)
+				continue;
+			parts->kind_events[r]++;
+			parts->kind_decayed[r] += DecayedPoints(&model->engagement[r], at, as_of);
 		}
 	}
-	for (i = 0; i < model->nengagement; i++)
-	{
-		double		p = parts->kind_decayed[i];
-
-		if (model->engagement[i].has_cap)
-			p = (p > model->engagement[i].cap) ? model->engagement[i].cap : p;
-		parts->kind_points[i] = p;
-		engagement += p;
-	}
-	parts->raw += engagement;
-	parts->raw += parts->bonus;
-
-	parts->score = (int) round(parts->raw);	/* halves away from zero, like SQL round() */
-	if (parts->score < 0)
-		parts->score = 0;
-	if (parts->score > 100)
-		parts->score = 100;
+	FinishScore(parts, CappedEngagement(model->engagement, model->nengagement,
+										parts->kind_decayed, parts->kind_points));
 }
 
 /*
@@ -691,6 +743,97 @@ cadence_compute_score(PG_FUNCTION_ARGS)
 				 PG_ARGISNULL(2) ? NULL : PG_GETARG_ARRAYTYPE_P(2),
 				 PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3),
 				 PG_GETARG_TIMESTAMPTZ(4), &parts);
+	PG_RETURN_INT32(parts.score);
+}
+
+/*
+ * The aggregate cadence.engagement_points(model, kind, occurred_at, as_of):
+ * one lead's engagement points from its events as rows, so that a rescore
+ * of every lead groups the events without building arrays.  The state
+ * keeps its own copy of the model's engagement rules (models are cached one
+ * at a time, and another group may bring another model).
+ */
+typedef struct EngagementState
+{
+	EngagementRule *rules;
+	int			nrules;
+	double	   *decayed;
+} EngagementState;
+
+Datum
+cadence_engagement_add(PG_FUNCTION_ARGS)
+{
+	EngagementState *state = PG_ARGISNULL(0) ? NULL : (EngagementState *) PG_GETARG_POINTER(0);
+	MemoryContext aggcontext;
+	text	   *kind;
+	TimestampTz at;
+	TimestampTz as_of;
+	int			r;
+
+	if (!AggCheckCallContext(fcinfo, &aggcontext))
+		elog(ERROR, "cadence.engagement_add() called outside an aggregate");
+	if (state == NULL)
+	{
+		ScoringModel *model;
+		MemoryContext old;
+
+		if (PG_ARGISNULL(1))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("a scoring model is needed to count engagement (field \"model\")")));
+		model = ModelFor(PG_GETARG_JSONB_P(1));
+		old = MemoryContextSwitchTo(aggcontext);
+		state = palloc0(sizeof(EngagementState));
+		state->nrules = model->nengagement;
+		state->rules = palloc(sizeof(EngagementRule) * Max(model->nengagement, 1));
+		for (r = 0; r < model->nengagement; r++)
+		{
+			state->rules[r] = model->engagement[r];
+			state->rules[r].kind = pstrdup(model->engagement[r].kind);
+		}
+		state->decayed = palloc0(sizeof(double) * Max(model->nengagement, 1));
+		MemoryContextSwitchTo(old);
+	}
+	if (PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
+		PG_RETURN_POINTER(state);
+	kind = PG_GETARG_TEXT_PP(2);
+	at = PG_GETARG_TIMESTAMPTZ(3);
+	as_of = PG_GETARG_TIMESTAMPTZ(4);
+	if (at > as_of)
+		PG_RETURN_POINTER(state);
+	r = EngagementRuleOf(state->rules, state->nrules, VARDATA_ANY(kind), VARSIZE_ANY_EXHDR(kind));
+	if (r >= 0)
+		state->decayed[r] += DecayedPoints(&state->rules[r], at, as_of);
+	PG_RETURN_POINTER(state);
+}
+
+Datum
+cadence_engagement_final(PG_FUNCTION_ARGS)
+{
+	EngagementState *state;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	state = (EngagementState *) PG_GETARG_POINTER(0);
+	PG_RETURN_FLOAT8(CappedEngagement(state->rules, state->nrules, state->decayed, NULL));
+}
+
+/*
+ * cadence.compute_score_from(model jsonb, lead cadence.lead,
+ *                            engagement double precision) returns integer
+ *
+ * A lead's score from its engagement points as cadence.engagement_points()
+ * sums them (NULL for a lead with no events).
+ */
+Datum
+cadence_compute_score_from(PG_FUNCTION_ARGS)
+{
+	ScoreParts	parts;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	ScoreFit(ModelFor(PG_GETARG_JSONB_P(0)), PG_GETARG_HEAPTUPLEHEADER(1), &parts);
+	FinishScore(&parts, PG_ARGISNULL(2) ? 0 : PG_GETARG_FLOAT8(2));
 	PG_RETURN_INT32(parts.score);
 }
 

@@ -63,6 +63,37 @@ AS 'MODULE_PATHNAME', 'cadence_compute_score';
 COMMENT ON FUNCTION cadence.compute_score(jsonb, cadence.lead, text[], timestamptz[], timestamptz) IS
   'Score a lead (0-100) under a compiled model from its fields and its events (aligned kinds and times) at as_of';
 
+-- The same score in two steps, for a pass over many leads: the aggregate
+-- sums one lead's engagement from its events as rows (each kind decayed and
+-- capped), and compute_score_from adds the lead's own parts to it.
+CREATE FUNCTION cadence.engagement_add(state internal, model jsonb, kind text, occurred_at timestamptz,
+                                       as_of timestamptz)
+RETURNS internal
+LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'cadence_engagement_add';
+COMMENT ON FUNCTION cadence.engagement_add(internal, jsonb, text, timestamptz, timestamptz) IS
+  'Internal: the transition function of cadence.engagement_points()';
+CREATE FUNCTION cadence.engagement_final(state internal)
+RETURNS double precision
+LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'cadence_engagement_final';
+COMMENT ON FUNCTION cadence.engagement_final(internal) IS
+  'Internal: the final function of cadence.engagement_points()';
+CREATE AGGREGATE cadence.engagement_points(model jsonb, kind text, occurred_at timestamptz, as_of timestamptz) (
+    SFUNC = cadence.engagement_add,
+    STYPE = internal,
+    FINALFUNC = cadence.engagement_final
+);
+COMMENT ON AGGREGATE cadence.engagement_points(jsonb, text, timestamptz, timestamptz) IS
+  'A lead''s engagement points at as_of from its events under a compiled model (each kind decayed, then capped)';
+
+CREATE FUNCTION cadence.compute_score_from(model jsonb, lead cadence.lead, engagement double precision)
+RETURNS integer
+LANGUAGE c IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'cadence_compute_score_from';
+COMMENT ON FUNCTION cadence.compute_score_from(jsonb, cadence.lead, double precision) IS
+  'Score a lead (0-100) under a compiled model from its fields and its engagement points (cadence.engagement_points)';
+
 CREATE FUNCTION cadence.explain_score(model jsonb, lead cadence.lead, kinds text[], times timestamptz[], as_of timestamptz)
 RETURNS TABLE (component text, detail text, points numeric)
 LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 10
@@ -492,13 +523,13 @@ BEGIN
         -- stored values only.
         EXECUTE $rescore$
         WITH ev AS (
-            SELECT e.lead_id, array_agg(e.kind) AS kinds, array_agg(e.occurred_at) AS times
+            SELECT e.lead_id, cadence.engagement_points($3, e.kind, e.occurred_at, $2) AS points
               FROM cadence.event e
              WHERE e.tenant_id = $1 AND e.occurred_at <= $2
              GROUP BY e.lead_id
         ), scored AS MATERIALIZED (
             SELECT l.lead_id, l.tier AS old_tier, l.score AS old_score,
-                   cadence.compute_score($3, l, ev.kinds, ev.times, $2) AS score
+                   cadence.compute_score_from($3, l, ev.points) AS score
               FROM cadence.lead l
               LEFT JOIN ev ON ev.lead_id = l.lead_id
              WHERE l.tenant_id = $1

@@ -15,6 +15,8 @@ GRANT EXECUTE ON FUNCTION
     cadence.with_compliance_text(text, text, text, text, bigint), cadence.opted_out_everywhere(bigint, bigint),
     cadence.sms_keyword_kind(text), cadence.event_decisions(cadence.event_decision[]),
     cadence.compute_score(jsonb, cadence.lead, text[], timestamptz[], timestamptz),
+    cadence.compute_score_from(jsonb, cadence.lead, double precision),
+    cadence.engagement_points(jsonb, text, timestamptz, timestamptz),
     cadence.explain_score(jsonb, cadence.lead, text[], timestamptz[], timestamptz),
     cadence.default_scoring_spec(), cadence.scoring_model_for(bigint), cadence.score(bigint, timestamptz),
     cadence.score_explain(bigint, timestamptz), cadence.score_tier(integer, text, jsonb)

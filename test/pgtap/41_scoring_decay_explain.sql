@@ -13,7 +13,7 @@
 -- number changed.
 -- Simulated clock: every call passes its time.  Leads are in New York.
 BEGIN;
-SELECT plan(28);
+SELECT plan(32);
 
 INSERT INTO cadence.lead (external_id, first_name, time_zone, attributes, score_bonus, created_at) VALUES
     ('D-ONE',     'Ada',  'America/New_York', '{}',                          0,   '2026-03-01 12:00+00'),
@@ -254,6 +254,40 @@ SELECT is_empty(
         FROM cadence.lead l
        WHERE l.scored_at IS NOT NULL AND l.score IS DISTINCT FROM cadence.score(l.lead_id, l.scored_at)$$,
     'each stored score equals score() as of the time it was stored');
+
+-- The two-step form a full rescore uses: engagement_points() sums one
+-- lead's events as rows (decayed per kind, then capped), compute_score_from()
+-- adds the lead's own parts.  Opens of 10 points halving daily, capped at 15:
+-- 10 + 5 + 2.5 = 17.5 is capped to 15; one open a day old is 5; an open
+-- after as_of does not count.
+SELECT results_eq(
+    $$SELECT cadence.engagement_points(m, e.kind, e.at, '2026-03-10 12:00+00')
+        FROM (SELECT cadence.compile_scoring('{"engagement": {"email_open": {"points": 10, "half_life": "1 day", "cap": 15}}}') AS m) x,
+             (VALUES (1, 'email_open', '2026-03-10 12:00+00'::timestamptz), (1, 'email_open', '2026-03-09 12:00+00'),
+                     (1, 'email_open', '2026-03-08 12:00+00'), (1, 'email_click', '2026-03-10 12:00+00'),
+                     (2, 'email_open', '2026-03-09 12:00+00'), (2, 'email_open', '2026-03-11 12:00+00')) e(g, kind, at)
+       GROUP BY e.g ORDER BY e.g$$,
+    $$VALUES (15::double precision), (5::double precision)$$,
+    'engagement_points: decay per event, the cap per kind, kinds without a rule and later events ignored');
+SELECT is(
+    cadence.compute_score_from(cadence.compile_scoring('{"base": 30}'), l, 2.5), 33,
+    'compute_score_from adds the engagement to base and fit and rounds as compute_score does (32.5 -> 33)')
+  FROM cadence.lead l WHERE l.external_id = 'D-ONE';
+SELECT is_empty(
+    $$WITH m AS (SELECT cadence.scoring_model_for(cadence.current_tenant()) AS m),
+           t AS (SELECT unnest(ARRAY['2026-03-01 12:00+00', '2026-04-15 12:00+00', '2026-09-01 12:00+00']::timestamptz[]) AS t)
+      SELECT l.external_id, t.t
+        FROM cadence.lead l CROSS JOIN m CROSS JOIN t
+        LEFT JOIN LATERAL (SELECT cadence.engagement_points(m.m, e.kind, e.occurred_at, t.t) AS points,
+                                  array_agg(e.kind) AS kinds, array_agg(e.occurred_at) AS times
+                             FROM cadence.event e WHERE e.tenant_id = l.tenant_id AND e.lead_id = l.lead_id) ev ON true
+       WHERE cadence.compute_score_from(m.m, l, ev.points)
+             IS DISTINCT FROM cadence.compute_score(m.m, l, ev.kinds, ev.times, t.t)$$,
+    'for every lead at three times, the two-step score equals compute_score()');
+SELECT throws_ok(
+    $$SELECT cadence.engagement_points(NULL, 'email_open', '2026-03-01 12:00+00', '2026-03-02 12:00+00')$$,
+    '22004', 'a scoring model is needed to count engagement (field "model")',
+    'engagement_points() without a model names the field');
 
 SELECT * FROM finish();
 ROLLBACK;
