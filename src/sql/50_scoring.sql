@@ -562,10 +562,10 @@ BEGIN
               JOIN cadence.lead l ON l.tenant_id = rescore_leads.tenant_id AND l.lead_id = i.lead_id
         ), scored AS MATERIALIZED (
             SELECT l.lead_id, l.tier AS old_tier, l.score AS old_score, x.at,
-                   cadence.compute_score(v_model, l, ev.kinds, ev.times, x.at) AS score
+                   cadence.compute_score_from(v_model, l, ev.points) AS score
               FROM target x
               JOIN cadence.lead l ON l.tenant_id = rescore_leads.tenant_id AND l.lead_id = x.lead_id
-              LEFT JOIN LATERAL (SELECT array_agg(e.kind) AS kinds, array_agg(e.occurred_at) AS times
+              LEFT JOIN LATERAL (SELECT cadence.engagement_points(v_model, e.kind, e.occurred_at, x.at) AS points
                                    FROM cadence.event e
                                   WHERE with_events AND e.tenant_id = l.tenant_id AND e.lead_id = l.lead_id
                                     AND e.occurred_at <= x.at) ev ON true
