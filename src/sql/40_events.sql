@@ -321,19 +321,22 @@ BEGIN
     IF occurred_at IS NULL THEN
         RAISE EXCEPTION 'occurred_at must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF NOT EXISTS (SELECT FROM cadence.lead l WHERE l.tenant_id = v_tenant AND l.lead_id = record_event.lead_id) THEN
-        RAISE EXCEPTION 'lead % does not exist (field "lead_id")', coalesce(record_event.lead_id::text, 'NULL')
-            USING ERRCODE = 'no_data_found';
-    END IF;
     IF payload IS NULL OR jsonb_typeof(payload) <> 'object' THEN
         RAISE EXCEPTION 'payload must be a JSON object (field "payload")' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- the lead is checked in the same statement; no row means an unknown
+    -- lead or a repeated delivery, told apart below
     INSERT INTO cadence.event (tenant_id, lead_id, kind, occurred_at, touch_id, payload, source, provider_id)
-    VALUES (v_tenant, record_event.lead_id, record_event.kind, record_event.occurred_at, record_event.touch_id,
-            record_event.payload, coalesce(record_event.source, 'crm'), record_event.provider_id)
+    SELECT v_tenant, record_event.lead_id, record_event.kind, record_event.occurred_at, record_event.touch_id,
+           record_event.payload, coalesce(record_event.source, 'crm'), record_event.provider_id
+     WHERE EXISTS (SELECT FROM cadence.lead l WHERE l.tenant_id = v_tenant AND l.lead_id = record_event.lead_id)
     ON CONFLICT ON CONSTRAINT event_provider_once DO NOTHING
     RETURNING event_id INTO v_id;
     IF v_id IS NULL THEN
+        IF NOT EXISTS (SELECT FROM cadence.lead l WHERE l.tenant_id = v_tenant AND l.lead_id = record_event.lead_id) THEN
+            RAISE EXCEPTION 'lead % does not exist (field "lead_id")', coalesce(record_event.lead_id::text, 'NULL')
+                USING ERRCODE = 'no_data_found';
+        END IF;
         -- delivered before: the first delivery is the event
         SELECT e.event_id INTO v_id FROM cadence.event e
          WHERE e.tenant_id = v_tenant AND e.source = coalesce(record_event.source, 'crm')
