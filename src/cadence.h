@@ -7,6 +7,7 @@
 
 #include "access/htup.h"
 #include "datatype/timestamp.h"
+#include "executor/spi.h"
 #include "pgtime.h"
 #include "utils/array.h"
 #include "utils/jsonb.h"
@@ -31,6 +32,10 @@ extern TimestampTz FromLocal(int julian, int64 usec_of_day, pg_tz *tz);
 extern TimestampTz NextAllowedMoment(TimestampTz t, pg_tz *tz,
 									 int64 from_usec, int64 until_usec,
 									 int weekday_mask);
+
+/* statements prepared once per backend (kept_plan.c) */
+extern SPIPlanPtr KeptPlan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes,
+						   int cursor_options);
 
 /* lead scores (score.c) */
 typedef struct LeadScore

@@ -411,20 +411,7 @@ RunOverNewEvents(const char *sql, SPIPlanPtr *cache, bool small, long limit)
 	int			rc;
 
 	if (small)
-	{
-		if (*cache == NULL)
-		{
-			SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
-
-			if (plan == NULL)
-				elog(ERROR, "could not prepare an event statement: %s",
-					 SPI_result_code_string(SPI_result));
-			if (SPI_keepplan(plan) != 0)
-				elog(ERROR, "could not keep an event plan");
-			*cache = plan;
-		}
-		rc = SPI_execute_plan(*cache, NULL, NULL, false, limit);
-	}
+		rc = SPI_execute_plan(KeptPlan(cache, sql, 0, NULL, 0), NULL, NULL, false, limit);
 	else
 		rc = SPI_execute(sql, false, limit);
 
@@ -446,20 +433,7 @@ RunOverDecisions(DecisionStatement *stmt, bool small, Datum decisions)
 
 	argtypes[0] = decisions_type;
 	if (small)
-	{
-		if (stmt->plan == NULL)
-		{
-			SPIPlanPtr	plan = SPI_prepare(stmt->sql, 1, argtypes);
-
-			if (plan == NULL)
-				elog(ERROR, "could not prepare an event statement: %s",
-					 SPI_result_code_string(SPI_result));
-			if (SPI_keepplan(plan) != 0)
-				elog(ERROR, "could not keep an event plan");
-			stmt->plan = plan;
-		}
-		rc = SPI_execute_plan(stmt->plan, &decisions, NULL, false, 0);
-	}
+		rc = SPI_execute_plan(KeptPlan(&stmt->plan, stmt->sql, 1, argtypes, 0), &decisions, NULL, false, 0);
 	else
 		rc = SPI_execute_with_args(stmt->sql, 1, argtypes, &decisions, NULL, false, 0);
 

@@ -82,23 +82,6 @@ static SPIPlanPtr lead_plan = NULL;
 static SPIPlanPtr store_plan = NULL;
 static SPIPlanPtr route_plan = NULL;
 
-static SPIPlanPtr
-KeptPlan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
-{
-	if (*cache == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-
-		if (plan == NULL)
-			elog(ERROR, "could not prepare a rescore statement: %s",
-				 SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not keep a rescore plan");
-		*cache = plan;
-	}
-	return *cache;
-}
-
 static void
 StoreScore(Datum tenant, Datum lead, int score, const char *tier, Datum at)
 {
@@ -111,7 +94,7 @@ StoreScore(Datum tenant, Datum lead, int score, const char *tier, Datum at)
 	args[2] = Int32GetDatum(score);
 	args[3] = CStringGetTextDatum(tier);
 	args[4] = at;
-	rc = SPI_execute_plan(KeptPlan(&store_plan, store_sql, 5, argtypes), args, NULL, false, 0);
+	rc = SPI_execute_plan(KeptPlan(&store_plan, store_sql, 5, argtypes, 0), args, NULL, false, 0);
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "storing a score failed: %s", SPI_result_code_string(rc));
 }
@@ -141,7 +124,7 @@ RouteLead(Datum tenant, Datum lead, const char *old_tier, const char *tier, int 
 	args[7] = segment;
 	if (segment_null)
 		nulls[7] = 'n';
-	rc = SPI_execute_plan(KeptPlan(&route_plan, route_sql, 8, argtypes), args, nulls, false, 0);
+	rc = SPI_execute_plan(KeptPlan(&route_plan, route_sql, 8, argtypes, 0), args, nulls, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "routing a rescored lead failed: %s", SPI_result_code_string(rc));
 	SPI_freetuptable(SPI_tuptable);
@@ -176,7 +159,7 @@ RescoreLead(Datum tenant, Datum lead)
 
 	args[0] = tenant;
 	args[1] = lead;
-	rc = SPI_execute_plan(KeptPlan(&lead_plan, lead_sql, 2, argtypes), args, NULL, false, 1);
+	rc = SPI_execute_plan(KeptPlan(&lead_plan, lead_sql, 2, argtypes, 0), args, NULL, false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "reading a lead to rescore failed: %s", SPI_result_code_string(rc));
 	/* the events' foreign key holds the lead; a lead gone meanwhile has no score to keep */
@@ -234,7 +217,7 @@ RescoreLeadsOfNewEvents(void)
 	MemoryContext old;
 	int			rc;
 
-	rc = SPI_execute_plan(KeptPlan(&batch_leads_plan, batch_leads_sql, 0, NULL), NULL, NULL, true, 0);
+	rc = SPI_execute_plan(KeptPlan(&batch_leads_plan, batch_leads_sql, 0, NULL, 0), NULL, NULL, true, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "reading the leads to rescore failed: %s", SPI_result_code_string(rc));
 	/* later statements replace SPI_tuptable; this one stays until SPI_finish */

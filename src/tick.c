@@ -336,28 +336,18 @@ static SPIPlanPtr alert_plan = NULL;
 #define MAX_ROUNDS_PER_TENANT 10000
 
 /*
- * Prepare a per-tenant statement once per backend: its parameters are
+ * A per-tenant statement, prepared once per backend: its parameters are
  * always the tenant, as_of and the batch size.  The big statements keep one
  * generic plan: they read the due rows through their index whatever as_of
  * is, and planning them again at every tick would cost more than the work
  * of a typical tick.
  */
 static SPIPlanPtr
-KeptPlan(SPIPlanPtr *cache, const char *sql, int cursor_options)
+TickPlan(SPIPlanPtr *cache, const char *sql)
 {
-	if (*cache == NULL)
-	{
-		Oid			argtypes[3] = {INT8OID, TIMESTAMPTZOID, INT4OID};
-		SPIPlanPtr	plan = SPI_prepare_cursor(sql, 3, argtypes, cursor_options);
+	static Oid	argtypes[3] = {INT8OID, TIMESTAMPTZOID, INT4OID};
 
-		if (plan == NULL)
-			elog(ERROR, "could not prepare a tick statement: %s",
-				 SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not keep a tick plan");
-		*cache = plan;
-	}
-	return *cache;
+	return KeptPlan(cache, sql, 3, argtypes, CURSOR_OPT_GENERIC_PLAN);
 }
 
 /*
@@ -397,7 +387,7 @@ TickTenant(int64 tenant_id, TimestampTz as_of)
 	int64		unused = 0;
 	int			round;
 
-	if (RunTenantStatement(KeptPlan(&due_check_plan, due_check_sql, CURSOR_OPT_GENERIC_PLAN),
+	if (RunTenantStatement(TickPlan(&due_check_plan, due_check_sql),
 						   tenant_id, as_of, &unused) == 0)
 		return 0;
 
@@ -406,12 +396,12 @@ TickTenant(int64 tenant_id, TimestampTz as_of)
 		int64		handled;
 
 		CHECK_FOR_INTERRUPTS();
-		handled = RunTenantStatement(KeptPlan(&move_plan, move_sql, CURSOR_OPT_GENERIC_PLAN), tenant_id, as_of, &moves);
-		handled += RunTenantStatement(KeptPlan(&tick_plan, tick_sql, CURSOR_OPT_GENERIC_PLAN), tenant_id, as_of, &queued);
+		handled = RunTenantStatement(TickPlan(&move_plan, move_sql), tenant_id, as_of, &moves);
+		handled += RunTenantStatement(TickPlan(&tick_plan, tick_sql), tenant_id, as_of, &queued);
 		if (handled == 0)
 			break;
 	}
-	while (RunTenantStatement(KeptPlan(&alert_plan, alert_sql, CURSOR_OPT_GENERIC_PLAN), tenant_id, as_of,
+	while (RunTenantStatement(TickPlan(&alert_plan, alert_sql), tenant_id, as_of,
 							  &escalations) > 0)
 		CHECK_FOR_INTERRUPTS();
 	return queued;
@@ -441,15 +431,7 @@ cadence_tick(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	if (tenants_plan == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare(tenants_sql, 0, NULL);
-
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not prepare the tenant list");
-		tenants_plan = plan;
-	}
-	if (SPI_execute_plan(tenants_plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(KeptPlan(&tenants_plan, tenants_sql, 0, NULL, 0), NULL, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not list tenants");
 	ntenants = (int) SPI_processed;
 	tenants = palloc(sizeof(int64) * Max(ntenants, 1));
