@@ -3,7 +3,7 @@
  *		Scoring the leads of a batch of events again, from the event trigger.
  *
  * A small batch (record_event, a webhook's few rows) concerns a few leads.
- * For them one kept statement reads each lead's row, its events and its
+ * Kept statements list them and read each one's row, its events and its
  * tenant's model; the score and tier are computed here with the code of
  * score.c, and only a lead whose score or tier changed costs an UPDATE, and
  * only one with routing to do a call of cadence.route_lead().  This is the
