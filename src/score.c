@@ -136,28 +136,7 @@ Member(JsonbContainer *obj, const char *key, JsonbValue *out)
 	return getKeyJsonValueFromContainer(obj, key, strlen(key), out);
 }
 
-static double
-NumberMember(JsonbContainer *obj, const char *key, bool *found)
-{
-	JsonbValue	v;
-
-	if (Member(obj, key, &v) == NULL || v.type != jbvNumeric)
-	{
-		*found = false;
-		return 0;
-	}
-	*found = true;
-	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v.val.numeric)));
-}
-
-/* The least whole number on or above a number, computed in numeric. */
-static int
-NumericCeiling(Numeric n)
-{
-	return DatumGetInt32(DirectFunctionCall1(numeric_int4,
-											 DirectFunctionCall1(numeric_ceil, NumericGetDatum(n))));
-}
-
+/* A numeric member of an object, or NULL when absent or not a number. */
 static Numeric
 NumericMember(JsonbContainer *obj, const char *key)
 {
@@ -166,6 +145,25 @@ NumericMember(JsonbContainer *obj, const char *key)
 	if (obj == NULL || Member(obj, key, &v) == NULL || v.type != jbvNumeric)
 		return NULL;
 	return v.val.numeric;
+}
+
+static double
+NumberMember(JsonbContainer *obj, const char *key, bool *found)
+{
+	Numeric		n = NumericMember(obj, key);
+
+	*found = (n != NULL);
+	if (n == NULL)
+		return 0;
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(n)));
+}
+
+/* The least whole number on or above a number, computed in numeric. */
+static int
+NumericCeiling(Numeric n)
+{
+	return DatumGetInt32(DirectFunctionCall1(numeric_int4,
+											 DirectFunctionCall1(numeric_ceil, NumericGetDatum(n))));
 }
 
 /*
@@ -974,6 +972,18 @@ cadence_score(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr lead_plan = NULL;
 	static SPIPlanPtr events_plan = NULL;
+	static const char *const lead_sql =
+		"SELECT l, l.tenant_id,"
+		"       coalesce((SELECT m.compiled FROM cadence.scoring_model m"
+		"                  WHERE m.tenant_id = l.tenant_id ORDER BY m.version DESC LIMIT 1),"
+		"                (SELECT d.compiled FROM cadence.scoring_default d LIMIT 1))"
+		"  FROM cadence.lead l"
+		" WHERE l.tenant_id = cadence.current_tenant() AND l.lead_id = $1";
+	static const char *const events_sql =
+		"SELECT e.kind, e.occurred_at FROM cadence.event e"
+		" WHERE e.tenant_id = $1 AND e.lead_id = $2 AND e.occurred_at <= $3";
+	Oid			lead_argtypes[1] = {INT8OID};
+	Oid			events_argtypes[3] = {INT8OID, INT8OID, TIMESTAMPTZOID};
 	Datum		args[3];
 	TimestampTz as_of;
 	Datum		model_datum;
@@ -990,31 +1000,8 @@ cadence_score(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (lead_plan == NULL)
-	{
-		Oid			argtypes[1] = {INT8OID};
-		Oid			event_argtypes[3] = {INT8OID, INT8OID, TIMESTAMPTZOID};
-		SPIPlanPtr	p1,
-					p2;
-
-		p1 = SPI_prepare("SELECT l, l.tenant_id,"
-						 "       coalesce((SELECT m.compiled FROM cadence.scoring_model m"
-						 "                  WHERE m.tenant_id = l.tenant_id ORDER BY m.version DESC LIMIT 1),"
-						 "                (SELECT d.compiled FROM cadence.scoring_default d LIMIT 1))"
-						 "  FROM cadence.lead l"
-						 " WHERE l.tenant_id = cadence.current_tenant() AND l.lead_id = $1",
-						 1, argtypes);
-		p2 = SPI_prepare("SELECT e.kind, e.occurred_at FROM cadence.event e"
-						 " WHERE e.tenant_id = $1 AND e.lead_id = $2 AND e.occurred_at <= $3",
-						 3, event_argtypes);
-		if (p1 == NULL || p2 == NULL || SPI_keepplan(p1) != 0 || SPI_keepplan(p2) != 0)
-			elog(ERROR, "could not prepare the scoring queries");
-		lead_plan = p1;
-		events_plan = p2;
-	}
-
 	args[0] = PG_GETARG_DATUM(0);
-	if (SPI_execute_plan(lead_plan, args, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(KeptPlan(&lead_plan, lead_sql, 1, lead_argtypes, 0), args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "scoring query failed");
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -1029,7 +1016,8 @@ cadence_score(PG_FUNCTION_ARGS)
 	/* the events, as the two aligned arrays ComputeScore() takes */
 	args[1] = PG_GETARG_DATUM(0);
 	args[2] = TimestampTzGetDatum(as_of);
-	if (SPI_execute_plan(events_plan, args, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(KeptPlan(&events_plan, events_sql, 3, events_argtypes, 0), args, NULL, true, 0)
+		!= SPI_OK_SELECT)
 		elog(ERROR, "scoring query failed");
 	if (SPI_processed > 0)
 	{

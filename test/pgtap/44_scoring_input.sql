@@ -10,7 +10,7 @@
 -- rescore refuses an infinite or missing as_of (22023) and logs nothing.
 -- Simulated clock: every call passes its time.
 BEGIN;
-SELECT plan(51);
+SELECT plan(52);
 
 -- 'SQLSTATE: message' of a statement, or 'no error' (its effects are then kept).
 CREATE FUNCTION pg_temp.failure(statement text) RETURNS text
@@ -175,6 +175,21 @@ SELECT row_eq(
     $$SELECT (SELECT count(*) FROM cadence.scoring_run), score, scored_at FROM cadence.lead WHERE external_id = 'IN-ONE'$$,
     ROW(0::bigint, 30, '2026-03-02 15:00+00'::timestamptz),
     'a refused rescore logs no run and changes no lead');
+
+-- ---------------------------------------------------------------------------
+-- The C scoring pieces refuse a document that is not a compiled model.
+SELECT results_eq(
+    $$SELECT pg_temp.failure(s) FROM unnest(ARRAY[
+        $s$SELECT cadence.score_tier(50, 'warm', '[]')$s$,
+        $s$SELECT cadence.engagement_points('"hot"', 'email_open', '2026-03-02 15:00+00', '2026-03-03 15:00+00')$s$,
+        $s$SELECT cadence.compute_score_from('{"fit": 3}', l, 0) FROM cadence.lead l WHERE l.external_id = 'IN-ONE'$s$,
+        $s$SELECT cadence.compute_score_from('{"engagement": [{"kind": "email_open", "points": 5}]}', l, 0)
+             FROM cadence.lead l WHERE l.external_id = 'IN-ONE'$s$]) WITH ORDINALITY u(s, n) ORDER BY n$$,
+    $$VALUES ('22023: invalid compiled scoring model: not an object'),
+             ('22023: invalid compiled scoring model: not an object'),
+             ('22023: invalid compiled scoring model: fit is not an array'),
+             ('22023: invalid compiled scoring model: an engagement rule needs a positive half_life_s')$$,
+    'score_tier, engagement_points and compute_score_from refuse a document that is not a compiled model');
 
 SELECT * FROM finish();
 ROLLBACK;
