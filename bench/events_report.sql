@@ -62,11 +62,13 @@ SELECT figure,
 
 \pset format unaligned
 \pset tuples_only on
-SELECT format('single rows: bare INSERT runs %s s; record_event %s s; PL/pgSQL trigger %s s (%s events each)',
+SELECT format('single rows, runs in s: bare INSERT %s; record_event %s; PL/pgSQL trigger %s (%s events each)',
               (SELECT string_agg(to_char(seconds, 'FM990.000'), ' ' ORDER BY run) FROM bench.result
                 WHERE figure = 'event_single' AND variant = 'baseline'),
-              (SELECT to_char(seconds, 'FM990.000') FROM bench.result WHERE figure = 'event_single' AND variant = 'engine'),
-              (SELECT to_char(seconds, 'FM990.000') FROM bench.result WHERE figure = 'event_single' AND variant = 'plpgsql'),
+              (SELECT string_agg(to_char(seconds, 'FM990.000'), ' ' ORDER BY run) FROM bench.result
+                WHERE figure = 'event_single' AND variant = 'engine'),
+              (SELECT string_agg(to_char(seconds, 'FM990.000'), ' ' ORDER BY run) FROM bench.result
+                WHERE figure = 'event_single' AND variant = 'plpgsql'),
               :n_single)
  WHERE EXISTS (SELECT FROM bench.result WHERE figure = 'event_single');
 SELECT format('bulk: bare COPY %s s, COPY into cadence.event %s (%s events); bare COPY %s s, temporary table + INSERT %s s (%s events)',

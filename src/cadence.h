@@ -48,8 +48,9 @@ typedef struct LeadScore
 extern LeadScore ScoreLead(Jsonb *model, HeapTupleHeader lead, ArrayType *kinds, ArrayType *times,
 						   TimestampTz as_of, const char *current_tier);
 
-/* scoring again the leads of new events (rescore.c) */
-extern uint64 RescoreLeadsOfNewEvents(void);
+/* scoring again the leads of new events, and writing what the events change on them (rescore.c) */
+extern uint64 RescoreLeadsOfNewEvents(Datum decisions, Oid decisions_type);
+extern bool RescoreEventLead(Datum tenant, Datum lead, Datum decisions, Oid decisions_type);
 
 /* the scheduler (worker.c) */
 extern void CadenceWorkerInit(void);

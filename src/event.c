@@ -13,7 +13,8 @@
  *
  *	- consent: unsubscribe, STOP-like SMS replies, START, opt_out are written
  *	  to the consent ledger, whose own trigger cancels unsent touches;
- *	- the lead: last response, last engagement, preferred channel;
+ *	- the lead: last response, last engagement, preferred channel (with its
+ *	  new score, rescore.c);
  *	- the enrolment: exit (exit_on), pause and hand to a human (pause_on),
  *	  escalation to another cadence when a counter over a window is reached
  *	  (escalate; the move keeps history and adds to the score), and the
@@ -24,6 +25,11 @@
  * Each cadence's rules say which kinds exit, pause or alert; kinds' defaults
  * apply when a cadence does not say.  Every row written belongs to the
  * event's own tenant, and cadence definitions are only read.
+ *
+ * A batch of one event, the common case (a webhook, record_event), runs
+ * statements of its own that take the event as parameters: they do the
+ * same, and cost less to start, which is most of what a statement costs
+ * for one event.
  */
 #include "postgres.h"
 
@@ -32,6 +38,9 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
+#include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "utils/rel.h"
 
 #include "cadence.h"
 
@@ -43,26 +52,41 @@ PG_FUNCTION_INFO_V1(cadence_event_applied);
  */
 #define SMALL_BATCH 1000
 
+/*
+ * The statements below read the new events from the transition table
+ * (NEW_EVENTS), or those for a batch of one event read it from parameters
+ * $1 to $8 (ONE_EVENT, filled by ReadOneEvent()) and its lead's rows by
+ * key.
+ */
+#define NEW_EVENTS "new_events n"
+#define ONE_EVENT \
+"(SELECT $1::bigint AS tenant_id, $2::bigint AS lead_id, $3::bigint AS event_id, $4::text AS kind," \
+"        $5::timestamptz AS occurred_at, $6::jsonb AS payload, $7::text AS source, $8::bigint AS touch_id) n"
+#define ONE_EVENT_NARGS 8
+
 /* The first invalid event, if any: what is wrong and with which event. */
-static const char *const validate_sql =
-"SELECT n.kind, n.lead_id, n.touch_id,"
-"       CASE WHEN NOT EXISTS (SELECT FROM cadence.event_kind b WHERE b.kind = n.kind)"
-"             AND NOT EXISTS (SELECT FROM cadence.custom_event_kind c"
-"                              WHERE c.tenant_id = n.tenant_id AND c.kind = n.kind) THEN 'kind'"
-"            WHEN n.payload ? 'body' AND pg_catalog.jsonb_typeof(n.payload -> 'body') <> 'string' THEN 'body'"
-"            ELSE 'touch' END"
-"  FROM new_events n"
-" WHERE (NOT EXISTS (SELECT FROM cadence.event_kind b WHERE b.kind = n.kind)"
-"        AND NOT EXISTS (SELECT FROM cadence.custom_event_kind c"
-"                         WHERE c.tenant_id = n.tenant_id AND c.kind = n.kind))"
-"    OR (n.payload ? 'body' AND pg_catalog.jsonb_typeof(n.payload -> 'body') <> 'string')"
-"    OR (n.touch_id IS NOT NULL AND NOT EXISTS (SELECT FROM cadence.touch t"
-"                                                WHERE t.tenant_id = n.tenant_id AND t.touch_id = n.touch_id"
-"                                                  AND t.lead_id = n.lead_id))"
-" LIMIT 1";
+#define VALIDATE_FROM(events) \
+"SELECT n.kind, n.lead_id, n.touch_id," \
+"       CASE WHEN NOT EXISTS (SELECT FROM cadence.event_kind b WHERE b.kind = n.kind)" \
+"             AND NOT EXISTS (SELECT FROM cadence.custom_event_kind c" \
+"                              WHERE c.tenant_id = n.tenant_id AND c.kind = n.kind) THEN 'kind'" \
+"            WHEN n.payload ? 'body' AND pg_catalog.jsonb_typeof(n.payload -> 'body') <> 'string' THEN 'body'" \
+"            ELSE 'touch' END" \
+"  FROM " events \
+" WHERE (NOT EXISTS (SELECT FROM cadence.event_kind b WHERE b.kind = n.kind)" \
+"        AND NOT EXISTS (SELECT FROM cadence.custom_event_kind c" \
+"                         WHERE c.tenant_id = n.tenant_id AND c.kind = n.kind))" \
+"    OR (n.payload ? 'body' AND pg_catalog.jsonb_typeof(n.payload -> 'body') <> 'string')" \
+"    OR (n.touch_id IS NOT NULL AND NOT EXISTS (SELECT FROM cadence.touch t" \
+"                                                WHERE t.tenant_id = n.tenant_id AND t.touch_id = n.touch_id" \
+"                                                  AND t.lead_id = n.lead_id))" \
+" LIMIT 1"
+
+static const char *const validate_sql = VALIDATE_FROM(NEW_EVENTS);
+static const char *const validate_one_sql = VALIDATE_FROM(ONE_EVENT);
 
 /* every new event with its effective kind (STOP in an SMS reply is sms_stop) and that kind's effects */
-#define EVENTS_WITH_KINDS \
+#define EVENTS_WITH_KINDS_FROM(events) \
 "ev AS (" \
 "    SELECT n.tenant_id, n.event_id, n.lead_id, n.occurred_at, n.source, k.kind," \
 "           coalesce(c.response, b.response) AS response," \
@@ -74,13 +98,14 @@ static const char *const validate_sql =
 "           coalesce(c.default_exit, b.default_exit) AS default_exit," \
 "           coalesce(c.default_pause, b.default_pause) AS default_pause," \
 "           coalesce(c.default_hand_off, b.default_hand_off) AS default_hand_off" \
-"      FROM new_events n" \
+"      FROM " events \
 "     CROSS JOIN LATERAL (SELECT coalesce(CASE WHEN n.kind = 'sms_reply'" \
 "                                            THEN cadence.sms_keyword_kind(n.payload ->> 'body') END," \
 "                                       n.kind)) AS k(kind)" \
 "      LEFT JOIN cadence.custom_event_kind c ON c.tenant_id = n.tenant_id AND c.kind = k.kind" \
 "      LEFT JOIN cadence.event_kind b ON b.kind = k.kind" \
 ")"
+#define EVENTS_WITH_KINDS EVENTS_WITH_KINDS_FROM(NEW_EVENTS)
 
 /*
  * The decision statement: what the events do to each of their leads, one
@@ -88,111 +113,189 @@ static const char *const validate_sql =
  * at all, so that only the statements with work run.  The lead's running
  * enrolment is locked (lock_enrolments_sql has already taken it), so the
  * statements that follow find it as decided here.
+ *
+ * It comes in two forms that decide alike: decide_sql for any batch, which
+ * reduces each lead's events with aggregates, and decide_one_sql for a
+ * batch of one event, which takes the event as parameters and reads its
+ * effects directly (the aggregates would cost more to set up than the rest
+ * of the statement takes to run).
  */
-static const char *const decide_sql =
-"WITH " EVENTS_WITH_KINDS
-/* the lead's running enrolment, locked, and what its cadence makes of each event */
-", running AS ("
-"    SELECT e.tenant_id, e.lead_id, e.enrolment_id, e.status, e.enrolled_at, e.move_reason, e.exit_reason,"
-"           v.cadence_key, v.rules"
-"      FROM cadence.enrolment e"
-"      JOIN cadence.cadence_version v"
-"        ON v.tenant_id = e.tenant_id AND v.cadence_version_id = e.cadence_version_id"
-"     WHERE (e.tenant_id, e.lead_id) IN (SELECT ev.tenant_id, ev.lead_id FROM ev)"
-"       AND e.status IN ('active', 'paused')"
-"       FOR NO KEY UPDATE OF e"
-"), effects AS ("
-"    SELECT ev.*, r.enrolment_id, r.status AS enrolment_status, r.enrolled_at, r.move_reason, r.exit_reason,"
-"           r.cadence_key, r.rules,"
-"           CASE WHEN r.rules ? 'exit_on' THEN (r.rules -> 'exit_on') ? ev.kind ELSE ev.default_exit END AS exits,"
-"           CASE WHEN r.rules ? 'pause_on' THEN (r.rules -> 'pause_on') ? ev.kind ELSE ev.default_pause END AS pauses,"
-"           CASE WHEN r.rules ? 'hand_off_on' THEN (r.rules -> 'hand_off_on') ? ev.kind"
-"                ELSE ev.default_hand_off END AS hands_off"
-"      FROM ev"
-"      LEFT JOIN running r ON r.tenant_id = ev.tenant_id AND r.lead_id = ev.lead_id"
-/* one row per lead: the first exit, pause and hand-off, the latest engagement */
-"), decision AS ("
-"    SELECT f.tenant_id, f.lead_id, f.enrolment_id, f.enrolment_status, f.enrolled_at, f.move_reason,"
+
+/*
+ * the lead's running enrolment, locked, and what its cadence makes of each
+ * event; leads is the condition that picks the events' leads
+ */
+#define RUNNING_AND_EFFECTS_OF(leads) \
+", running AS (" \
+"    SELECT e.tenant_id, e.lead_id, e.enrolment_id, e.status, e.enrolled_at, e.move_reason, e.exit_reason," \
+"           v.cadence_key, v.rules" \
+"      FROM cadence.enrolment e" \
+"      JOIN cadence.cadence_version v" \
+"        ON v.tenant_id = e.tenant_id AND v.cadence_version_id = e.cadence_version_id" \
+"     WHERE " leads \
+"       AND e.status IN ('active', 'paused')" \
+"       FOR NO KEY UPDATE OF e" \
+"), effects AS (" \
+"    SELECT ev.*, r.enrolment_id, r.status AS enrolment_status, r.enrolled_at, r.move_reason, r.exit_reason," \
+"           r.cadence_key, r.rules," \
+"           CASE WHEN r.rules ? 'exit_on' THEN (r.rules -> 'exit_on') ? ev.kind ELSE ev.default_exit END AS exits," \
+"           CASE WHEN r.rules ? 'pause_on' THEN (r.rules -> 'pause_on') ? ev.kind ELSE ev.default_pause END AS pauses," \
+"           CASE WHEN r.rules ? 'hand_off_on' THEN (r.rules -> 'hand_off_on') ? ev.kind" \
+"                ELSE ev.default_hand_off END AS hands_off" \
+"      FROM ev" \
+"      LEFT JOIN running r ON r.tenant_id = ev.tenant_id AND r.lead_id = ev.lead_id" \
+")"
+
+/* the decision columns that come straight from the lead's enrolment */
+#define DECISION_ENROLMENT \
+"    SELECT f.tenant_id, f.lead_id, f.enrolment_id, f.enrolment_status, f.enrolled_at, f.move_reason," \
 "           f.exit_reason, f.cadence_key, f.rules,"
-"           (array_agg(f.kind ORDER BY f.occurred_at, f.event_id) FILTER (WHERE f.exits))[1] AS exit_kind,"
-"           min(f.occurred_at) FILTER (WHERE f.exits) AS exit_at,"
-"           (array_agg(f.kind ORDER BY f.occurred_at, f.event_id) FILTER (WHERE f.pauses))[1] AS pause_kind,"
-"           min(f.occurred_at) FILTER (WHERE f.pauses) AS pause_at,"
-"           (array_agg(f.kind ORDER BY f.occurred_at, f.event_id) FILTER (WHERE f.hands_off))[1] AS hand_off_kind,"
-"           (array_agg(f.event_id ORDER BY f.occurred_at, f.event_id) FILTER (WHERE f.hands_off))[1] AS hand_off_event,"
-"           min(f.occurred_at) FILTER (WHERE f.hands_off) AS hand_off_at,"
-"           max(f.occurred_at) FILTER (WHERE f.response) AS response_at,"
-"           max(f.occurred_at) FILTER (WHERE f.engagement) AS engaged_at,"
-"           min(f.occurred_at) FILTER (WHERE f.human_contact) AS contact_at,"
-"           (array_agg(f.kind ORDER BY f.occurred_at, f.event_id) FILTER (WHERE f.human_contact))[1] AS contact_kind,"
-"           (array_agg(f.preferred_channel ORDER BY f.occurred_at DESC, f.event_id DESC)"
-"              FILTER (WHERE f.preferred_channel IS NOT NULL))[1] AS preferred_channel,"
-"           max(f.occurred_at) AS last_at,"
-"           array_agg(DISTINCT f.kind) AS kinds"
-"      FROM effects f"
-"     GROUP BY f.tenant_id, f.lead_id, f.enrolment_id, f.enrolment_status, f.enrolled_at, f.move_reason,"
-"              f.exit_reason, f.cadence_key, f.rules"
+
+/* one row per lead: the first exit, pause and hand-off, the latest engagement */
+#define DECISION_OF_EVENTS \
+", decision AS (" \
+DECISION_ENROLMENT \
+"           (array_agg(f.kind ORDER BY f.occurred_at, f.event_id) FILTER (WHERE f.exits))[1] AS exit_kind," \
+"           min(f.occurred_at) FILTER (WHERE f.exits) AS exit_at," \
+"           (array_agg(f.kind ORDER BY f.occurred_at, f.event_id) FILTER (WHERE f.pauses))[1] AS pause_kind," \
+"           min(f.occurred_at) FILTER (WHERE f.pauses) AS pause_at," \
+"           (array_agg(f.kind ORDER BY f.occurred_at, f.event_id) FILTER (WHERE f.hands_off))[1] AS hand_off_kind," \
+"           (array_agg(f.event_id ORDER BY f.occurred_at, f.event_id) FILTER (WHERE f.hands_off))[1] AS hand_off_event," \
+"           min(f.occurred_at) FILTER (WHERE f.hands_off) AS hand_off_at," \
+"           max(f.occurred_at) FILTER (WHERE f.response) AS response_at," \
+"           max(f.occurred_at) FILTER (WHERE f.engagement) AS engaged_at," \
+"           min(f.occurred_at) FILTER (WHERE f.human_contact) AS contact_at," \
+"           (array_agg(f.kind ORDER BY f.occurred_at, f.event_id) FILTER (WHERE f.human_contact))[1] AS contact_kind," \
+"           (array_agg(f.preferred_channel ORDER BY f.occurred_at DESC, f.event_id DESC)" \
+"              FILTER (WHERE f.preferred_channel IS NOT NULL))[1] AS preferred_channel," \
+"           max(f.occurred_at) AS last_at," \
+"           array_agg(DISTINCT f.kind) AS kinds" \
+"      FROM effects f" \
+"     GROUP BY f.tenant_id, f.lead_id, f.enrolment_id, f.enrolment_status, f.enrolled_at, f.move_reason," \
+"              f.exit_reason, f.cadence_key, f.rules" \
+")"
+
+/* the same for a batch of one event: that event is the first and the latest of everything */
+#define DECISION_OF_ONE_EVENT \
+", decision AS (" \
+DECISION_ENROLMENT \
+"           CASE WHEN f.exits THEN f.kind END AS exit_kind," \
+"           CASE WHEN f.exits THEN f.occurred_at END AS exit_at," \
+"           CASE WHEN f.pauses THEN f.kind END AS pause_kind," \
+"           CASE WHEN f.pauses THEN f.occurred_at END AS pause_at," \
+"           CASE WHEN f.hands_off THEN f.kind END AS hand_off_kind," \
+"           CASE WHEN f.hands_off THEN f.event_id END AS hand_off_event," \
+"           CASE WHEN f.hands_off THEN f.occurred_at END AS hand_off_at," \
+"           CASE WHEN f.response THEN f.occurred_at END AS response_at," \
+"           CASE WHEN f.engagement THEN f.occurred_at END AS engaged_at," \
+"           CASE WHEN f.human_contact THEN f.occurred_at END AS contact_at," \
+"           CASE WHEN f.human_contact THEN f.kind END AS contact_kind," \
+"           f.preferred_channel," \
+"           f.occurred_at AS last_at," \
+"           ARRAY[f.kind] AS kinds" \
+"      FROM effects f" \
+")"
+
 /*
  * The first escalation rule of the cadence that a new event completes: the
  * count of its event kind since the enrolment began, within the window,
  * reaches the rule's count.  Only to a cadence that exists, never to itself.
  * Events are counted only for rules whose kind is among the lead's new ones.
+ * Then the enrolment's new status and reason.
  */
-"), escalation AS ("
-"    SELECT DISTINCT ON (d.tenant_id, d.lead_id) d.tenant_id, d.lead_id, d.enrolment_id, d.last_at,"
-"           r.rule ->> 'move_to' AS move_to, coalesce((r.rule ->> 'score')::integer, 0) AS score"
-"      FROM decision d"
-"     CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(d.rules -> 'escalate') WITH ORDINALITY AS r(rule, ord)"
-"     WHERE d.enrolment_status = 'active' AND d.exit_kind IS NULL"
-"       AND r.rule ->> 'move_to' <> d.cadence_key"
-"       AND d.kinds @> ARRAY[r.rule -> 'when' ->> 'event']"
-"       AND (SELECT count(*) FROM cadence.event h"
-"             WHERE h.tenant_id = d.tenant_id AND h.lead_id = d.lead_id"
-"               AND h.kind = r.rule -> 'when' ->> 'event'"
-"               AND h.occurred_at >= d.enrolled_at AND h.occurred_at <= d.last_at"
-"               AND h.occurred_at > d.last_at - coalesce(cadence.parse_duration(r.rule -> 'when' ->> 'within'),"
-"                                                        d.last_at - d.enrolled_at + interval '1 microsecond'))"
-"           >= coalesce((r.rule -> 'when' ->> 'count')::integer, 1)"
-"       AND EXISTS (SELECT FROM cadence.cadence c WHERE c.tenant_id = d.tenant_id AND c.cadence_key = r.rule ->> 'move_to')"
-"     ORDER BY d.tenant_id, d.lead_id, r.ord"
-"), decided AS ("
-"    SELECT d.*, x.move_to, x.last_at AS moved_at, x.score AS move_score,"
-"           d.enrolment_id IS NOT NULL"
-"           AND (d.exit_kind IS NOT NULL OR x.move_to IS NOT NULL"
-"                OR (d.pause_kind IS NOT NULL AND d.enrolment_status = 'active')"
-"                OR (d.move_reason = 'silence' AND d.engaged_at IS NOT NULL)) AS changes_enrolment"
-"      FROM decision d"
-"      LEFT JOIN escalation x ON x.tenant_id = d.tenant_id AND x.lead_id = d.lead_id"
-"), final AS ("
-"    SELECT z.*,"
-"           CASE WHEN z.exit_kind IS NOT NULL OR z.move_to IS NOT NULL THEN 'exited'"
-"                WHEN z.pause_kind IS NOT NULL THEN 'paused' ELSE z.enrolment_status END AS new_status,"
-"           CASE WHEN z.exit_kind IS NOT NULL THEN z.exit_kind"
-"                WHEN z.move_to IS NOT NULL THEN 'escalated'"
-"                WHEN z.pause_kind IS NOT NULL AND z.enrolment_status = 'active' THEN 'handed_off:' || z.pause_kind"
-"                ELSE z.exit_reason END AS new_reason"
-"      FROM decided z"
+#define ESCALATION_AND_OUTCOME \
+", escalation AS (" \
+"    SELECT DISTINCT ON (d.tenant_id, d.lead_id) d.tenant_id, d.lead_id, d.enrolment_id, d.last_at," \
+"           r.rule ->> 'move_to' AS move_to, coalesce((r.rule ->> 'score')::integer, 0) AS score" \
+"      FROM decision d" \
+"     CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(d.rules -> 'escalate') WITH ORDINALITY AS r(rule, ord)" \
+"     WHERE d.enrolment_status = 'active' AND d.exit_kind IS NULL" \
+"       AND r.rule ->> 'move_to' <> d.cadence_key" \
+"       AND d.kinds @> ARRAY[r.rule -> 'when' ->> 'event']" \
+"       AND (SELECT count(*) FROM cadence.event h" \
+"             WHERE h.tenant_id = d.tenant_id AND h.lead_id = d.lead_id" \
+"               AND h.kind = r.rule -> 'when' ->> 'event'" \
+"               AND h.occurred_at >= d.enrolled_at AND h.occurred_at <= d.last_at" \
+"               AND h.occurred_at > d.last_at - coalesce(cadence.parse_duration(r.rule -> 'when' ->> 'within')," \
+"                                                        d.last_at - d.enrolled_at + interval '1 microsecond'))" \
+"           >= coalesce((r.rule -> 'when' ->> 'count')::integer, 1)" \
+"       AND EXISTS (SELECT FROM cadence.cadence c WHERE c.tenant_id = d.tenant_id AND c.cadence_key = r.rule ->> 'move_to')" \
+"     ORDER BY d.tenant_id, d.lead_id, r.ord" \
+"), decided AS (" \
+"    SELECT d.*, x.move_to, x.last_at AS moved_at, x.score AS move_score," \
+"           d.enrolment_id IS NOT NULL" \
+"           AND (d.exit_kind IS NOT NULL OR x.move_to IS NOT NULL" \
+"                OR (d.pause_kind IS NOT NULL AND d.enrolment_status = 'active')" \
+"                OR (d.move_reason = 'silence' AND d.engaged_at IS NOT NULL)) AS changes_enrolment" \
+"      FROM decision d" \
+"      LEFT JOIN escalation x ON x.tenant_id = d.tenant_id AND x.lead_id = d.lead_id" \
+"), final AS (" \
+"    SELECT z.*," \
+"           CASE WHEN z.exit_kind IS NOT NULL OR z.move_to IS NOT NULL THEN 'exited'" \
+"                WHEN z.pause_kind IS NOT NULL THEN 'paused' ELSE z.enrolment_status END AS new_status," \
+"           CASE WHEN z.exit_kind IS NOT NULL THEN z.exit_kind" \
+"                WHEN z.move_to IS NOT NULL THEN 'escalated'" \
+"                WHEN z.pause_kind IS NOT NULL AND z.enrolment_status = 'active' THEN 'handed_off:' || z.pause_kind" \
+"                ELSE z.exit_reason END AS new_reason" \
+"      FROM decided z" \
 ")"
-"SELECT array_agg(ROW(f.tenant_id, f.lead_id, f.enrolment_id, f.enrolment_status, f.new_status, f.new_reason,"
-"                     f.changes_enrolment, CASE WHEN f.move_reason = 'silence'"
-"                          THEN cadence.parse_duration(f.rules -> 'on_silence' ->> 'after') END,"
-"                     f.exit_kind, f.exit_at, f.pause_kind, f.pause_at,"
-"                     f.hand_off_kind, f.hand_off_event, f.hand_off_at, f.response_at, f.engaged_at,"
-"                     f.contact_at, f.contact_kind, f.preferred_channel, f.move_to, f.moved_at, f.move_score"
-"                    )::cadence.event_decision ORDER BY f.tenant_id, f.lead_id),"
-"       coalesce(bool_or(f.changes_enrolment), false),"
-"       coalesce(bool_or(f.exit_kind IS NOT NULL"
-"                        OR (f.changes_enrolment AND f.new_status IN ('exited', 'paused'))), false),"
-"       coalesce(bool_or(f.response_at IS NOT NULL OR f.engaged_at IS NOT NULL"
-"                        OR f.preferred_channel IS NOT NULL OR f.move_to IS NOT NULL), false),"
-"       coalesce(bool_or(f.move_to IS NOT NULL), false),"
-"       coalesce(bool_or(f.hand_off_kind IS NOT NULL AND f.exit_kind IS NULL), false),"
-"       coalesce(bool_or(f.contact_at IS NOT NULL OR f.exit_at IS NOT NULL), false),"
-"       coalesce(bool_or(f.contact_at IS NOT NULL), false),"
-"       EXISTS (SELECT FROM ev WHERE ev.consent_channel IS NOT NULL)"
+
+/* a lead's decision as the statements that apply decisions take it */
+#define DECISION_ROW \
+"ROW(f.tenant_id, f.lead_id, f.enrolment_id, f.enrolment_status, f.new_status, f.new_reason," \
+"    f.changes_enrolment, CASE WHEN f.move_reason = 'silence'" \
+"         THEN cadence.parse_duration(f.rules -> 'on_silence' ->> 'after') END," \
+"    f.exit_kind, f.exit_at, f.pause_kind, f.pause_at," \
+"    f.hand_off_kind, f.hand_off_event, f.hand_off_at, f.response_at, f.engaged_at," \
+"    f.contact_at, f.contact_kind, f.preferred_channel, f.move_to, f.moved_at, f.move_score" \
+"   )::cadence.event_decision"
+
+/*
+ * Whether a lead's decision has each kind of work (the DECIDE_ columns
+ * below, in order, but consent): over the batch, any lead's.
+ */
+#define HAS_ENROLMENTS		"f.changes_enrolment"
+#define HAS_TOUCHES			"f.exit_kind IS NOT NULL OR (f.changes_enrolment AND f.new_status IN ('exited', 'paused'))"
+#define HAS_LEADS			"f.response_at IS NOT NULL OR f.engaged_at IS NOT NULL" \
+							" OR f.preferred_channel IS NOT NULL OR f.move_to IS NOT NULL"
+#define HAS_MOVES			"f.move_to IS NOT NULL"
+#define HAS_HAND_OFFS		"f.hand_off_kind IS NOT NULL AND f.exit_kind IS NULL"
+#define HAS_ALERTS_CLOSED	"f.contact_at IS NOT NULL OR f.exit_at IS NOT NULL"
+#define HAS_CONTACT			"f.contact_at IS NOT NULL"
+#define HAS_CONSENT			"EXISTS (SELECT FROM ev WHERE ev.consent_channel IS NOT NULL)"
+
+static const char *const decide_sql =
+"WITH " EVENTS_WITH_KINDS
+RUNNING_AND_EFFECTS_OF("(e.tenant_id, e.lead_id) IN (SELECT ev.tenant_id, ev.lead_id FROM ev)")
+DECISION_OF_EVENTS ESCALATION_AND_OUTCOME
+"SELECT array_agg(" DECISION_ROW " ORDER BY f.tenant_id, f.lead_id),"
+"       coalesce(bool_or(" HAS_ENROLMENTS "), false),"
+"       coalesce(bool_or(" HAS_TOUCHES "), false),"
+"       coalesce(bool_or(" HAS_LEADS "), false),"
+"       coalesce(bool_or(" HAS_MOVES "), false),"
+"       coalesce(bool_or(" HAS_HAND_OFFS "), false),"
+"       coalesce(bool_or(" HAS_ALERTS_CLOSED "), false),"
+"       coalesce(bool_or(" HAS_CONTACT "), false),"
+"       " HAS_CONSENT
 "  FROM final f";
 
-/* The columns of decide_sql's result, after the decisions themselves. */
+/* one event: one lead, one decision row, nothing to aggregate */
+static const char *const decide_one_sql =
+"WITH " EVENTS_WITH_KINDS_FROM(ONE_EVENT)
+RUNNING_AND_EFFECTS_OF("e.tenant_id = $1 AND e.lead_id = $2")
+DECISION_OF_ONE_EVENT ESCALATION_AND_OUTCOME
+"SELECT ARRAY[" DECISION_ROW "],"
+"       coalesce(" HAS_ENROLMENTS ", false),"
+"       coalesce(" HAS_TOUCHES ", false),"
+"       coalesce(" HAS_LEADS ", false),"
+"       coalesce(" HAS_MOVES ", false),"
+"       coalesce(" HAS_HAND_OFFS ", false),"
+"       coalesce(" HAS_ALERTS_CLOSED ", false),"
+"       coalesce(" HAS_CONTACT ", false),"
+"       " HAS_CONSENT
+"  FROM final f";
+
+/* The columns of the decision statement's result, after the decisions themselves. */
 enum
 {
 	DECIDE_DECISIONS = 1,
@@ -241,6 +344,10 @@ static const char touches_sql[] =
 "        OR (d.changes_enrolment AND d.new_status IN ('exited', 'paused') AND t.enrolment_id = d.enrolment_id))"
 "   AND t.status IN ('queued', 'claimed', 'held')";
 
+/*
+ * The leads' own columns, for a bulk load; a small batch's leads are
+ * written once, with their new score, by the rescore (rescore.c).
+ */
 static const char leads_sql[] =
 "UPDATE cadence.lead l"
 "   SET last_response_at = greatest(l.last_response_at, d.response_at),"
@@ -303,21 +410,28 @@ static const char *const consent_sql =
  * the apply statement starts after a tick that held an enrolment has
  * committed, it sees (and withdraws) the touches that tick queued.
  */
-static const char *const lock_touches_sql =
-"SELECT t.touch_id"
-"  FROM cadence.touch t"
-" WHERE (t.tenant_id, t.lead_id) IN (SELECT n.tenant_id, n.lead_id FROM new_events n)"
-"   AND t.status IN ('queued', 'claimed', 'held')"
-" ORDER BY t.tenant_id, t.touch_id"
-"   FOR NO KEY UPDATE OF t";
+#define LOCK_TOUCHES_OF(leads) \
+"SELECT t.touch_id" \
+"  FROM cadence.touch t" \
+" WHERE " leads \
+"   AND t.status IN ('queued', 'claimed', 'held')" \
+" ORDER BY t.tenant_id, t.touch_id" \
+"   FOR NO KEY UPDATE OF t"
 
+#define LOCK_ENROLMENTS_OF(leads) \
+"SELECT e.enrolment_id" \
+"  FROM cadence.enrolment e" \
+" WHERE " leads \
+"   AND e.status IN ('active', 'paused')" \
+" ORDER BY e.tenant_id, e.enrolment_id" \
+"   FOR NO KEY UPDATE OF e"
+
+static const char *const lock_touches_sql =
+LOCK_TOUCHES_OF("(t.tenant_id, t.lead_id) IN (SELECT n.tenant_id, n.lead_id FROM new_events n)");
 static const char *const lock_enrolments_sql =
-"SELECT e.enrolment_id"
-"  FROM cadence.enrolment e"
-" WHERE (e.tenant_id, e.lead_id) IN (SELECT n.tenant_id, n.lead_id FROM new_events n)"
-"   AND e.status IN ('active', 'paused')"
-" ORDER BY e.tenant_id, e.enrolment_id"
-"   FOR NO KEY UPDATE OF e";
+LOCK_ENROLMENTS_OF("(e.tenant_id, e.lead_id) IN (SELECT n.tenant_id, n.lead_id FROM new_events n)");
+static const char *const lock_touches_one_sql = LOCK_TOUCHES_OF("t.tenant_id = $1 AND t.lead_id = $2");
+static const char *const lock_enrolments_one_sql = LOCK_ENROLMENTS_OF("e.tenant_id = $1 AND e.lead_id = $2");
 
 /*
  * The leads the events concern are scored again, each as of its newest
@@ -353,9 +467,13 @@ static const char *const close_sql =
 "   AND a.status IN ('open', 'escalated') AND a.created_at <= c.at";
 
 static SPIPlanPtr validate_plan = NULL;
+static SPIPlanPtr validate_one_plan = NULL;
 static SPIPlanPtr lock_touches_plan = NULL;
+static SPIPlanPtr lock_touches_one_plan = NULL;
 static SPIPlanPtr lock_enrolments_plan = NULL;
+static SPIPlanPtr lock_enrolments_one_plan = NULL;
 static SPIPlanPtr decide_plan = NULL;
+static SPIPlanPtr decide_one_plan = NULL;
 static SPIPlanPtr consent_plan = NULL;
 static SPIPlanPtr close_plan = NULL;
 static SPIPlanPtr rescore_plan = NULL;
@@ -400,6 +518,78 @@ static const ApplyStep apply_steps[] = {
 	{DECIDE_TOUCHES, &touches_stmt},
 	{DECIDE_LEADS, &leads_stmt}
 };
+
+/*
+ * The batch being applied: small (kept plans) or not, and for a batch of
+ * one event, that event as the parameters of the one-event statements.
+ */
+typedef struct Batch
+{
+	bool		small;
+	bool		one;
+	Datum		values[ONE_EVENT_NARGS];
+	char		nulls[ONE_EVENT_NARGS];
+} Batch;
+
+/* the columns of cadence.event that ONE_EVENT's parameters are, in order, and their types */
+static const char *const one_event_columns[ONE_EVENT_NARGS] = {
+	"tenant_id", "lead_id", "event_id", "kind", "occurred_at", "payload", "source", "touch_id"
+};
+static Oid	one_event_types[ONE_EVENT_NARGS] = {
+	INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, JSONBOID, TEXTOID, INT8OID
+};
+
+/*
+ * Read the batch's only event from the transition table into batch, with a
+ * read pointer of its own (the statements' scans keep theirs).  The values
+ * point into slot, which the caller drops when the batch is applied.
+ */
+static void
+ReadOneEvent(TriggerData *trigdata, Batch *batch, TupleTableSlot *slot)
+{
+	Tuplestorestate *events = trigdata->tg_newtable;
+	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
+	int			i;
+
+	tuplestore_select_read_pointer(events, tuplestore_alloc_read_pointer(events, EXEC_FLAG_REWIND));
+	tuplestore_rescan(events);
+	if (!tuplestore_gettupleslot(events, true, true, slot))
+		elog(ERROR, "the new event is missing from new_events");
+	for (i = 0; i < ONE_EVENT_NARGS; i++)
+	{
+		int			attnum = SPI_fnumber(desc, one_event_columns[i]);
+		bool		isnull;
+
+		if (attnum <= 0)
+			elog(ERROR, "cadence.event has no column \"%s\"", one_event_columns[i]);
+		batch->values[i] = slot_getattr(slot, attnum, &isnull);
+		batch->nulls[i] = isnull ? 'n' : ' ';
+	}
+	batch->one = true;
+}
+
+/*
+ * Run a statement of the batch: for one event, one_sql (when there is
+ * one) with the event as parameters; else sql over new_events, with a kept
+ * plan for small batches and a fresh one for large batches.
+ */
+static void
+RunOverBatch(const Batch *batch, const char *sql, SPIPlanPtr *cache,
+			 const char *one_sql, SPIPlanPtr *one_cache, long limit)
+{
+	int			rc;
+
+	if (batch->one && one_sql != NULL)
+		rc = SPI_execute_plan(KeptPlan(one_cache, one_sql, ONE_EVENT_NARGS, one_event_types, 0),
+							  (Datum *) batch->values, batch->nulls, false, limit);
+	else if (batch->small)
+		rc = SPI_execute_plan(KeptPlan(cache, sql, 0, NULL, 0), NULL, NULL, false, limit);
+	else
+		rc = SPI_execute(sql, false, limit);
+
+	if (rc < 0)
+		elog(ERROR, "event statement failed: %s", SPI_result_code_string(rc));
+}
 
 /*
  * Run a statement over new_events: a kept plan for small batches, a fresh
@@ -470,11 +660,14 @@ DecideFlag(HeapTuple row, TupleDesc desc, int column)
 /*
  * Decide what the events do to each lead, then apply it, one statement per
  * kind of effect the batch has (apply_steps, then consent, then alerts the
- * batch raised and its own human contact closes).
+ * batch raised and its own human contact closes).  A small batch leaves
+ * the leads' own columns to the rescore, which writes them with the score
+ * (rescore.c); returns the decisions for it.
  */
-static void
-ApplyNewEvents(bool small)
+static Datum
+ApplyNewEvents(const Batch *batch)
 {
+	bool		small = batch->small;
 	HeapTuple	row;
 	TupleDesc	desc;
 	Datum		decisions;
@@ -482,7 +675,7 @@ ApplyNewEvents(bool small)
 	bool		flags[DECIDE_NCOLUMNS + 1];
 	int			i;
 
-	RunOverNewEvents(decide_sql, &decide_plan, small, 0);
+	RunOverBatch(batch, decide_sql, &decide_plan, decide_one_sql, &decide_one_plan, 0);
 	if (SPI_processed != 1)
 		elog(ERROR, "the event decision returned %llu rows, expected 1",
 			 (unsigned long long) SPI_processed);
@@ -498,20 +691,21 @@ ApplyNewEvents(bool small)
 
 	/* the tuple table stays until SPI_finish, and decisions with it */
 	for (i = 0; i < lengthof(apply_steps); i++)
-		if (flags[apply_steps[i].column])
+		if (flags[apply_steps[i].column] && !(small && apply_steps[i].stmt == &leads_stmt))
 			RunOverDecisions(apply_steps[i].stmt, small, decisions);
 	/* consent last, as the ledger's trigger saw the other effects before */
 	if (flags[DECIDE_CONSENT])
 		RunOverNewEvents(consent_sql, &consent_plan, small, 0);
 	if (flags[DECIDE_CONTACT])
 		RunOverNewEvents(close_sql, &close_plan, small, 0);
+	return decisions;
 }
 
 /*
  * Refuse the whole statement when one event is invalid; nothing is applied.
  */
 static void
-ValidateNewEvents(bool small)
+ValidateNewEvents(const Batch *batch)
 {
 	bool		isnull;
 	char	   *kind;
@@ -519,7 +713,7 @@ ValidateNewEvents(bool small)
 	Datum		lead_id;
 	Datum		touch_id;
 
-	RunOverNewEvents(validate_sql, &validate_plan, small, 1);
+	RunOverBatch(batch, validate_sql, &validate_plan, validate_one_sql, &validate_one_plan, 1);
 	if (SPI_processed == 0)
 		return;
 
@@ -554,7 +748,9 @@ cadence_event_applied(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata;
 	int64		nevents;
-	bool		small;
+	Batch		batch;
+	TupleTableSlot *one_event = NULL;
+	Datum		decisions;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -572,21 +768,32 @@ cadence_event_applied(PG_FUNCTION_ARGS)
 	nevents = tuplestore_tuple_count(trigdata->tg_newtable);
 	if (nevents == 0)
 		return PointerGetDatum(NULL);
-	small = nevents <= SMALL_BATCH;
+	memset(&batch, 0, sizeof(batch));
+	batch.small = nevents <= SMALL_BATCH;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_register_trigger_data(trigdata) != SPI_OK_TD_REGISTER)
 		elog(ERROR, "could not register the new events");
+	if (nevents == 1)
+	{
+		one_event = MakeSingleTupleTableSlot(RelationGetDescr(trigdata->tg_relation), &TTSOpsMinimalTuple);
+		ReadOneEvent(trigdata, &batch, one_event);
+	}
 
-	ValidateNewEvents(small);
-	RunOverNewEvents(lock_touches_sql, &lock_touches_plan, small, 0);
-	RunOverNewEvents(lock_enrolments_sql, &lock_enrolments_plan, small, 0);
-	ApplyNewEvents(small);
-	if (small)
-		RescoreLeadsOfNewEvents();
+	ValidateNewEvents(&batch);
+	RunOverBatch(&batch, lock_touches_sql, &lock_touches_plan, lock_touches_one_sql, &lock_touches_one_plan, 0);
+	RunOverBatch(&batch, lock_enrolments_sql, &lock_enrolments_plan,
+				 lock_enrolments_one_sql, &lock_enrolments_one_plan, 0);
+	decisions = ApplyNewEvents(&batch);
+	if (batch.one)
+		RescoreEventLead(batch.values[0], batch.values[1], decisions, decisions_type);
+	else if (batch.small)
+		RescoreLeadsOfNewEvents(decisions, decisions_type);
 	else
 		RunOverNewEvents(rescore_sql, &rescore_plan, false, 0);
+	if (one_event != NULL)
+		ExecDropSingleTupleTableSlot(one_event);
 
 	/* what the events changed is for the scheduler to act on once they commit */
 	CadenceWakeWorkerAtCommit();

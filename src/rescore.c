@@ -3,12 +3,17 @@
  *		Scoring the leads of a batch of events again, from the event trigger.
  *
  * A small batch (record_event, a webhook's few rows) concerns a few leads.
- * Kept statements list them and read each one's row, its events and its
- * tenant's model; the score and tier are computed here with the code of
- * score.c, and only a lead whose score or tier changed costs an UPDATE, and
- * only one with routing to do a call of cadence.route_lead().  This is the
- * work cadence.rescore_leads() does set-based for a bulk load (event.c picks
- * which), without its PL/pgSQL call and planning per batch.
+ * Kept statements list them and read each one's row, its events, its
+ * tenant's model and what the batch's decisions change on it (the last
+ * response and engagement, the preferred channel, an escalation's bonus);
+ * the score and tier are computed here with the code of score.c, on the
+ * row as those changes leave it.  A lead with changes or a new score or
+ * tier costs one UPDATE that writes both, and only one with routing to do
+ * a call of cadence.route_lead().  This is the work that the event
+ * trigger's lead statement and cadence.rescore_leads() do set-based for a
+ * bulk load (event.c picks which), in one write of the lead instead of two:
+ * a second UPDATE of a row in the same transaction also checks every
+ * foreign key of the lead again, and share-locks the tenant's row.
  *
  * As there, each lead is scored as of its newest event, so that an old
  * event arriving late cannot rewind its score, and leads are routed in lead
@@ -16,11 +21,13 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
+#include "utils/typcache.h"
 
 #include "cadence.h"
 
@@ -40,12 +47,20 @@ static const char *const lead_sql =
 "SELECT l, l.score, l.tier, l.segment, ev.at, ev.kinds, ev.times,"
 "       coalesce((SELECT m.compiled FROM cadence.scoring_model m"
 "                  WHERE m.tenant_id = l.tenant_id ORDER BY m.version DESC LIMIT 1),"
-"                (SELECT d.compiled FROM cadence.scoring_default d LIMIT 1))"
+"                (SELECT s.compiled FROM cadence.scoring_default s LIMIT 1)),"
+"       d.response_at IS NOT NULL OR d.engaged_at IS NOT NULL OR d.preferred_channel IS NOT NULL"
+"       OR d.move_to IS NOT NULL,"
+"       d.response_at, d.engaged_at, d.preferred_channel,"
+"       CASE WHEN d.move_to IS NOT NULL THEN d.move_score ELSE 0 END,"
+"       greatest(l.last_response_at, d.response_at), greatest(l.last_engagement_at, d.engaged_at),"
+"       coalesce(d.preferred_channel, l.preferred_channel),"
+"       l.score_bonus + CASE WHEN d.move_to IS NOT NULL THEN d.move_score ELSE 0 END"
 "  FROM cadence.lead l"
 " CROSS JOIN LATERAL (SELECT max(e.occurred_at) AS at, array_agg(e.kind) AS kinds,"
 "                            array_agg(e.occurred_at) AS times"
 "                       FROM cadence.event e"
 "                      WHERE e.tenant_id = l.tenant_id AND e.lead_id = l.lead_id) ev"
+"  LEFT JOIN cadence.event_decisions($3) d ON d.tenant_id = l.tenant_id AND d.lead_id = l.lead_id"
 " WHERE l.tenant_id = $1 AND l.lead_id = $2";
 
 enum
@@ -57,11 +72,35 @@ enum
 	LEAD_AT,
 	LEAD_KINDS,
 	LEAD_TIMES,
-	LEAD_MODEL
+	LEAD_MODEL,
+	LEAD_CHANGES,				/* the decisions change the lead's own columns */
+	LEAD_RESPONSE_AT,			/* those changes, as the UPDATE applies them */
+	LEAD_ENGAGED_AT,
+	LEAD_CHANNEL,
+	LEAD_BONUS,
+	LEAD_NEW_RESPONSE_AT,		/* and the columns as they will read after it */
+	LEAD_NEW_ENGAGEMENT_AT,
+	LEAD_NEW_CHANNEL,
+	LEAD_NEW_BONUS
 };
 
+/* the lead's columns that the decisions change, as LEAD_NEW_ lists them */
+static const char *const changed_columns[] = {
+	"last_response_at", "last_engagement_at", "preferred_channel", "score_bonus"
+};
+
+/*
+ * The one write of a lead: the decisions' changes, applied to the row as
+ * it is when the UPDATE runs (another batch may have moved it since), and
+ * the new score, tier and time (NULL keeps the stored ones).
+ */
 static const char *const store_sql =
-"UPDATE cadence.lead l SET score = $3, tier = $4, scored_at = $5"
+"UPDATE cadence.lead l"
+"   SET last_response_at = greatest(l.last_response_at, $6),"
+"       last_engagement_at = greatest(l.last_engagement_at, $7),"
+"       preferred_channel = coalesce($8, l.preferred_channel),"
+"       score_bonus = l.score_bonus + $9,"
+"       score = coalesce($3, l.score), tier = coalesce($4, l.tier), scored_at = coalesce($5, l.scored_at)"
 " WHERE l.tenant_id = $1 AND l.lead_id = $2";
 
 /*
@@ -79,24 +118,78 @@ static const char *const route_sql =
 
 static SPIPlanPtr batch_leads_plan = NULL;
 static SPIPlanPtr lead_plan = NULL;
+static Oid	lead_plan_decisions_type = InvalidOid;	/* lead_plan's $3 */
 static SPIPlanPtr store_plan = NULL;
 static SPIPlanPtr route_plan = NULL;
 
+/*
+ * Write the lead: the decisions' changes (columns LEAD_RESPONSE_AT to
+ * LEAD_BONUS of the lead's row in lead_table) and, when it changed, the
+ * score (tier NULL: unchanged).
+ */
 static void
-StoreScore(Datum tenant, Datum lead, int score, const char *tier, Datum at)
+StoreLead(Datum tenant, Datum lead, HeapTuple row, TupleDesc desc, int score, const char *tier, Datum at)
 {
-	Oid			argtypes[5] = {INT8OID, INT8OID, INT4OID, TEXTOID, TIMESTAMPTZOID};
-	Datum		args[5];
+	Oid			argtypes[9] = {INT8OID, INT8OID, INT4OID, TEXTOID, TIMESTAMPTZOID,
+							   TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, INT4OID};
+	Datum		args[9];
+	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	int			i;
 	int			rc;
 
 	args[0] = tenant;
 	args[1] = lead;
-	args[2] = Int32GetDatum(score);
-	args[3] = CStringGetTextDatum(tier);
-	args[4] = at;
-	rc = SPI_execute_plan(KeptPlan(&store_plan, store_sql, 5, argtypes, 0), args, NULL, false, 0);
+	if (tier != NULL)
+	{
+		args[2] = Int32GetDatum(score);
+		args[3] = CStringGetTextDatum(tier);
+		args[4] = at;
+	}
+	else
+		nulls[2] = nulls[3] = nulls[4] = 'n';
+	for (i = 0; i < 4; i++)
+	{
+		bool		isnull;
+
+		args[5 + i] = SPI_getbinval(row, desc, LEAD_RESPONSE_AT + i, &isnull);
+		if (isnull)
+			nulls[5 + i] = 'n';
+	}
+	rc = SPI_execute_plan(KeptPlan(&store_plan, store_sql, 9, argtypes, 0), args, nulls, false, 0);
 	if (rc != SPI_OK_UPDATE)
-		elog(ERROR, "storing a score failed: %s", SPI_result_code_string(rc));
+		elog(ERROR, "storing a rescored lead failed: %s", SPI_result_code_string(rc));
+}
+
+/*
+ * The lead's row as the decisions leave it (columns LEAD_NEW_ of row), for
+ * scoring: the bonus of an escalation counts, and so may the channel.
+ */
+static HeapTupleHeader
+LeadAfterChanges(HeapTupleHeader lead, HeapTuple row, TupleDesc desc)
+{
+	TupleDesc	lead_desc;
+	HeapTupleData lead_tuple;
+	HeapTuple	changed;
+	int			columns[lengthof(changed_columns)];
+	Datum		values[lengthof(changed_columns)];
+	bool		nulls[lengthof(changed_columns)];
+	int			i;
+
+	lead_desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(lead), HeapTupleHeaderGetTypMod(lead));
+	lead_tuple.t_len = HeapTupleHeaderGetDatumLength(lead);
+	ItemPointerSetInvalid(&lead_tuple.t_self);
+	lead_tuple.t_tableOid = InvalidOid;
+	lead_tuple.t_data = lead;
+	for (i = 0; i < lengthof(changed_columns); i++)
+	{
+		columns[i] = SPI_fnumber(lead_desc, changed_columns[i]);
+		if (columns[i] <= 0)
+			elog(ERROR, "cadence.lead has no column \"%s\"", changed_columns[i]);
+		values[i] = SPI_getbinval(row, desc, LEAD_NEW_RESPONSE_AT + i, &nulls[i]);
+	}
+	changed = heap_modify_tuple_by_cols(&lead_tuple, lead_desc, lengthof(changed_columns), columns, values, nulls);
+	ReleaseTupleDesc(lead_desc);
+	return changed->t_data;
 }
 
 static void
@@ -131,20 +224,22 @@ RouteLead(Datum tenant, Datum lead, const char *old_tier, const char *tier, int 
 }
 
 /*
- * Score one lead again; returns whether its score or tier changed.
+ * Score one lead again, with what the decisions change on it, and write
+ * both; returns whether its score or tier changed.
  */
 static bool
-RescoreLead(Datum tenant, Datum lead)
+RescoreLead(Datum tenant, Datum lead, Datum decisions, Oid decisions_type)
 {
-	Oid			argtypes[2] = {INT8OID, INT8OID};
-	Datum		args[2];
+	Oid			argtypes[3] = {INT8OID, INT8OID, decisions_type};
+	Datum		args[3];
 	HeapTuple	row;
 	TupleDesc	desc;
 	bool		isnull;
 	bool		score_null;
 	bool		segment_null;
 	bool		kinds_null;
-	Datum		lead_row;
+	bool		lead_changes;
+	HeapTupleHeader lead_row;
 	Datum		old_score;
 	Datum		segment;
 	Datum		at;
@@ -159,7 +254,15 @@ RescoreLead(Datum tenant, Datum lead)
 
 	args[0] = tenant;
 	args[1] = lead;
-	rc = SPI_execute_plan(KeptPlan(&lead_plan, lead_sql, 2, argtypes, 0), args, NULL, false, 1);
+	args[2] = decisions;
+	/* the type is the extension's; re-created in this session, it is another */
+	if (lead_plan != NULL && lead_plan_decisions_type != decisions_type)
+	{
+		SPI_freeplan(lead_plan);
+		lead_plan = NULL;
+	}
+	lead_plan_decisions_type = decisions_type;
+	rc = SPI_execute_plan(KeptPlan(&lead_plan, lead_sql, 3, argtypes, 0), args, NULL, false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "reading a lead to rescore failed: %s", SPI_result_code_string(rc));
 	/* the events' foreign key holds the lead; a lead gone meanwhile has no score to keep */
@@ -171,7 +274,7 @@ RescoreLead(Datum tenant, Datum lead)
 	}
 	row = lead_table->vals[0];
 	desc = lead_table->tupdesc;
-	lead_row = SPI_getbinval(row, desc, LEAD_ROW, &isnull);
+	lead_row = DatumGetHeapTupleHeader(SPI_getbinval(row, desc, LEAD_ROW, &isnull));
 	old_score = SPI_getbinval(row, desc, LEAD_SCORE, &score_null);
 	segment = SPI_getbinval(row, desc, LEAD_SEGMENT, &segment_null);
 	at = SPI_getbinval(row, desc, LEAD_AT, &isnull);
@@ -181,18 +284,22 @@ RescoreLead(Datum tenant, Datum lead)
 	if (isnull)
 		elog(ERROR, "no scoring model for tenant %lld", (long long) DatumGetInt64(tenant));
 	old_tier = SPI_getvalue(row, desc, LEAD_TIER);
+	lead_changes = DatumGetBool(SPI_getbinval(row, desc, LEAD_CHANGES, &isnull));
+	if (lead_changes)
+		lead_row = LeadAfterChanges(lead_row, row, desc);
 
 	/* the lead has at least the batch's events, so at is never NULL */
-	scored = ScoreLead(DatumGetJsonbP(model), DatumGetHeapTupleHeader(lead_row),
+	scored = ScoreLead(DatumGetJsonbP(model), lead_row,
 					   kinds_null ? NULL : DatumGetArrayTypeP(kinds),
 					   kinds_null ? NULL : DatumGetArrayTypeP(times),
 					   DatumGetTimestampTz(at), old_tier);
 
 	changed = score_null || DatumGetInt32(old_score) != scored.score ||
 		old_tier == NULL || strcmp(old_tier, scored.tier) != 0;
+	if (changed || lead_changes)
+		StoreLead(tenant, lead, row, desc, scored.score, changed ? scored.tier : NULL, at);
 	if (changed)
 	{
-		StoreScore(tenant, lead, scored.score, scored.tier, at);
 		if (scored.below_exit || old_tier == NULL || strcmp(old_tier, scored.tier) != 0)
 			RouteLead(tenant, lead, old_tier, scored.tier, scored.score, at,
 					  scored.below_exit, segment, segment_null);
@@ -203,11 +310,24 @@ RescoreLead(Datum tenant, Datum lead)
 }
 
 /*
- * Score again each lead of new_events (the caller has connected SPI and
- * registered the trigger's transition table).  Returns the leads changed.
+ * Score again the lead of a batch of one event, and write what decisions
+ * change on it (as RescoreLeadsOfNewEvents does for each lead of a batch).
+ * Returns whether its score or tier changed.
+ */
+bool
+RescoreEventLead(Datum tenant, Datum lead, Datum decisions, Oid decisions_type)
+{
+	return RescoreLead(tenant, lead, decisions, decisions_type);
+}
+
+/*
+ * Score again each lead of new_events and write what decisions (the
+ * batch's cadence.event_decision[], of type decisions_type) change on it;
+ * the caller has connected SPI and registered the trigger's transition
+ * table.  Returns the leads whose score or tier changed.
  */
 uint64
-RescoreLeadsOfNewEvents(void)
+RescoreLeadsOfNewEvents(Datum decisions, Oid decisions_type)
 {
 	SPITupleTable *leads;
 	uint64		nleads;
@@ -233,7 +353,7 @@ RescoreLeadsOfNewEvents(void)
 		Datum		lead = SPI_getbinval(leads->vals[i], leads->tupdesc, 2, &isnull);
 
 		old = MemoryContextSwitchTo(per_lead);
-		if (RescoreLead(tenant, lead))
+		if (RescoreLead(tenant, lead, decisions, decisions_type))
 			changed++;
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(per_lead);
