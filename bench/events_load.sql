@@ -18,7 +18,7 @@
 -- step 6 is next.
 -- Earlier opens: one on the day before for six leads in ten, a second one two
 -- days before for one lead in ten, whose next open escalates it (three opens
--- within 30 days).
+-- within 30 days).  Earlier alerts: see below.
 -- (The earlier opens are loaded with triggers and foreign-key checks off:
 -- they stand for history, not for work being measured.)
 
@@ -123,6 +123,31 @@ SELECT e.tenant_id, e.lead_id, e.enrolment_id, 5, 'email', :'day'::timestamptz +
        'Hi Pat' || e.lead_id || ', new arrivals this week.', :'day'::timestamptz - interval '1 day'
   FROM cadence.enrolment e
  WHERE e.tenant_id = :tenant;
+
+-- The alerts of the days before: a rep was alerted about one lead in three
+-- (a reply, or a trade-in request), and reached the lead within the
+-- quarter of an hour; for one lead in twenty nobody did, and the alert went
+-- to the manager, where it still is.  (A tenant with leads this far into a
+-- cadence has alerts, and the statistics should say so: planned against an
+-- empty alert table, the statements that look up a lead's open alerts
+-- would read all of the tenant's instead, until autovacuum analyzes the
+-- table again.)
+INSERT INTO cadence.alert (tenant_id, lead_id, enrolment_id, reason, rep_id, status, created_at, escalate_at,
+                           escalated_to_rep_id, escalated_at, closed_at, closed_by)
+SELECT e.tenant_id, e.lead_id, e.enrolment_id, x.reason, r.reps[1 + e.lead_id % 10],
+       CASE WHEN x.escalated THEN 'escalated' ELSE 'closed' END,
+       x.at, x.at + interval '5 minutes',
+       CASE WHEN x.escalated THEN r.manager END, CASE WHEN x.escalated THEN x.at + interval '5 minutes' END,
+       CASE WHEN NOT x.escalated THEN x.at + interval '15 minutes' END,
+       CASE WHEN NOT x.escalated THEN 'event:call_answered' END
+  FROM cadence.enrolment e
+ CROSS JOIN (SELECT array_agg(p.rep_id ORDER BY p.rep_id) FILTER (WHERE p.role = 'rep') AS reps,
+                    min(p.rep_id) FILTER (WHERE p.role = 'manager') AS manager
+               FROM cadence.rep p WHERE p.tenant_id = :tenant) AS r
+ CROSS JOIN LATERAL (SELECT e.lead_id % 20 = 3 AS escalated,
+                            CASE WHEN e.lead_id % 2 = 0 THEN 'trade_value_request' ELSE 'sms_reply' END AS reason,
+                            :'day'::timestamptz - interval '2 days' + (e.lead_id % 600) * interval '1 minute' AS at) AS x
+ WHERE e.tenant_id = :tenant AND (e.lead_id % 3 = 1 OR e.lead_id % 20 = 3);
 
 SET session_replication_role = replica;
 INSERT INTO :event_table (tenant_id, lead_id, kind, occurred_at, payload, source, provider_id, recorded_at)
