@@ -124,10 +124,10 @@ SELECT e.tenant_id, e.lead_id, e.enrolment_id, 5, 'email', :'day'::timestamptz +
   FROM cadence.enrolment e
  WHERE e.tenant_id = :tenant;
 
--- The alerts of the days before: a rep was alerted about one lead in three
--- (a reply, or a trade-in request), and reached the lead within the
--- quarter of an hour; for one lead in twenty nobody did, and the alert went
--- to the manager, where it still is.  (A tenant with leads this far into a
+-- The alerts of the days before (a reply, or a trade-in request): one lead
+-- in three had one, and a rep reached the lead within the quarter of an
+-- hour; one lead in twenty has one that nobody answered, which went to the
+-- manager, where it still is.  (A tenant with leads this far into a
 -- cadence has alerts, and the statistics should say so: planned against an
 -- empty alert table, the statements that look up a lead's open alerts
 -- would read all of the tenant's instead, until autovacuum analyzes the

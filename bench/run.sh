@@ -202,12 +202,12 @@ fi
 # cadence.record_event (tenant T_RECORD) and the PL/pgSQL row trigger
 # (tenant T_PLPGSQL), each figure the median of its three runs.  The engine
 # and the PL/pgSQL trigger take turns, run k of each with the same random
-# seed (so the same events, in the same state), so that a slow spell of a
-# shared machine does not fall on one side only.  Figure 5 loads
-# one file of N_EV_COPY events with COPY, bare and into cadence.event (tenant
-# T_COPY); then a tenth of that (N_EV_COPY_SMALL events over the first tenth
-# of the leads) bare and, as the application role must, through a temporary
-# table (tenant T_STAGED).
+# seed (the same events, each side on the state its earlier runs left), so
+# that a slow spell of a shared machine does not fall on one side only.
+# Figure 5 loads one file of N_EV_COPY events with COPY, bare and into
+# cadence.event (tenant T_COPY); then a tenth of that (N_EV_COPY_SMALL events
+# over the first tenth of the leads) bare and, as the application role must,
+# through a temporary table (tenant T_STAGED).
 T_RECORD=2
 T_PLPGSQL=3
 T_COPY=4

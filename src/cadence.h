@@ -49,8 +49,8 @@ extern LeadScore ScoreLead(Jsonb *model, HeapTupleHeader lead, ArrayType *kinds,
 						   TimestampTz as_of, const char *current_tier);
 
 /* scoring again the leads of new events, and writing what the events change on them (rescore.c) */
-extern uint64 RescoreLeadsOfNewEvents(Datum decisions, Oid decisions_type);
-extern bool RescoreEventLead(Datum tenant, Datum lead, Datum decisions, Oid decisions_type);
+extern uint64 RescoreLeadsOfNewEvents(Datum decisions);
+extern bool RescoreEventLead(Datum tenant, Datum lead, Datum decisions);
 
 /* the scheduler (worker.c) */
 extern void CadenceWorkerInit(void);

@@ -13,8 +13,9 @@
  *
  *	- consent: unsubscribe, STOP-like SMS replies, START, opt_out are written
  *	  to the consent ledger, whose own trigger cancels unsent touches;
- *	- the lead: last response, last engagement, preferred channel (with its
- *	  new score, rescore.c);
+ *	- the lead: last response, last engagement, preferred channel (in a
+ *	  batch of up to SMALL_BATCH events, written with its new score by
+ *	  rescore.c);
  *	- the enrolment: exit (exit_on), pause and hand to a human (pause_on),
  *	  escalation to another cadence when a counter over a window is reached
  *	  (escalate; the move keeps history and adds to the score), and the
@@ -434,6 +435,25 @@ static const char *const lock_touches_one_sql = LOCK_TOUCHES_OF("t.tenant_id = $
 static const char *const lock_enrolments_one_sql = LOCK_ENROLMENTS_OF("e.tenant_id = $1 AND e.lead_id = $2");
 
 /*
+ * Then, for a small batch, the leads themselves, which the rescore reads
+ * (with their events) to compute the score it writes: a concurrent batch
+ * for the same lead waits here, and the rescore's read sees its events and
+ * changes.  After the enrolments, as the consent ledger's trigger orders
+ * them.  (A bulk load's lead statement and rescore update the leads, which
+ * locks them the same way.)
+ */
+#define LOCK_LEADS_OF(leads) \
+"SELECT l.lead_id" \
+"  FROM cadence.lead l" \
+" WHERE " leads \
+" ORDER BY l.tenant_id, l.lead_id" \
+"   FOR NO KEY UPDATE OF l"
+
+static const char *const lock_leads_sql =
+LOCK_LEADS_OF("(l.tenant_id, l.lead_id) IN (SELECT n.tenant_id, n.lead_id FROM new_events n)");
+static const char *const lock_leads_one_sql = LOCK_LEADS_OF("l.tenant_id = $1 AND l.lead_id = $2");
+
+/*
  * The leads the events concern are scored again, each as of its newest
  * event (an escalation bonus, a reply, decay since the last score), and
  * routed if their tier changed: a small batch lead by lead in C
@@ -472,6 +492,8 @@ static SPIPlanPtr lock_touches_plan = NULL;
 static SPIPlanPtr lock_touches_one_plan = NULL;
 static SPIPlanPtr lock_enrolments_plan = NULL;
 static SPIPlanPtr lock_enrolments_one_plan = NULL;
+static SPIPlanPtr lock_leads_plan = NULL;
+static SPIPlanPtr lock_leads_one_plan = NULL;
 static SPIPlanPtr decide_plan = NULL;
 static SPIPlanPtr decide_one_plan = NULL;
 static SPIPlanPtr consent_plan = NULL;
@@ -785,11 +807,13 @@ cadence_event_applied(PG_FUNCTION_ARGS)
 	RunOverBatch(&batch, lock_touches_sql, &lock_touches_plan, lock_touches_one_sql, &lock_touches_one_plan, 0);
 	RunOverBatch(&batch, lock_enrolments_sql, &lock_enrolments_plan,
 				 lock_enrolments_one_sql, &lock_enrolments_one_plan, 0);
+	if (batch.small)
+		RunOverBatch(&batch, lock_leads_sql, &lock_leads_plan, lock_leads_one_sql, &lock_leads_one_plan, 0);
 	decisions = ApplyNewEvents(&batch);
 	if (batch.one)
-		RescoreEventLead(batch.values[0], batch.values[1], decisions, decisions_type);
+		RescoreEventLead(batch.values[0], batch.values[1], decisions);
 	else if (batch.small)
-		RescoreLeadsOfNewEvents(decisions, decisions_type);
+		RescoreLeadsOfNewEvents(decisions);
 	else
 		RunOverNewEvents(rescore_sql, &rescore_plan, false, 0);
 	if (one_event != NULL)

@@ -2,18 +2,19 @@
  * rescore.c
  *		Scoring the leads of a batch of events again, from the event trigger.
  *
- * A small batch (record_event, a webhook's few rows) concerns a few leads.
- * Kept statements list them and read each one's row, its events, its
- * tenant's model and what the batch's decisions change on it (the last
- * response and engagement, the preferred channel, an escalation's bonus);
- * the score and tier are computed here with the code of score.c, on the
- * row as those changes leave it.  A lead with changes or a new score or
- * tier costs one UPDATE that writes both, and only one with routing to do
- * a call of cadence.route_lead().  This is the work that the event
- * trigger's lead statement and cadence.rescore_leads() do set-based for a
- * bulk load (event.c picks which), in one write of the lead instead of two:
- * a second UPDATE of a row in the same transaction also checks every
- * foreign key of the lead again, and share-locks the tenant's row.
+ * A small batch (record_event, a webhook's few rows) concerns a few leads,
+ * which the trigger has locked.  Kept statements list them and read each
+ * one's row, its events and its tenant's model; with the lead's decision
+ * (what the batch changes on it: the last response and engagement, the
+ * preferred channel, an escalation's bonus), the score and tier are
+ * computed here with the code of score.c, on the row as those changes
+ * leave it.  A lead with changes or a new score or tier costs one UPDATE
+ * that writes both, and only one with routing to do a call of
+ * cadence.route_lead().  This is the work that the event trigger's lead
+ * statement and cadence.rescore_leads() do set-based for a bulk load
+ * (event.c picks which), in one write of the lead rather than two: a
+ * second UPDATE of a row in the same transaction runs its foreign-key
+ * checks again (tenant, owner, channel), each locking the row it finds.
  *
  * As there, each lead is scored as of its newest event, so that an old
  * event arriving late cannot rewind its score, and leads are routed in lead
@@ -23,8 +24,10 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
@@ -32,13 +35,15 @@
 #include "cadence.h"
 
 /*
- * The leads of new_events, in order; then, for one lead at a time, what
- * scoring it needs.  The lead is looked up by its key in a statement of its
- * own rather than joined to new_events: a kept plan joining the transition
- * table is costed for the first batch's size, and a plan that scans the
- * leads is slow for every later batch.  The model is picked as
- * cadence.scoring_model_for() picks it (the tenant's newest version, else
- * the default), written out so that it is planned with the rest.
+ * The leads of new_events, in order (the order of the batch's decisions);
+ * then, for one lead at a time, what scoring it needs, with its decision
+ * ($3, one cadence.event_decision).  The lead is looked up by its key in a
+ * statement of its own rather than joined to new_events: a kept plan
+ * joining the transition table is costed for the first batch's size, and a
+ * plan that scans the leads is slow for every later batch.  The model is
+ * picked as cadence.scoring_model_for() picks it (the tenant's newest
+ * version, else the default), written out so that it is planned with the
+ * rest.
  */
 static const char *const batch_leads_sql =
 "SELECT DISTINCT n.tenant_id, n.lead_id FROM new_events n ORDER BY n.tenant_id, n.lead_id";
@@ -60,7 +65,7 @@ static const char *const lead_sql =
 "                            array_agg(e.occurred_at) AS times"
 "                       FROM cadence.event e"
 "                      WHERE e.tenant_id = l.tenant_id AND e.lead_id = l.lead_id) ev"
-"  LEFT JOIN cadence.event_decisions($3) d ON d.tenant_id = l.tenant_id AND d.lead_id = l.lead_id"
+" CROSS JOIN (SELECT ($3).*) d"
 " WHERE l.tenant_id = $1 AND l.lead_id = $2";
 
 enum
@@ -118,7 +123,7 @@ static const char *const route_sql =
 
 static SPIPlanPtr batch_leads_plan = NULL;
 static SPIPlanPtr lead_plan = NULL;
-static Oid	lead_plan_decisions_type = InvalidOid;	/* lead_plan's $3 */
+static Oid	lead_plan_decision_type = InvalidOid;	/* lead_plan's $3 */
 static SPIPlanPtr store_plan = NULL;
 static SPIPlanPtr route_plan = NULL;
 
@@ -224,13 +229,14 @@ RouteLead(Datum tenant, Datum lead, const char *old_tier, const char *tier, int 
 }
 
 /*
- * Score one lead again, with what the decisions change on it, and write
- * both; returns whether its score or tier changed.
+ * Score one lead again, with what its decision (a cadence.event_decision
+ * of type decision_type) changes on it, and write both; returns whether
+ * its score or tier changed.  What the scoring allocates goes to scratch.
  */
 static bool
-RescoreLead(Datum tenant, Datum lead, Datum decisions, Oid decisions_type)
+RescoreLead(Datum tenant, Datum lead, Datum decision, Oid decision_type, MemoryContext scratch)
 {
-	Oid			argtypes[3] = {INT8OID, INT8OID, decisions_type};
+	Oid			argtypes[3] = {INT8OID, INT8OID, decision_type};
 	Datum		args[3];
 	HeapTuple	row;
 	TupleDesc	desc;
@@ -250,18 +256,19 @@ RescoreLead(Datum tenant, Datum lead, Datum decisions, Oid decisions_type)
 	LeadScore	scored;
 	SPITupleTable *lead_table;
 	bool		changed;
+	MemoryContext caller;
 	int			rc;
 
 	args[0] = tenant;
 	args[1] = lead;
-	args[2] = decisions;
+	args[2] = decision;
 	/* the type is the extension's; re-created in this session, it is another */
-	if (lead_plan != NULL && lead_plan_decisions_type != decisions_type)
+	if (lead_plan != NULL && lead_plan_decision_type != decision_type)
 	{
 		SPI_freeplan(lead_plan);
 		lead_plan = NULL;
 	}
-	lead_plan_decisions_type = decisions_type;
+	lead_plan_decision_type = decision_type;
 	rc = SPI_execute_plan(KeptPlan(&lead_plan, lead_sql, 3, argtypes, 0), args, NULL, false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "reading a lead to rescore failed: %s", SPI_result_code_string(rc));
@@ -283,6 +290,8 @@ RescoreLead(Datum tenant, Datum lead, Datum decisions, Oid decisions_type)
 	model = SPI_getbinval(row, desc, LEAD_MODEL, &isnull);
 	if (isnull)
 		elog(ERROR, "no scoring model for tenant %lld", (long long) DatumGetInt64(tenant));
+	/* SPI returns to its own context; the scoring's allocations go to scratch */
+	caller = MemoryContextSwitchTo(scratch);
 	old_tier = SPI_getvalue(row, desc, LEAD_TIER);
 	lead_changes = DatumGetBool(SPI_getbinval(row, desc, LEAD_CHANGES, &isnull));
 	if (lead_changes)
@@ -306,58 +315,112 @@ RescoreLead(Datum tenant, Datum lead, Datum decisions, Oid decisions_type)
 	}
 	/* the values read above point into the lead's tuple table */
 	SPI_freetuptable(lead_table);
+	MemoryContextSwitchTo(caller);
 	return changed;
 }
 
 /*
- * Score again the lead of a batch of one event, and write what decisions
- * change on it (as RescoreLeadsOfNewEvents does for each lead of a batch).
- * Returns whether its score or tier changed.
+ * The decision of lead (tenant, lead) in decisions: element i, as the
+ * trigger lists leads and decisions in the same order.  Checked, since a
+ * decision applied to another lead would write that lead's columns.
+ */
+static Datum
+DecisionOf(Datum *decisions, int ndecisions, int i, Datum tenant, Datum lead)
+{
+	HeapTupleHeader decision;
+	bool		tenant_null;
+	bool		lead_null;
+	Datum		decision_tenant;
+	Datum		decision_lead;
+
+	if (i >= ndecisions)
+		elog(ERROR, "no event decision for lead %lld", (long long) DatumGetInt64(lead));
+	decision = DatumGetHeapTupleHeader(decisions[i]);
+	decision_tenant = GetAttributeByName(decision, "tenant_id", &tenant_null);
+	decision_lead = GetAttributeByName(decision, "lead_id", &lead_null);
+	if (tenant_null || lead_null ||
+		DatumGetInt64(decision_tenant) != DatumGetInt64(tenant) ||
+		DatumGetInt64(decision_lead) != DatumGetInt64(lead))
+		elog(ERROR, "the event decisions are not in the order of their leads");
+	return decisions[i];
+}
+
+/*
+ * Score again the leads (tenant_ids[i], lead_ids[i]) of a batch, with their
+ * decisions (the batch's cadence.event_decision[], in the same order), and
+ * write what changes; returns the leads whose score or tier changed.
+ */
+static uint64
+RescoreLeads(Datum *tenant_ids, Datum *lead_ids, int nleads, Datum decisions)
+{
+	ArrayType  *array = DatumGetArrayTypeP(decisions);
+	Oid			decision_type = ARR_ELEMTYPE(array);
+	Datum	   *elements;
+	int			nelements;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	MemoryContext scratch;
+	uint64		changed = 0;
+	int			i;
+
+	get_typlenbyvalalign(decision_type, &typlen, &typbyval, &typalign);
+	deconstruct_array(array, decision_type, typlen, typbyval, typalign, &elements, NULL, &nelements);
+	scratch = AllocSetContextCreate(CurrentMemoryContext, "cadence rescore lead", ALLOCSET_SMALL_SIZES);
+	for (i = 0; i < nleads; i++)
+	{
+		Datum		decision = DecisionOf(elements, nelements, i, tenant_ids[i], lead_ids[i]);
+
+		if (RescoreLead(tenant_ids[i], lead_ids[i], decision, decision_type, scratch))
+			changed++;
+		MemoryContextReset(scratch);
+	}
+	MemoryContextDelete(scratch);
+	return changed;
+}
+
+/*
+ * Score again the lead of a batch of one event, with its decision (the
+ * one element of decisions), and write what changes.  Returns whether its
+ * score or tier changed.
  */
 bool
-RescoreEventLead(Datum tenant, Datum lead, Datum decisions, Oid decisions_type)
+RescoreEventLead(Datum tenant, Datum lead, Datum decisions)
 {
-	return RescoreLead(tenant, lead, decisions, decisions_type);
+	return RescoreLeads(&tenant, &lead, 1, decisions) > 0;
 }
 
 /*
  * Score again each lead of new_events and write what decisions (the
- * batch's cadence.event_decision[], of type decisions_type) change on it;
- * the caller has connected SPI and registered the trigger's transition
- * table.  Returns the leads whose score or tier changed.
+ * batch's cadence.event_decision[], one per lead in lead order) change on
+ * it; the caller has connected SPI and registered
+ * the trigger's transition table.  Returns the leads whose score or tier
+ * changed.
  */
 uint64
-RescoreLeadsOfNewEvents(Datum decisions, Oid decisions_type)
+RescoreLeadsOfNewEvents(Datum decisions)
 {
 	SPITupleTable *leads;
 	uint64		nleads;
-	uint64		changed = 0;
+	Datum	   *tenant_ids;
+	Datum	   *lead_ids;
 	uint64		i;
-	MemoryContext per_lead;
-	MemoryContext old;
 	int			rc;
 
 	rc = SPI_execute_plan(KeptPlan(&batch_leads_plan, batch_leads_sql, 0, NULL, 0), NULL, NULL, true, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "reading the leads to rescore failed: %s", SPI_result_code_string(rc));
-	/* later statements replace SPI_tuptable; this one stays until SPI_finish */
 	leads = SPI_tuptable;
 	nleads = SPI_processed;
-
-	/* what one lead's scoring allocates is freed before the next lead */
-	per_lead = AllocSetContextCreate(CurrentMemoryContext, "cadence rescore lead", ALLOCSET_SMALL_SIZES);
+	tenant_ids = palloc(sizeof(Datum) * nleads);
+	lead_ids = palloc(sizeof(Datum) * nleads);
 	for (i = 0; i < nleads; i++)
 	{
 		bool		isnull;
-		Datum		tenant = SPI_getbinval(leads->vals[i], leads->tupdesc, 1, &isnull);
-		Datum		lead = SPI_getbinval(leads->vals[i], leads->tupdesc, 2, &isnull);
 
-		old = MemoryContextSwitchTo(per_lead);
-		if (RescoreLead(tenant, lead, decisions, decisions_type))
-			changed++;
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(per_lead);
+		tenant_ids[i] = SPI_getbinval(leads->vals[i], leads->tupdesc, 1, &isnull);
+		lead_ids[i] = SPI_getbinval(leads->vals[i], leads->tupdesc, 2, &isnull);
 	}
-	MemoryContextDelete(per_lead);
-	return changed;
+	/* the leads' values stay with this tuple table until SPI_finish */
+	return RescoreLeads(tenant_ids, lead_ids, (int) nleads, decisions);
 }
