@@ -66,28 +66,36 @@ COMMENT ON FUNCTION cadence.render_context(cadence.lead, cadence.rep, cadence.te
 -- A step timed "after previous" waits (next_due_at NULL) until the touch
 -- before it ends: completed, or cancelled by an opt-out.  This starts the
 -- clock of every such step that waited on one of the given touches.
+-- PL/pgSQL with a generic plan (as the hot paths below): a SQL function
+-- with a SET clause is planned at every call, which an opt-out pays for
+-- each consent entry.
 CREATE FUNCTION cadence.resume_after_touches(tenant_id bigint, touch_ids bigint[], ended_at timestamptz)
 RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-    -- The enrolments are looked up by key from the touches first, so that
-    -- the plan starts from the few touches whatever the statistics say.
-    UPDATE cadence.enrolment e
-       SET next_due_at = cadence.step_due(n.timing_kind, n.step_offset, n.day_number, n.window_from, n.window_until,
-                                          n.weekdays, e.enrolled_at, resume_after_touches.ended_at, l.time_zone)
-      FROM cadence.touch t, cadence.step n, cadence.lead l
-     WHERE e.tenant_id = resume_after_touches.tenant_id
-       AND e.enrolment_id = ANY (ARRAY(SELECT x.enrolment_id FROM cadence.touch x
-                                        WHERE x.tenant_id = resume_after_touches.tenant_id
-                                          AND x.touch_id = ANY (resume_after_touches.touch_ids)))
-       AND t.tenant_id = e.tenant_id AND t.touch_id = ANY (resume_after_touches.touch_ids)
-       AND t.enrolment_id = e.enrolment_id
-       AND e.status = 'active' AND e.next_due_at IS NULL AND e.next_step_no = t.step_no + 1
-       AND n.tenant_id = e.tenant_id AND n.cadence_version_id = e.cadence_version_id
-       AND n.step_no = e.next_step_no AND n.timing_kind = 'after_previous'
-       AND l.tenant_id = e.tenant_id AND l.lead_id = e.lead_id;
-END;
+SET plan_cache_mode = force_generic_plan
+AS $$
+BEGIN
+    IF cardinality(touch_ids) > 0 THEN
+        -- The enrolments are looked up by key from the touches first, so that
+        -- the plan starts from the few touches whatever the statistics say.
+        UPDATE cadence.enrolment e
+           SET next_due_at = cadence.step_due(n.timing_kind, n.step_offset, n.day_number, n.window_from, n.window_until,
+                                              n.weekdays, e.enrolled_at, resume_after_touches.ended_at, l.time_zone)
+          FROM cadence.touch t, cadence.step n, cadence.lead l
+         WHERE e.tenant_id = resume_after_touches.tenant_id
+           AND e.enrolment_id = ANY (ARRAY(SELECT x.enrolment_id FROM cadence.touch x
+                                            WHERE x.tenant_id = resume_after_touches.tenant_id
+                                              AND x.touch_id = ANY (resume_after_touches.touch_ids)))
+           AND t.tenant_id = e.tenant_id AND t.touch_id = ANY (resume_after_touches.touch_ids)
+           AND t.enrolment_id = e.enrolment_id
+           AND e.status = 'active' AND e.next_due_at IS NULL AND e.next_step_no = t.step_no + 1
+           AND n.tenant_id = e.tenant_id AND n.cadence_version_id = e.cadence_version_id
+           AND n.step_no = e.next_step_no AND n.timing_kind = 'after_previous'
+           AND l.tenant_id = e.tenant_id AND l.lead_id = e.lead_id;
+    END IF;
+END
+$$;
 COMMENT ON FUNCTION cadence.resume_after_touches(bigint, bigint[], timestamptz) IS
   'Internal: start the clock of next steps timed "after previous" once the touches before them have ended';
 
