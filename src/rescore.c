@@ -152,7 +152,8 @@ StoreLead(Datum tenant, Datum lead, HeapTuple row, TupleDesc desc, int score, co
 	}
 	else
 		nulls[2] = nulls[3] = nulls[4] = 'n';
-	for (i = 0; i < 4; i++)
+	/* the decision's change to each of changed_columns, in their order */
+	for (i = 0; i < lengthof(changed_columns); i++)
 	{
 		bool		isnull;
 
