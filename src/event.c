@@ -614,26 +614,8 @@ RunOverBatch(const Batch *batch, const char *sql, SPIPlanPtr *cache,
 }
 
 /*
- * Run a statement over new_events: a kept plan for small batches, a fresh
- * one for large batches.
- */
-static void
-RunOverNewEvents(const char *sql, SPIPlanPtr *cache, bool small, long limit)
-{
-	int			rc;
-
-	if (small)
-		rc = SPI_execute_plan(KeptPlan(cache, sql, 0, NULL, 0), NULL, NULL, false, limit);
-	else
-		rc = SPI_execute(sql, false, limit);
-
-	if (rc < 0)
-		elog(ERROR, "event statement failed: %s", SPI_result_code_string(rc));
-}
-
-/*
  * Run a statement over the batch's decisions ($1): a kept plan for small
- * batches, a fresh one for large ones, as RunOverNewEvents does.  Both
+ * batches, a fresh one for large ones, as RunOverBatch does.  Both
  * reach the decisions by index (cadence.event_decisions() says one row),
  * which suits a bulk load too: it touches few rows of each table.
  */
@@ -717,9 +699,9 @@ ApplyNewEvents(const Batch *batch)
 			RunOverDecisions(apply_steps[i].stmt, small, decisions);
 	/* consent last, as the ledger's trigger saw the other effects before */
 	if (flags[DECIDE_CONSENT])
-		RunOverNewEvents(consent_sql, &consent_plan, small, 0);
+		RunOverBatch(batch, consent_sql, &consent_plan, NULL, NULL, 0);
 	if (flags[DECIDE_CONTACT])
-		RunOverNewEvents(close_sql, &close_plan, small, 0);
+		RunOverBatch(batch, close_sql, &close_plan, NULL, NULL, 0);
 	return decisions;
 }
 
@@ -815,7 +797,7 @@ cadence_event_applied(PG_FUNCTION_ARGS)
 	else if (batch.small)
 		RescoreLeadsOfNewEvents(decisions);
 	else
-		RunOverNewEvents(rescore_sql, &rescore_plan, false, 0);
+		RunOverBatch(&batch, rescore_sql, &rescore_plan, NULL, NULL, 0);
 	if (one_event != NULL)
 		ExecDropSingleTupleTableSlot(one_event);
 
