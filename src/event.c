@@ -691,11 +691,14 @@ ApplyNewEvents(const Batch *batch)
 		elog(ERROR, "the event decision returned no decisions");
 	for (i = DECIDE_ENROLMENTS; i <= DECIDE_NCOLUMNS; i++)
 		flags[i] = DecideFlag(row, desc, i);
+	/* a small batch's leads are written by the rescore, with their score */
+	if (small)
+		flags[DECIDE_LEADS] = false;
 	UseDecisionsType(SPI_gettypeid(desc, DECIDE_DECISIONS));
 
 	/* the tuple table stays until SPI_finish, and decisions with it */
 	for (i = 0; i < lengthof(apply_steps); i++)
-		if (flags[apply_steps[i].column] && !(small && apply_steps[i].stmt == &leads_stmt))
+		if (flags[apply_steps[i].column])
 			RunOverDecisions(apply_steps[i].stmt, small, decisions);
 	/* consent last, as the ledger's trigger saw the other effects before */
 	if (flags[DECIDE_CONSENT])
