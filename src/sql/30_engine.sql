@@ -242,75 +242,117 @@ $$;
 COMMENT ON FUNCTION cadence.record_consent(bigint, text, text, text, timestamptz, text, jsonb) IS
   'Append a consent grant or revocation to the ledger; a revocation cancels unsent touches at once';
 
--- Every ledger entry takes effect in the transaction that records it,
--- whether it came through record_consent() or a direct INSERT: the lead's
--- consent state (what the tick reads) is recomputed, and a revocation
--- cancels unsent touches.  Locking the lead's enrolment first makes a
--- concurrent tick either finish before us (and we cancel what it queued) or
--- skip the lead until we commit.  It runs as the extension owner so that
--- applications, which may not write the consent state of a lead, can still
--- record consent; it touches only the new entry's own lead.
+-- Every ledger entry takes effect in the statement that records it,
+-- whether it came through record_consent(), a direct INSERT or a COPY of a
+-- whole opt-out list: the leads' consent state (what the tick reads) is
+-- recomputed, and a revocation cancels unsent touches.  Locking the leads'
+-- touches and enrolments first makes a concurrent tick either finish before
+-- us (and we cancel what it queued) or skip the leads until we commit.  It
+-- runs as the extension owner so that applications, which may not write the
+-- consent state of a lead, can still record consent; it touches only the
+-- new entries' own leads.
+--
+-- One pass per tenant of the statement, set-based, so that importing a list
+-- costs a few statements rather than a few per entry.  The statements take
+-- the leads as arrays and reach each table by key, in plans kept for the
+-- session: one plan then serves a single record_consent() and a list of
+-- thousands (a plan over the transition table would be costed for the size
+-- of the first statement that fired it).
+-- Where entries of one statement differ in effect, the first entry (in
+-- ledger order) that covers a touch or an enrolment is the one that ends it,
+-- as if the entries had been recorded one by one.
 CREATE FUNCTION cadence.consent_applied()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, cadence, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
-    v_cancelled bigint[];
+    v_tenant    bigint;
+    v_leads     bigint[];
+    v_revokes   bigint[];         -- per revocation, in ledger order: its lead,
+    v_channels  text[];           -- its channel
+    v_times     timestamptz[];    -- and when it was recorded
+    v_ended     record;
 BEGIN
-    -- touches first, then the enrolment: the order every path takes
-    PERFORM 1 FROM cadence.touch t
-      WHERE t.tenant_id = NEW.tenant_id AND t.lead_id = NEW.lead_id AND t.status IN ('queued', 'claimed', 'held')
-      ORDER BY t.touch_id
-        FOR NO KEY UPDATE;
-    PERFORM 1 FROM cadence.enrolment e
-      WHERE e.tenant_id = NEW.tenant_id AND e.lead_id = NEW.lead_id AND e.status IN ('active', 'paused')
-        FOR NO KEY UPDATE;
+    FOR v_tenant, v_leads, v_revokes, v_channels, v_times IN
+        SELECT n.tenant_id, array_agg(DISTINCT n.lead_id),
+               array_agg(n.lead_id ORDER BY n.consent_id) FILTER (WHERE n.action = 'revoke'),
+               array_agg(n.channel ORDER BY n.consent_id) FILTER (WHERE n.action = 'revoke'),
+               array_agg(n.recorded_at ORDER BY n.consent_id) FILTER (WHERE n.action = 'revoke')
+          FROM new_consent n
+         GROUP BY n.tenant_id
+         ORDER BY n.tenant_id
+    LOOP
+        -- touches first, then the enrolments: the order every path takes
+        PERFORM 1 FROM cadence.touch t
+          WHERE t.tenant_id = v_tenant AND t.lead_id = ANY (v_leads) AND t.status IN ('queued', 'claimed', 'held')
+          ORDER BY t.touch_id
+            FOR NO KEY UPDATE;
+        PERFORM 1 FROM cadence.enrolment e
+          WHERE e.tenant_id = v_tenant AND e.lead_id = ANY (v_leads) AND e.status IN ('active', 'paused')
+          ORDER BY e.enrolment_id
+            FOR NO KEY UPDATE;
 
-    -- per channel, the latest entry for it (or for all) decides
-    UPDATE cadence.lead l
-       SET blocked_channels = s.blocked, consented_channels = s.consented,
-           opted_out = cadence.opted_out_everywhere(NEW.tenant_id, NEW.lead_id)
-      FROM (SELECT coalesce(array_agg(ch.channel ORDER BY ch.channel) FILTER (WHERE x.action = 'revoke'), '{}') AS blocked,
-                   coalesce(array_agg(ch.channel ORDER BY ch.channel) FILTER (WHERE x.action = 'grant'), '{}') AS consented
-              FROM cadence.channel ch
-              CROSS JOIN LATERAL (SELECT c.action FROM cadence.consent c
-                                   WHERE c.tenant_id = NEW.tenant_id AND c.lead_id = NEW.lead_id
-                                     AND (c.channel = 'all' OR c.channel = ANY (ch.consent_channels))
-                                   ORDER BY c.recorded_at DESC, c.consent_id DESC
-                                   LIMIT 1) x) s
-     WHERE l.tenant_id = NEW.tenant_id AND l.lead_id = NEW.lead_id;
+        -- per channel, the latest entry for it (or for all) decides
+        UPDATE cadence.lead l
+           SET blocked_channels = s.blocked, consented_channels = s.consented,
+               opted_out = cadence.opted_out_everywhere(v_tenant, s.lead_id)
+          FROM (SELECT x.lead_id,
+                       coalesce(array_agg(ch.channel ORDER BY ch.channel) FILTER (WHERE y.action = 'revoke'), '{}') AS blocked,
+                       coalesce(array_agg(ch.channel ORDER BY ch.channel) FILTER (WHERE y.action = 'grant'), '{}') AS consented
+                  FROM unnest(v_leads) AS x(lead_id)
+                 CROSS JOIN cadence.channel ch
+                  LEFT JOIN LATERAL (SELECT c.action FROM cadence.consent c
+                                      WHERE c.tenant_id = v_tenant AND c.lead_id = x.lead_id
+                                        AND (c.channel = 'all' OR c.channel = ANY (ch.consent_channels))
+                                      ORDER BY c.recorded_at DESC, c.consent_id DESC
+                                      LIMIT 1) y ON true
+                 GROUP BY x.lead_id) s
+         WHERE l.tenant_id = v_tenant AND l.lead_id = s.lead_id;
 
-    IF NEW.action <> 'revoke' THEN
-        RETURN NULL;
-    END IF;
-    WITH cancelled AS (
-        UPDATE cadence.touch t
-           SET status = 'cancelled', status_reason = 'opted_out', lease_until = NULL
-          FROM cadence.channel ch
-         WHERE t.tenant_id = NEW.tenant_id AND t.lead_id = NEW.lead_id
-           AND t.status IN ('queued', 'claimed', 'held')
-           AND ch.channel = t.channel
-           AND (NEW.channel = 'all' OR NEW.channel = ANY (ch.consent_channels))
-        RETURNING t.touch_id
-    )
-    SELECT array_agg(c.touch_id) INTO v_cancelled FROM cancelled c;
-    -- a step waiting on a cancelled touch is not left waiting forever
-    PERFORM cadence.resume_after_touches(NEW.tenant_id, v_cancelled, NEW.recorded_at);
-    IF NEW.channel = 'all' THEN
+        CONTINUE WHEN v_revokes IS NULL;
+        -- each unsent touch a revocation covers is cancelled, and a step
+        -- waiting on it starts its clock from that revocation (the first
+        -- one to cover it); the resumption goes by time, a few calls at most
+        FOR v_ended IN
+            WITH cancelled AS (
+                UPDATE cadence.touch t
+                   SET status = 'cancelled', status_reason = 'opted_out', lease_until = NULL
+                  FROM (SELECT DISTINCT ON (x.touch_id) x.touch_id, r.recorded_at
+                          FROM unnest(v_revokes, v_channels, v_times) WITH ORDINALITY AS r(lead_id, channel, recorded_at, ord)
+                          JOIN cadence.touch x ON x.tenant_id = v_tenant AND x.lead_id = r.lead_id
+                          JOIN cadence.channel ch ON ch.channel = x.channel
+                         WHERE x.status IN ('queued', 'claimed', 'held')
+                           AND (r.channel = 'all' OR r.channel = ANY (ch.consent_channels))
+                         ORDER BY x.touch_id, r.ord) c
+                 WHERE t.tenant_id = v_tenant AND t.touch_id = c.touch_id
+                RETURNING t.touch_id, c.recorded_at
+            )
+            SELECT c.recorded_at, array_agg(c.touch_id ORDER BY c.touch_id) AS touch_ids
+              FROM cancelled c GROUP BY c.recorded_at ORDER BY c.recorded_at
+        LOOP
+            PERFORM cadence.resume_after_touches(v_tenant, v_ended.touch_ids, v_ended.recorded_at);
+        END LOOP;
+        -- a revocation of all contact ends the running enrolment
         UPDATE cadence.enrolment e
-           SET status = 'exited', exit_reason = 'opt_out', ended_at = NEW.recorded_at, next_due_at = NULL
-         WHERE e.tenant_id = NEW.tenant_id AND e.lead_id = NEW.lead_id AND e.status = 'active';
-    END IF;
+           SET status = 'exited', exit_reason = 'opt_out', ended_at = r.recorded_at, next_due_at = NULL
+          FROM (SELECT DISTINCT ON (r.lead_id) r.lead_id, r.recorded_at
+                  FROM unnest(v_revokes, v_channels, v_times) WITH ORDINALITY AS r(lead_id, channel, recorded_at, ord)
+                 WHERE r.channel = 'all'
+                 ORDER BY r.lead_id, r.ord) r
+         WHERE e.tenant_id = v_tenant AND e.lead_id = r.lead_id AND e.status = 'active';
+    END LOOP;
     RETURN NULL;
 END
 $$;
 REVOKE EXECUTE ON FUNCTION cadence.consent_applied() FROM PUBLIC;
 COMMENT ON FUNCTION cadence.consent_applied() IS
-  'Trigger: keep the lead''s consent state; a revocation cancels unsent touches on that channel (all channels, and the enrolment, for "all")';
+  'Trigger: keep the leads'' consent state; a revocation cancels unsent touches on that channel (all channels, and the enrolment, for "all")';
 CREATE TRIGGER consent_applied AFTER INSERT ON cadence.consent
-    FOR EACH ROW EXECUTE FUNCTION cadence.consent_applied();
+    REFERENCING NEW TABLE AS new_consent
+    FOR EACH STATEMENT EXECUTE FUNCTION cadence.consent_applied();
 
 CREATE FUNCTION cadence.consent_append_only()
 RETURNS trigger
