@@ -162,8 +162,9 @@ BEGIN
                           HINT = 'Event kinds: ' || array_to_string(kinds, ', ') || '.';
             END IF;
             IF v -> 'when' ? 'count' AND (jsonb_typeof(v -> 'when' -> 'count') <> 'number'
-                    OR (v -> 'when' ->> 'count')::numeric < 1 OR (v -> 'when' ->> 'count')::numeric % 1 <> 0) THEN
-                RAISE EXCEPTION 'expected a whole number of at least 1 at %.when.count', p
+                    OR (v -> 'when' ->> 'count')::numeric NOT BETWEEN 1 AND 1000000
+                    OR (v -> 'when' ->> 'count')::numeric % 1 <> 0) THEN
+                RAISE EXCEPTION 'expected a whole number from 1 to 1000000 at %.when.count', p
                     USING ERRCODE = 'invalid_parameter_value';
             END IF;
             IF v -> 'when' ? 'within' THEN
@@ -171,8 +172,11 @@ BEGIN
                                                p || '.when.within');
             END IF;
             PERFORM cadence.spec_check_key(cadence.spec_text(v, 'move_to', p || '.move_to', true), p || '.move_to');
-            IF v ? 'score' AND jsonb_typeof(v -> 'score') <> 'number' THEN
-                RAISE EXCEPTION 'expected a number at %.score', p USING ERRCODE = 'invalid_parameter_value';
+            IF v ? 'score' AND (jsonb_typeof(v -> 'score') <> 'number'
+                                OR (v ->> 'score')::numeric NOT BETWEEN -100 AND 100
+                                OR (v ->> 'score')::numeric % 1 <> 0) THEN
+                RAISE EXCEPTION 'expected a whole number from -100 to 100 at %.score', p
+                    USING ERRCODE = 'invalid_parameter_value';
             END IF;
             i := i + 1;
         END LOOP;

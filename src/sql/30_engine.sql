@@ -335,14 +335,14 @@ BEGIN
         LOOP
             PERFORM cadence.resume_after_touches(v_tenant, v_ended.touch_ids, v_ended.recorded_at);
         END LOOP;
-        -- a revocation of all contact ends the running enrolment
+        -- a revocation of all contact ends the running enrolment, paused or not
         UPDATE cadence.enrolment e
            SET status = 'exited', exit_reason = 'opt_out', ended_at = r.recorded_at, next_due_at = NULL
           FROM (SELECT DISTINCT ON (r.lead_id) r.lead_id, r.recorded_at
                   FROM unnest(v_revokes, v_channels, v_times) WITH ORDINALITY AS r(lead_id, channel, recorded_at, ord)
                  WHERE r.channel = 'all'
                  ORDER BY r.lead_id, r.ord) r
-         WHERE e.tenant_id = v_tenant AND e.lead_id = r.lead_id AND e.status = 'active';
+         WHERE e.tenant_id = v_tenant AND e.lead_id = r.lead_id AND e.status IN ('active', 'paused');
     END LOOP;
     RETURN NULL;
 END

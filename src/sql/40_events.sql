@@ -391,6 +391,7 @@ COMMENT ON FUNCTION cadence.event_decisions(cadence.event_decision[]) IS
 CREATE FUNCTION cadence.event_applied()
 RETURNS trigger
 LANGUAGE c
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'cadence_event_applied';
 COMMENT ON FUNCTION cadence.event_applied() IS
   'Trigger (statement level, C): apply new events set-based: consent, exits, pauses, alerts, escalation, silence clock';

@@ -338,7 +338,7 @@ BEGIN
         RAISE EXCEPTION 'invalid source "%" in field "source"', coalesce(source, 'NULL')
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Use manual or fitted.';
     END IF;
-    PERFORM pg_advisory_xact_lock(hashtext('cadence.scoring_model'), cadence.current_tenant()::integer);
+    PERFORM pg_advisory_xact_lock(hashtextextended('cadence.scoring_model', cadence.current_tenant()));
     SELECT coalesce(max(m.version), 0) + 1 INTO v_version
       FROM cadence.scoring_model m WHERE m.tenant_id = cadence.current_tenant();
     INSERT INTO cadence.scoring_model (tenant_id, version, spec, compiled, source, metrics)

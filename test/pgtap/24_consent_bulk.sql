@@ -8,7 +8,7 @@
 -- Simulated clock: every call passes its time.  Leads are in New York (EDT,
 -- UTC-4 in April 2026), so SMS may go out 13:00-24:00 UTC.
 BEGIN;
-SELECT plan(10);
+SELECT plan(12);
 
 CREATE FUNCTION pg_temp.set_up_tenant() RETURNS void
 LANGUAGE plpgsql AS $fn$
@@ -165,6 +165,20 @@ SELECT results_eq(
               WHERE l.tenant_id = %s AND l.external_id = 'L-quiet'$$, :lakeside),
     $$VALUES ('cancelled', 'opted_out'::text, 'exited', 'opt_out'::text, '2026-04-14 15:10Z'::timestamptz, true)$$,
     'record_consent: a revoke of all cancels the queued text, ends the enrolment and marks the lead');
+
+-- A paused enrolment is a running one: a revoke of all ends it too.
+SELECT cadence.record_event(l.lead_id, 'sms_reply', '2026-04-14 15:20Z', NULL, '{"body": "Can we talk next week?"}') AS reply
+  FROM cadence.lead l WHERE l.tenant_id = :lakeside AND l.external_id = 'L-grant' \gset
+SELECT is((SELECT e.status FROM cadence.enrolment e JOIN cadence.lead l ON l.tenant_id = e.tenant_id AND l.lead_id = e.lead_id
+            WHERE l.tenant_id = :lakeside AND l.external_id = 'L-grant'), 'paused', 'a reply pauses L-grant''s enrolment');
+SELECT cadence.record_consent(l.lead_id, 'all', 'revoke', 'verbal', '2026-04-14 15:25Z') AS grant_out
+  FROM cadence.lead l WHERE l.tenant_id = :lakeside AND l.external_id = 'L-grant' \gset
+SELECT results_eq(
+    format($$SELECT e.status, e.exit_reason, e.ended_at FROM cadence.enrolment e
+               JOIN cadence.lead l ON l.tenant_id = e.tenant_id AND l.lead_id = e.lead_id
+              WHERE l.tenant_id = %s AND l.external_id = 'L-grant'$$, :lakeside),
+    $$VALUES ('exited', 'opt_out'::text, '2026-04-14 15:25Z'::timestamptz)$$,
+    'a revoke of all ends the paused enrolment at its time');
 
 SELECT * FROM finish();
 ROLLBACK;
