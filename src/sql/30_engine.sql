@@ -377,6 +377,23 @@ AS 'MODULE_PATHNAME', 'cadence_tick';
 COMMENT ON FUNCTION cadence.tick(timestamptz) IS
   'Advance every enrolment whose next step is due at as_of, one tenant at a time; returns the touches queued';
 
+-- Whether the lead's consent lets a touch on this channel go out now: NULL
+-- if so, else why not.  The tick applies the same rules when it queues;
+-- claim_touches() asks again at the last moment, so that a touch queued from
+-- a state that changed since (a STOP committing while the tick ran, a touch
+-- written by hand) is cancelled rather than sent.
+CREATE FUNCTION cadence.consent_refusal(opted_out boolean, blocked_channels text[], consented_channels text[],
+                                        channel text, requires_consent boolean)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN opted_out THEN 'opted_out'
+            WHEN channel OPERATOR(pg_catalog.=) ANY (blocked_channels) THEN 'opted_out'
+            WHEN requires_consent AND NOT channel OPERATOR(pg_catalog.=) ANY (consented_channels)
+            THEN 'no_' OPERATOR(pg_catalog.||) channel OPERATOR(pg_catalog.||) '_consent'
+       END;
+COMMENT ON FUNCTION cadence.consent_refusal(boolean, text[], text[], text, boolean) IS
+  'Internal: why the lead''s consent state forbids a touch on the channel (opted_out, no_sms_consent), or NULL';
+
 CREATE FUNCTION cadence.claim_touches(channels text[], worker text, max_touches integer DEFAULT 100,
                                       lease interval DEFAULT '5 minutes', as_of timestamptz DEFAULT pg_catalog.now())
 RETURNS SETOF cadence.touch
@@ -391,7 +408,12 @@ DECLARE
     v_channels text[];
     v_from     time[];
     v_until    time[];
+    v_needs_consent boolean[];
     v_claimed  bigint := 0;
+    v_pass     integer;
+    v_take     bigint[];     -- the touches of a pass handed out,
+    v_refused  bigint[];     -- those the lead's consent now refuses,
+    v_reasons  text[];       -- and why
 BEGIN
     IF channels IS NULL OR cardinality(channels) = 0 THEN
         RAISE EXCEPTION 'no channels given in field "channels"' USING ERRCODE = 'invalid_parameter_value';
@@ -418,8 +440,8 @@ BEGIN
 
     -- The channels' allowed hours for this tenant, looked up once.
     SELECT array_agg(ch.channel), array_agg(coalesce(p.allowed_from, ch.allowed_from)),
-           array_agg(coalesce(p.allowed_until, ch.allowed_until))
-      INTO v_channels, v_from, v_until
+           array_agg(coalesce(p.allowed_until, ch.allowed_until)), array_agg(ch.requires_consent)
+      INTO v_channels, v_from, v_until, v_needs_consent
       FROM cadence.channel ch
       LEFT JOIN cadence.channel_policy p ON p.tenant_id = v_tenant AND p.channel = ch.channel
      WHERE ch.channel = ANY (channels);
@@ -428,59 +450,74 @@ BEGIN
     -- then due ones.  Each channel is read in index order and only as far as
     -- the batch needs, so a claim costs what it returns, not the backlog; a
     -- touch is taken only while its channel may reach the lead now, in the
-    -- lead's local time.
-    RETURN QUERY
-    WITH picked AS (
-        SELECT x.tenant_id, x.touch_id
-          FROM unnest(v_channels, v_from, v_until) AS c(channel, allowed_from, allowed_until)
-         CROSS JOIN LATERAL (
-                SELECT t.tenant_id, t.touch_id, t.lease_until
-                  FROM cadence.touch t
-                 WHERE t.tenant_id = v_tenant AND t.status = 'claimed' AND t.channel = c.channel
-                   AND t.lease_until <= as_of
-                   AND cadence.is_allowed_at(as_of, (SELECT l.time_zone FROM cadence.lead l
-                                                      WHERE l.tenant_id = t.tenant_id AND l.lead_id = t.lead_id),
-                                             c.allowed_from, c.allowed_until)
-                 ORDER BY t.lease_until
-                 LIMIT max_touches
-                   FOR NO KEY UPDATE OF t SKIP LOCKED) x
-         ORDER BY x.lease_until
-         LIMIT max_touches
-    )
-    UPDATE cadence.touch t
-       SET claimed_by = worker, claimed_at = as_of, lease_until = as_of + lease, attempts = t.attempts + 1
-      FROM picked
-     WHERE t.tenant_id = picked.tenant_id AND t.touch_id = picked.touch_id
-    RETURNING t.*;
-    GET DIAGNOSTICS v_claimed = ROW_COUNT;
-    IF v_claimed >= max_touches THEN
-        RETURN;
-    END IF;
+    -- lead's local time.  The lead's consent is asked again: a touch it no
+    -- longer allows is cancelled, not handed out.
+    FOR v_pass IN 1..2 LOOP
+        EXIT WHEN v_claimed >= max_touches;
+        IF v_pass = 1 THEN
+            SELECT array_agg(x.touch_id) FILTER (WHERE x.refusal IS NULL),
+                   array_agg(x.touch_id) FILTER (WHERE x.refusal IS NOT NULL),
+                   array_agg(x.refusal) FILTER (WHERE x.refusal IS NOT NULL)
+              INTO v_take, v_refused, v_reasons
+              FROM (SELECT y.touch_id, y.refusal
+                      FROM unnest(v_channels, v_from, v_until, v_needs_consent)
+                           AS c(channel, allowed_from, allowed_until, requires_consent)
+                     CROSS JOIN LATERAL (
+                            SELECT t.touch_id, t.lease_until,
+                                   cadence.consent_refusal(l.opted_out, l.blocked_channels, l.consented_channels,
+                                                           c.channel, c.requires_consent) AS refusal
+                              FROM cadence.touch t
+                              JOIN cadence.lead l ON l.tenant_id = t.tenant_id AND l.lead_id = t.lead_id
+                             WHERE t.tenant_id = v_tenant AND t.status = 'claimed' AND t.channel = c.channel
+                               AND t.lease_until <= as_of
+                               AND cadence.is_allowed_at(as_of, l.time_zone, c.allowed_from, c.allowed_until)
+                             ORDER BY t.lease_until
+                             LIMIT max_touches
+                               FOR NO KEY UPDATE OF t SKIP LOCKED) y
+                     ORDER BY y.lease_until
+                     LIMIT max_touches) x;
+        ELSE
+            SELECT array_agg(x.touch_id) FILTER (WHERE x.refusal IS NULL),
+                   array_agg(x.touch_id) FILTER (WHERE x.refusal IS NOT NULL),
+                   array_agg(x.refusal) FILTER (WHERE x.refusal IS NOT NULL)
+              INTO v_take, v_refused, v_reasons
+              FROM (SELECT y.touch_id, y.refusal
+                      FROM unnest(v_channels, v_from, v_until, v_needs_consent)
+                           AS c(channel, allowed_from, allowed_until, requires_consent)
+                     CROSS JOIN LATERAL (
+                            SELECT t.touch_id, t.due_at,
+                                   cadence.consent_refusal(l.opted_out, l.blocked_channels, l.consented_channels,
+                                                           c.channel, c.requires_consent) AS refusal
+                              FROM cadence.touch t
+                              JOIN cadence.lead l ON l.tenant_id = t.tenant_id AND l.lead_id = t.lead_id
+                             WHERE t.tenant_id = v_tenant AND t.status = 'queued' AND t.channel = c.channel
+                               AND t.due_at <= as_of
+                               AND cadence.is_allowed_at(as_of, l.time_zone, c.allowed_from, c.allowed_until)
+                             ORDER BY t.due_at
+                             LIMIT max_touches - v_claimed
+                               FOR NO KEY UPDATE OF t SKIP LOCKED) y
+                     ORDER BY y.due_at
+                     LIMIT max_touches - v_claimed) x;
+        END IF;
 
-    RETURN QUERY
-    WITH picked AS (
-        SELECT x.tenant_id, x.touch_id
-          FROM unnest(v_channels, v_from, v_until) AS c(channel, allowed_from, allowed_until)
-         CROSS JOIN LATERAL (
-                SELECT t.tenant_id, t.touch_id, t.due_at
-                  FROM cadence.touch t
-                 WHERE t.tenant_id = v_tenant AND t.status = 'queued' AND t.channel = c.channel
-                   AND t.due_at <= as_of
-                   AND cadence.is_allowed_at(as_of, (SELECT l.time_zone FROM cadence.lead l
-                                                      WHERE l.tenant_id = t.tenant_id AND l.lead_id = t.lead_id),
-                                             c.allowed_from, c.allowed_until)
-                 ORDER BY t.due_at
-                 LIMIT max_touches - v_claimed
-                   FOR NO KEY UPDATE OF t SKIP LOCKED) x
-         ORDER BY x.due_at
-         LIMIT max_touches - v_claimed
-    )
-    UPDATE cadence.touch t
-       SET status = 'claimed', claimed_by = worker, claimed_at = as_of,
-           lease_until = as_of + lease, attempts = t.attempts + 1
-      FROM picked
-     WHERE t.tenant_id = picked.tenant_id AND t.touch_id = picked.touch_id
-    RETURNING t.*;
+        IF v_take IS NOT NULL THEN
+            RETURN QUERY
+            UPDATE cadence.touch t
+               SET status = 'claimed', claimed_by = worker, claimed_at = as_of,
+                   lease_until = as_of + lease, attempts = t.attempts + 1
+             WHERE t.tenant_id = v_tenant AND t.touch_id = ANY (v_take)
+            RETURNING t.*;
+            v_claimed := v_claimed + cardinality(v_take);
+        END IF;
+        IF v_refused IS NOT NULL THEN
+            UPDATE cadence.touch t
+               SET status = 'cancelled', status_reason = r.reason, lease_until = NULL
+              FROM unnest(v_refused, v_reasons) AS r(touch_id, reason)
+             WHERE t.tenant_id = v_tenant AND t.touch_id = r.touch_id;
+            -- a step waiting on a cancelled touch is not left waiting forever
+            PERFORM cadence.resume_after_touches(v_tenant, v_refused, as_of);
+        END IF;
+    END LOOP;
 END
 $$;
 COMMENT ON FUNCTION cadence.claim_touches(text[], text, integer, interval, timestamptz) IS

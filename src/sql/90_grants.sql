@@ -13,6 +13,7 @@ GRANT EXECUTE ON FUNCTION
     cadence.is_allowed_at(timestamptz, text, time, time), cadence.check_template(text, text),
     cadence.render(text, jsonb), cadence.render_touch(text, text, jsonb), cadence.render_context(cadence.lead, cadence.rep, cadence.tenant),
     cadence.with_compliance_text(text, text, text, text, bigint), cadence.opted_out_everywhere(bigint, bigint),
+    cadence.consent_refusal(boolean, text[], text[], text, boolean),
     cadence.sms_keyword_kind(text), cadence.event_decisions(cadence.event_decision[]),
     cadence.compute_score(jsonb, cadence.lead, text[], timestamptz[], timestamptz),
     cadence.compute_score_from(jsonb, cadence.lead, double precision),
