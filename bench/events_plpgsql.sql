@@ -37,7 +37,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_kind      text := NEW.kind;
+    v_kind      text := NEW.applied_kind;
     k           record;
     r           record;
     v_rule      jsonb;
@@ -56,9 +56,6 @@ DECLARE
     v_new_score integer;
     v_new_tier  text;
 BEGIN
-    IF NEW.kind = 'sms_reply' THEN
-        v_kind := coalesce(cadence.sms_keyword_kind(NEW.payload ->> 'body'), NEW.kind);
-    END IF;
     -- the kind's effects: the tenant's own definition, else the built-in one
     SELECT c.response, c.engagement, c.human_contact, c.consent_channel, c.consent_action, c.preferred_channel,
            c.default_exit, c.default_pause, c.default_hand_off
@@ -108,7 +105,7 @@ BEGIN
             CONTINUE WHEN v_rule -> 'when' ->> 'event' <> v_kind OR v_rule ->> 'move_to' = r.cadence_key;
             SELECT count(*) INTO v_count
               FROM bench.event_plpgsql h
-             WHERE h.tenant_id = NEW.tenant_id AND h.lead_id = NEW.lead_id AND h.kind = v_rule -> 'when' ->> 'event'
+             WHERE h.tenant_id = NEW.tenant_id AND h.lead_id = NEW.lead_id AND h.applied_kind = v_rule -> 'when' ->> 'event'
                AND h.occurred_at >= r.enrolled_at AND h.occurred_at <= NEW.occurred_at
                AND (NOT (v_rule -> 'when') ? 'within'
                     OR h.occurred_at > NEW.occurred_at - cadence.parse_duration(v_rule -> 'when' ->> 'within'));
@@ -182,7 +179,7 @@ BEGIN
     SELECT * INTO v_lead FROM cadence.lead l WHERE l.tenant_id = NEW.tenant_id AND l.lead_id = NEW.lead_id;
     SELECT greatest(NEW.occurred_at, max(h.occurred_at)) INTO v_at
       FROM bench.event_plpgsql h WHERE h.tenant_id = NEW.tenant_id AND h.lead_id = NEW.lead_id;
-    SELECT array_agg(h.kind), array_agg(h.occurred_at) INTO v_kinds, v_times
+    SELECT array_agg(h.applied_kind), array_agg(h.occurred_at) INTO v_kinds, v_times
       FROM bench.event_plpgsql h
      WHERE h.tenant_id = NEW.tenant_id AND h.lead_id = NEW.lead_id AND h.occurred_at <= v_at;
     v_new_score := cadence.compute_score(v_model, v_lead, v_kinds, v_times, v_at);

@@ -79,13 +79,13 @@ LANGUAGE sql STABLE
 AS $$
     WITH engagement AS (
         SELECT k.lead_id, sum(least(coalesce(r.cap, 'infinity'), k.decayed)) AS points
-          FROM (SELECT e.lead_id, e.kind,
+          FROM (SELECT e.lead_id, e.applied_kind AS kind,
                        sum(r.points * power(0.5, extract(epoch FROM as_of - e.occurred_at)::double precision / r.half_life_s))
                          AS decayed
                   FROM cadence.event e
-                  JOIN bench.engagement_rule r ON r.kind = e.kind
+                  JOIN bench.engagement_rule r ON r.kind = e.applied_kind
                  WHERE e.tenant_id = cadence.current_tenant() AND e.occurred_at <= as_of
-                 GROUP BY e.lead_id, e.kind) k
+                 GROUP BY e.lead_id, e.applied_kind) k
           JOIN bench.engagement_rule r ON r.kind = k.kind
          GROUP BY k.lead_id
     )

@@ -38,13 +38,13 @@ BEGIN
           FROM cadence.lead l
           LEFT JOIN LATERAL (
                 SELECT sum(least(coalesce(r.cap, 'infinity'), k.decayed)) AS points
-                  FROM (SELECT e.kind,
+                  FROM (SELECT e.applied_kind AS kind,
                                sum(r.points * power(0.5, extract(epoch FROM as_of - e.occurred_at)::double precision
                                                          / r.half_life_s)) AS decayed
                           FROM cadence.event e
-                          JOIN bench.engagement_rule r ON r.kind = e.kind
+                          JOIN bench.engagement_rule r ON r.kind = e.applied_kind
                          WHERE e.tenant_id = l.tenant_id AND e.lead_id = l.lead_id AND e.occurred_at <= as_of
-                         GROUP BY e.kind) k
+                         GROUP BY e.applied_kind) k
                   JOIN bench.engagement_rule r ON r.kind = k.kind) g ON true
           LEFT JOIN LATERAL (SELECT sum(r.points) AS points FROM bench.fit_rule r
                               WHERE lower(l.attributes ->> r.attr_key) = ANY (r.vals)) f ON true

@@ -56,14 +56,15 @@ PG_FUNCTION_INFO_V1(cadence_event_applied);
 /*
  * The statements below read the new events from the transition table
  * (NEW_EVENTS), or those for a batch of one event read it from parameters
- * $1 to $8 (ONE_EVENT, filled by ReadOneEvent()) and its lead's rows by
+ * $1 to $9 (ONE_EVENT, filled by ReadOneEvent()) and its lead's rows by
  * key.
  */
 #define NEW_EVENTS "new_events n"
 #define ONE_EVENT \
 "(SELECT $1::bigint AS tenant_id, $2::bigint AS lead_id, $3::bigint AS event_id, $4::text AS kind," \
-"        $5::timestamptz AS occurred_at, $6::jsonb AS payload, $7::text AS source, $8::bigint AS touch_id) n"
-#define ONE_EVENT_NARGS 8
+"        $5::timestamptz AS occurred_at, $6::jsonb AS payload, $7::text AS source, $8::bigint AS touch_id," \
+"        $9::text AS applied_kind) n"
+#define ONE_EVENT_NARGS 9
 
 /* The first invalid event, if any: what is wrong and with which event. */
 #define VALIDATE_FROM(events) \
@@ -86,10 +87,10 @@ PG_FUNCTION_INFO_V1(cadence_event_applied);
 static const char *const validate_sql = VALIDATE_FROM(NEW_EVENTS);
 static const char *const validate_one_sql = VALIDATE_FROM(ONE_EVENT);
 
-/* every new event with its effective kind (STOP in an SMS reply is sms_stop) and that kind's effects */
+/* every new event with the kind it acts as (STOP in an SMS reply is sms_stop) and that kind's effects */
 #define EVENTS_WITH_KINDS_FROM(events) \
 "ev AS (" \
-"    SELECT n.tenant_id, n.event_id, n.lead_id, n.occurred_at, n.source, k.kind," \
+"    SELECT n.tenant_id, n.event_id, n.lead_id, n.occurred_at, n.source, n.applied_kind AS kind," \
 "           coalesce(c.response, b.response) AS response," \
 "           coalesce(c.engagement, b.engagement) AS engagement," \
 "           coalesce(c.human_contact, b.human_contact) AS human_contact," \
@@ -100,11 +101,8 @@ static const char *const validate_one_sql = VALIDATE_FROM(ONE_EVENT);
 "           coalesce(c.default_pause, b.default_pause) AS default_pause," \
 "           coalesce(c.default_hand_off, b.default_hand_off) AS default_hand_off" \
 "      FROM " events \
-"     CROSS JOIN LATERAL (SELECT coalesce(CASE WHEN n.kind = 'sms_reply'" \
-"                                            THEN cadence.sms_keyword_kind(n.payload ->> 'body') END," \
-"                                       n.kind)) AS k(kind)" \
-"      LEFT JOIN cadence.custom_event_kind c ON c.tenant_id = n.tenant_id AND c.kind = k.kind" \
-"      LEFT JOIN cadence.event_kind b ON b.kind = k.kind" \
+"      LEFT JOIN cadence.custom_event_kind c ON c.tenant_id = n.tenant_id AND c.kind = n.applied_kind" \
+"      LEFT JOIN cadence.event_kind b ON b.kind = n.applied_kind" \
 ")"
 #define EVENTS_WITH_KINDS EVENTS_WITH_KINDS_FROM(NEW_EVENTS)
 
@@ -215,7 +213,7 @@ DECISION_ENROLMENT \
 "       AND d.kinds @> ARRAY[r.rule -> 'when' ->> 'event']" \
 "       AND (SELECT count(*) FROM cadence.event h" \
 "             WHERE h.tenant_id = d.tenant_id AND h.lead_id = d.lead_id" \
-"               AND h.kind = r.rule -> 'when' ->> 'event'" \
+"               AND h.applied_kind = r.rule -> 'when' ->> 'event'" \
 "               AND h.occurred_at >= d.enrolled_at AND h.occurred_at <= d.last_at" \
 "               AND h.occurred_at > d.last_at - coalesce(cadence.parse_duration(r.rule -> 'when' ->> 'within')," \
 "                                                        d.last_at - d.enrolled_at + interval '1 microsecond'))" \
@@ -555,10 +553,10 @@ typedef struct Batch
 
 /* the columns of cadence.event that ONE_EVENT's parameters are, in order, and their types */
 static const char *const one_event_columns[ONE_EVENT_NARGS] = {
-	"tenant_id", "lead_id", "event_id", "kind", "occurred_at", "payload", "source", "touch_id"
+	"tenant_id", "lead_id", "event_id", "kind", "occurred_at", "payload", "source", "touch_id", "applied_kind"
 };
 static Oid	one_event_types[ONE_EVENT_NARGS] = {
-	INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, JSONBOID, TEXTOID, INT8OID
+	INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, JSONBOID, TEXTOID, INT8OID, TEXTOID
 };
 
 /*

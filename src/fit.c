@@ -258,7 +258,7 @@ cadence_fit_logistic(PG_FUNCTION_ARGS)
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "SELECT l.lead_id, EXISTS (SELECT FROM cadence.event e"
 						   " WHERE e.tenant_id = l.tenant_id AND e.lead_id = l.lead_id"
-						   " AND e.kind = ANY ($1) AND e.occurred_at <= $2)");
+						   " AND e.applied_kind = ANY ($1) AND e.occurred_at <= $2)");
 	for (f = 0; f < nfields; f++)
 	{
 		if (field_nulls[f])

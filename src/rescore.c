@@ -61,7 +61,7 @@ static const char *const lead_sql =
 "       coalesce(d.preferred_channel, l.preferred_channel),"
 "       l.score_bonus + CASE WHEN d.move_to IS NOT NULL THEN d.move_score ELSE 0 END"
 "  FROM cadence.lead l"
-" CROSS JOIN LATERAL (SELECT max(e.occurred_at) AS at, array_agg(e.kind) AS kinds,"
+" CROSS JOIN LATERAL (SELECT max(e.occurred_at) AS at, array_agg(e.applied_kind) AS kinds,"
 "                            array_agg(e.occurred_at) AS times"
 "                       FROM cadence.event e"
 "                      WHERE e.tenant_id = l.tenant_id AND e.lead_id = l.lead_id) ev"

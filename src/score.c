@@ -980,7 +980,7 @@ cadence_score(PG_FUNCTION_ARGS)
 		"  FROM cadence.lead l"
 		" WHERE l.tenant_id = cadence.current_tenant() AND l.lead_id = $1";
 	static const char *const events_sql =
-		"SELECT e.kind, e.occurred_at FROM cadence.event e"
+		"SELECT e.applied_kind, e.occurred_at FROM cadence.event e"
 		" WHERE e.tenant_id = $1 AND e.lead_id = $2 AND e.occurred_at <= $3";
 	Oid			lead_argtypes[1] = {INT8OID};
 	Oid			events_argtypes[3] = {INT8OID, INT8OID, TIMESTAMPTZOID};

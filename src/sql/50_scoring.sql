@@ -523,7 +523,7 @@ BEGIN
         -- stored values only.
         EXECUTE $rescore$
         WITH ev AS (
-            SELECT e.lead_id, cadence.engagement_points($3, e.kind, e.occurred_at, $2) AS points
+            SELECT e.lead_id, cadence.engagement_points($3, e.applied_kind, e.occurred_at, $2) AS points
               FROM cadence.event e
              WHERE e.tenant_id = $1 AND e.occurred_at <= $2
              GROUP BY e.lead_id
@@ -565,7 +565,7 @@ BEGIN
                    cadence.compute_score_from(v_model, l, ev.points) AS score
               FROM target x
               JOIN cadence.lead l ON l.tenant_id = rescore_leads.tenant_id AND l.lead_id = x.lead_id
-              LEFT JOIN LATERAL (SELECT cadence.engagement_points(v_model, e.kind, e.occurred_at, x.at) AS points
+              LEFT JOIN LATERAL (SELECT cadence.engagement_points(v_model, e.applied_kind, e.occurred_at, x.at) AS points
                                    FROM cadence.event e
                                   WHERE with_events AND e.tenant_id = l.tenant_id AND e.lead_id = l.lead_id
                                     AND e.occurred_at <= x.at) ev ON true
@@ -655,7 +655,7 @@ BEGIN
     RETURN QUERY
     SELECT x.component, x.detail, x.points
       FROM cadence.lead l
-     CROSS JOIN LATERAL (SELECT array_agg(e.kind) AS kinds, array_agg(e.occurred_at) AS times
+     CROSS JOIN LATERAL (SELECT array_agg(e.applied_kind) AS kinds, array_agg(e.occurred_at) AS times
                            FROM cadence.event e
                           WHERE e.tenant_id = l.tenant_id AND e.lead_id = l.lead_id AND e.occurred_at <= as_of) ev
      CROSS JOIN LATERAL cadence.explain_score(cadence.scoring_model_for(l.tenant_id), l, ev.kinds, ev.times, as_of) x

@@ -25,20 +25,18 @@ CREATE INDEX alert_lead ON cadence.alert (tenant_id, lead_id, created_at);
 COMMENT ON INDEX cadence.alert_lead IS 'KPIs: a lead''s alerts (cadence.weekly_audit())';
 
 -- Events as the engine applied them: an SMS reply that is a STOP keyword
--- counts as sms_stop, START as sms_start; the flags are the tenant's own
--- event kind if it registered one, else the built-in kind's.
+-- counts as sms_stop, START as sms_start, an email reply UNSUBSCRIBE as
+-- unsubscribe (event.applied_kind); the flags are the tenant's own event
+-- kind if it registered one, else the built-in kind's.
 CREATE VIEW cadence.applied_event WITH (security_invoker = true) AS
-SELECT e.tenant_id, e.event_id, e.lead_id, e.touch_id, k.kind, e.kind AS recorded_kind, e.occurred_at,
+SELECT e.tenant_id, e.event_id, e.lead_id, e.touch_id, e.applied_kind AS kind, e.kind AS recorded_kind, e.occurred_at,
        COALESCE(c.response, b.response, false) AS response,
        COALESCE(c.engagement, b.engagement, false) AS engagement,
        COALESCE(c.human_contact, b.human_contact, false) AS human_contact
   FROM cadence.event e
- CROSS JOIN LATERAL (SELECT COALESCE(CASE WHEN e.kind OPERATOR(pg_catalog.=) 'sms_reply'
-                                          THEN cadence.sms_keyword_kind(e.payload OPERATOR(pg_catalog.->>) 'body') END,
-                                     e.kind)) AS k(kind)
   LEFT JOIN cadence.custom_event_kind c
-    ON c.tenant_id OPERATOR(pg_catalog.=) e.tenant_id AND c.kind OPERATOR(pg_catalog.=) k.kind
-  LEFT JOIN cadence.event_kind b ON b.kind OPERATOR(pg_catalog.=) k.kind;
+    ON c.tenant_id OPERATOR(pg_catalog.=) e.tenant_id AND c.kind OPERATOR(pg_catalog.=) e.applied_kind
+  LEFT JOIN cadence.event_kind b ON b.kind OPERATOR(pg_catalog.=) e.applied_kind;
 COMMENT ON VIEW cadence.applied_event IS
   'Events with the kind the engine applied (STOP in an SMS reply is sms_stop) and that kind''s response, engagement and human_contact flags for the event''s tenant';
 
