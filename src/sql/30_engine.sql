@@ -273,14 +273,16 @@ DECLARE
     v_leads     bigint[];
     v_revokes   bigint[];         -- per revocation, in ledger order: its lead,
     v_channels  text[];           -- its channel
-    v_times     timestamptz[];    -- and when it was recorded
+    v_times     timestamptz[];    -- when it was recorded
+    v_methods   text[];           -- and how
     v_ended     record;
 BEGIN
-    FOR v_tenant, v_leads, v_revokes, v_channels, v_times IN
+    FOR v_tenant, v_leads, v_revokes, v_channels, v_times, v_methods IN
         SELECT n.tenant_id, array_agg(DISTINCT n.lead_id),
                array_agg(n.lead_id ORDER BY n.consent_id) FILTER (WHERE n.action = 'revoke'),
                array_agg(n.channel ORDER BY n.consent_id) FILTER (WHERE n.action = 'revoke'),
-               array_agg(n.recorded_at ORDER BY n.consent_id) FILTER (WHERE n.action = 'revoke')
+               array_agg(n.recorded_at ORDER BY n.consent_id) FILTER (WHERE n.action = 'revoke'),
+               array_agg(n.method ORDER BY n.consent_id) FILTER (WHERE n.action = 'revoke')
           FROM new_consent n
          GROUP BY n.tenant_id
          ORDER BY n.tenant_id
@@ -335,21 +337,34 @@ BEGIN
         LOOP
             PERFORM cadence.resume_after_touches(v_tenant, v_ended.touch_ids, v_ended.recorded_at);
         END LOOP;
-        -- a revocation of all contact ends the running enrolment, paused or not
-        UPDATE cadence.enrolment e
-           SET status = 'exited', exit_reason = 'opt_out', ended_at = r.recorded_at, next_due_at = NULL
-          FROM (SELECT DISTINCT ON (r.lead_id) r.lead_id, r.recorded_at
-                  FROM unnest(v_revokes, v_channels, v_times) WITH ORDINALITY AS r(lead_id, channel, recorded_at, ord)
-                 WHERE r.channel = 'all'
-                 ORDER BY r.lead_id, r.ord) r
-         WHERE e.tenant_id = v_tenant AND e.lead_id = r.lead_id AND e.status IN ('active', 'paused');
+        -- a revocation of all contact ends the running enrolment, paused or
+        -- not, and closes the lead's open alerts: no rep is to call now
+        WITH opted_out AS (
+            SELECT DISTINCT ON (r.lead_id) r.lead_id, r.recorded_at, r.method
+              FROM unnest(v_revokes, v_channels, v_times, v_methods) WITH ORDINALITY
+                   AS r(lead_id, channel, recorded_at, method, ord)
+             WHERE r.channel = 'all'
+             ORDER BY r.lead_id, r.ord
+        ), ended AS (
+            UPDATE cadence.enrolment e
+               SET status = 'exited', exit_reason = 'opt_out', ended_at = o.recorded_at, next_due_at = NULL
+              FROM opted_out o
+             WHERE e.tenant_id = v_tenant AND e.lead_id = o.lead_id AND e.status IN ('active', 'paused')
+        )
+        -- (closed_by names the entry's method; an event's entry, whose method
+        -- is already event:<kind>, is named as the event closes alerts)
+        UPDATE cadence.alert a
+           SET status = 'closed', closed_at = greatest(o.recorded_at, a.created_at),
+               closed_by = CASE WHEN o.method LIKE 'event:%' THEN o.method ELSE 'consent:' || o.method END
+          FROM opted_out o
+         WHERE a.tenant_id = v_tenant AND a.lead_id = o.lead_id AND a.status IN ('open', 'escalated');
     END LOOP;
     RETURN NULL;
 END
 $$;
 REVOKE EXECUTE ON FUNCTION cadence.consent_applied() FROM PUBLIC;
 COMMENT ON FUNCTION cadence.consent_applied() IS
-  'Trigger: keep the leads'' consent state; a revocation cancels unsent touches on that channel (all channels, and the enrolment, for "all")';
+  'Trigger: keep the leads'' consent state; a revocation cancels unsent touches on that channel (all channels, the enrolment and open alerts, for "all")';
 CREATE TRIGGER consent_applied AFTER INSERT ON cadence.consent
     REFERENCING NEW TABLE AS new_consent
     FOR EACH STATEMENT EXECUTE FUNCTION cadence.consent_applied();

@@ -8,7 +8,7 @@
 -- Simulated clock: every call passes its time.  Leads are in New York (EDT,
 -- UTC-4 in April 2026), so SMS may go out 13:00-24:00 UTC.
 BEGIN;
-SELECT plan(12);
+SELECT plan(13);
 
 CREATE FUNCTION pg_temp.set_up_tenant() RETURNS void
 LANGUAGE plpgsql AS $fn$
@@ -166,7 +166,8 @@ SELECT results_eq(
     $$VALUES ('cancelled', 'opted_out'::text, 'exited', 'opt_out'::text, '2026-04-14 15:10Z'::timestamptz, true)$$,
     'record_consent: a revoke of all cancels the queued text, ends the enrolment and marks the lead');
 
--- A paused enrolment is a running one: a revoke of all ends it too.
+-- A paused enrolment is a running one: a revoke of all ends it too, and
+-- closes the rep's alert.
 SELECT cadence.record_event(l.lead_id, 'sms_reply', '2026-04-14 15:20Z', NULL, '{"body": "Can we talk next week?"}') AS reply
   FROM cadence.lead l WHERE l.tenant_id = :lakeside AND l.external_id = 'L-grant' \gset
 SELECT is((SELECT e.status FROM cadence.enrolment e JOIN cadence.lead l ON l.tenant_id = e.tenant_id AND l.lead_id = e.lead_id
@@ -179,6 +180,12 @@ SELECT results_eq(
               WHERE l.tenant_id = %s AND l.external_id = 'L-grant'$$, :lakeside),
     $$VALUES ('exited', 'opt_out'::text, '2026-04-14 15:25Z'::timestamptz)$$,
     'a revoke of all ends the paused enrolment at its time');
+SELECT results_eq(
+    format($$SELECT a.reason, a.status, a.closed_at, a.closed_by FROM cadence.alert a
+               JOIN cadence.lead l ON l.tenant_id = a.tenant_id AND l.lead_id = a.lead_id
+              WHERE l.tenant_id = %s AND l.external_id = 'L-grant'$$, :lakeside),
+    $$VALUES ('sms_reply', 'closed', '2026-04-14 15:25Z'::timestamptz, 'consent:verbal'::text)$$,
+    'and closes the alert the reply raised: no rep is to call a lead who withdrew from all contact');
 
 SELECT * FROM finish();
 ROLLBACK;

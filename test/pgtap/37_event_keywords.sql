@@ -7,7 +7,7 @@
 -- Simulated clock: every call passes its time.  Leads are in New York (EDT,
 -- UTC-4 in April 2026).
 BEGIN;
-SELECT plan(15);
+SELECT plan(16);
 
 -- The keyword rules on their own.
 SELECT results_eq(
@@ -130,6 +130,14 @@ RESET ROLE;
 SELECT is((SELECT applied_kind FROM cadence.event WHERE lead_id = :talk AND occurred_at = '2026-04-15 14:00Z'),
           'sms_stop', 'an INSERT by the application acts as sms_stop');
 SELECT ok((SELECT 'sms' = ANY (blocked_channels) FROM cadence.lead WHERE lead_id = :talk), 'and blocks texts');
+
+-- Nico then opts out of all contact on the phone: the alert his reply
+-- raised closes, named after the event, as other exits name theirs.
+SELECT cadence.record_event(:talk, 'opt_out', '2026-04-15 15:00Z') AS e7 \gset
+SELECT results_eq(
+    format($$SELECT reason, status, closed_at, closed_by FROM cadence.alert WHERE lead_id = %s$$, :talk),
+    $$VALUES ('sms_reply', 'closed', '2026-04-15 15:00Z'::timestamptz, 'event:opt_out'::text)$$,
+    'an opt_out event closes the lead''s open alert');
 
 SELECT * FROM finish();
 ROLLBACK;
