@@ -194,6 +194,11 @@ SELECT * FROM pg_temp.definitions();
 -- Leads: an unknown time zone names the field; attributes must be an object.
 SELECT pg_temp.error_of($$INSERT INTO cadence.lead (external_id, time_zone) VALUES ('crm-1', 'Mars/Olympus')$$);
 SELECT pg_temp.error_of($$INSERT INTO cadence.lead (external_id, time_zone) VALUES ('crm-1', '')$$);
+SELECT pg_temp.error_of($$INSERT INTO cadence.lead (external_id, time_zone) VALUES ('crm-1', 'UTC-5')$$);
+SELECT pg_temp.error_of($$INSERT INTO cadence.lead (external_id, time_zone) VALUES ('crm-1', 'EST5EDT')$$);
+SELECT pg_temp.error_of($$INSERT INTO cadence.lead (external_id, time_zone) VALUES ('crm-1', 'GMT+3')$$);
+-- a zone name in any case, and the fixed offsets of Etc/, are zones
+SELECT cadence.check_time_zone('america/new_york'), cadence.check_time_zone('Etc/GMT+5'), cadence.check_time_zone('UTC');
 SELECT pg_temp.error_of($$INSERT INTO cadence.lead (external_id, time_zone, attributes) VALUES ('crm-1', 'America/Denver', '["2019 Civic"]')$$);
 SELECT count(*) AS leads FROM cadence.lead;
 

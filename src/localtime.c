@@ -19,6 +19,27 @@
 PG_FUNCTION_INFO_V1(cadence_check_time_zone);
 
 /*
+ * Whether a name PostgreSQL would read as a POSIX rule rather than a zone
+ * of the time zone database: "UTC-5", "GMT+3", "EST5EDT".  Such a rule is
+ * easy to get backwards ("UTC-5" is five hours east of UTC) and knows no
+ * local daylight-saving dates, so a lead's quiet hours would be an hour or
+ * ten off; cadence refuses them.  Zone names hold no digits, except the
+ * fixed offsets under Etc/.
+ */
+static bool
+IsPosixRule(const char *name)
+{
+	const char *p;
+
+	if (pg_strncasecmp(name, "Etc/", 4) == 0)
+		return false;
+	for (p = name; *p != '\0'; p++)
+		if (*p >= '0' && *p <= '9')
+			return true;
+	return false;
+}
+
+/*
  * Find a time zone by IANA name, or fail naming the field it came from.
  */
 pg_tz *
@@ -26,6 +47,11 @@ LookupTimeZone(const char *name, const char *field)
 {
 	pg_tz	   *tz = NULL;
 
+	if (IsPosixRule(name))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid time zone \"%s\" in field \"%s\": an offset rule, not a zone name", name, field),
+				 errhint("Use the IANA name of the lead's place, such as \"America/New_York\": it knows the daylight-saving dates.")));
 	if (name[0] != '\0')
 		tz = pg_tzset(name);
 	if (tz == NULL)
