@@ -7,7 +7,7 @@
 -- replace, but calls that a replace cancelled do not.
 -- All leads are in America/Chicago; Tuesday 2026-03-10 is on CDT (UTC-5).
 BEGIN;
-SELECT plan(20);
+SELECT plan(21);
 
 CREATE FUNCTION pg_temp.define_call_cadences() RETURNS void
 LANGUAGE plpgsql AS $$
@@ -195,6 +195,23 @@ SELECT results_eq(
     $$SELECT planned_at, due_at, defer_reasons FROM cadence.touch WHERE enrolment_id = $$ || :cut_new_enrolment,
     $$VALUES ('2026-03-10 21:00Z'::timestamptz, '2026-03-10 21:00Z'::timestamptz, '{}'::text[])$$,
     'the new call at 16:00 CDT goes as planned: two earlier calls, the last 4 hours before, the cancelled one ignored');
+
+-- A gap longer than a day holds too: the tick looks back as far as the gap.
+INSERT INTO cadence.tenant (name) VALUES ('Long Gap Motors') RETURNING tenant_id AS longgap \gset
+SELECT cadence.set_tenant(:longgap) AS acting \gset
+SELECT cadence.define_cadence('{"key": "call-daily", "name": "Two calls a day apart", "steps": [
+    {"channel": "call", "timing": "immediate", "message": {"body": "Call {{first_name|the lead}} (1)."}},
+    {"channel": "call", "timing": "+25 hours", "message": {"body": "Call {{first_name|the lead}} (2)."}}]}') AS daily \gset
+INSERT INTO cadence.channel_policy (channel, allowed_from, allowed_until, min_gap) VALUES ('call', '08:00', '21:00', '26 hours');
+SELECT pg_temp.new_lead('GAP-1') AS gap_lead \gset
+SELECT cadence.enroll(:gap_lead, 'call-daily', '2026-03-10 14:00Z') AS gap_enrolment \gset
+SELECT cadence.tick('2026-03-10 14:00Z') AS ticked \gset
+SELECT cadence.tick('2026-03-11 15:00Z') AS ticked \gset
+SELECT results_eq(
+    $$SELECT step_no, planned_at, due_at, defer_reasons FROM cadence.touch WHERE lead_id = $$ || :gap_lead || $$ ORDER BY step_no$$,
+    $$VALUES (1, '2026-03-10 14:00Z'::timestamptz, '2026-03-10 14:00Z'::timestamptz, '{}'::text[]),
+             (2, '2026-03-11 15:00Z', '2026-03-11 16:00Z', '{call_spacing}')$$,
+    'a tenant''s 26-hour gap moves the call planned 25 hours after the first to 26 hours after it');
 
 -- The gate itself, on the numbers above.
 SELECT results_eq(
