@@ -6,6 +6,10 @@
 --   cadence_app     the CRM application: leads, consent, enrolment, the queue
 --   cadence_admin   defines cadences and channel policies, creates tenants
 --   cadence_worker  the role the background workers act as
+-- A role of these names that already exists is reused only if it looks like
+-- one of ours (no login, no special powers): a role prepared by someone
+-- else, say with LOGIN and a password they know, would otherwise receive
+-- every grant below.
 DO $install$
 DECLARE
     r text;
@@ -13,6 +17,13 @@ BEGIN
     FOREACH r IN ARRAY ARRAY['cadence_reader', 'cadence_app', 'cadence_admin', 'cadence_worker'] LOOP
         IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) r) THEN
             EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
+        ELSIF EXISTS (SELECT FROM pg_catalog.pg_roles x
+                       WHERE x.rolname OPERATOR(pg_catalog.=) r
+                         AND (x.rolcanlogin OR x.rolsuper OR x.rolcreaterole OR x.rolcreatedb
+                              OR x.rolreplication OR x.rolbypassrls)) THEN
+            RAISE EXCEPTION 'role "%" exists and can log in or holds special powers', r
+                USING ERRCODE = 'duplicate_object',
+                      HINT = 'cadence''s roles are group roles: grant them to login roles. Drop or ALTER ROLE ... NOLOGIN the existing one, then CREATE EXTENSION again.';
         END IF;
     END LOOP;
 END
