@@ -439,6 +439,8 @@ RunWorkerTick(void)
 	double		lag = 0;
 	TimestampTz next_due = 0;
 	bool		has_next = false;
+	char	   *failed;
+	char		failure[ERROR_TEXT_LEN] = "";
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -467,13 +469,20 @@ RunWorkerTick(void)
 			elog(ERROR, "could not switch to role \"%s\"", worker_role);
 	}
 
-	if (SPI_execute("SELECT queued, lag_seconds, next_due_at FROM cadence.run_worker_tick(pg_catalog.now())",
+	if (SPI_execute("SELECT queued, lag_seconds, next_due_at, failed_tenants FROM cadence.run_worker_tick(pg_catalog.now())",
 					false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "cadence.run_worker_tick() failed");
 	enqueued = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	lag = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	next_due = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	has_next = !isnull;
+	/* the other tenants were ticked; the ones that failed count as an error */
+	failed = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+	if (failed != NULL)
+	{
+		ereport(LOG, (errmsg("cadence: tick failed for %s", failed)));
+		strlcpy(failure, failed, ERROR_TEXT_LEN);
+	}
 
 	SPI_finish();
 	PopActiveSnapshot();
@@ -487,6 +496,12 @@ RunWorkerTick(void)
 	my_slot->total_enqueued += enqueued;
 	my_slot->ticks++;
 	my_slot->lag_seconds = lag;
+	if (failure[0] != '\0')
+	{
+		my_slot->errors++;
+		my_slot->last_error_at = my_slot->last_tick_at;
+		strlcpy(my_slot->last_error, failure, ERROR_TEXT_LEN);
+	}
 	LWLockRelease(shared->lock);
 
 	/* sleep until the next thing falls due, but no longer than the interval */

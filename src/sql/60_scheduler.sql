@@ -39,62 +39,133 @@ END;
 REVOKE EXECUTE ON FUNCTION cadence.tenant_ids() FROM PUBLIC;
 COMMENT ON FUNCTION cadence.tenant_ids() IS 'Every tenant id (for the scheduler and maintenance; not for applications)';
 
+-- One tenant's part of a scheduler tick: its tick, the channels it has
+-- touches ready on, how late its backlog runs and when its next thing
+-- falls due.  Internal (run_worker_tick).
+CREATE FUNCTION cadence.tick_tenant(tenant_id bigint, as_of timestamptz,
+                                    OUT queued bigint, OUT ready text[], OUT oldest timestamptz, OUT next_due_at timestamptz)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_tenant bigint := tick_tenant.tenant_id;
+BEGIN
+    PERFORM set_config('cadence.tenant_id', v_tenant::text, true);
+    queued := cadence.tick(as_of);
+
+    SELECT coalesce(array_agg(c.channel), '{}') INTO ready
+      FROM cadence.channel c
+     WHERE EXISTS (SELECT FROM cadence.touch t
+                    WHERE t.tenant_id = v_tenant AND t.status = 'queued' AND t.channel = c.channel
+                      AND t.due_at <= as_of);
+
+    -- still due after the tick (a backlog larger than a tick): since when
+    SELECT e.next_due_at INTO oldest FROM cadence.enrolment e
+     WHERE e.tenant_id = v_tenant AND e.status = 'active' AND e.next_due_at IS NOT NULL
+     ORDER BY e.next_due_at LIMIT 1;
+    -- the next moment anything falls due for this tenant
+    SELECT least((SELECT e.next_due_at FROM cadence.enrolment e
+                   WHERE e.tenant_id = v_tenant AND e.status = 'active' AND e.next_due_at > as_of
+                   ORDER BY e.next_due_at LIMIT 1),
+                 (SELECT e.move_due_at FROM cadence.enrolment e
+                   WHERE e.tenant_id = v_tenant AND e.status = 'active' AND e.move_due_at > as_of
+                   ORDER BY e.move_due_at LIMIT 1),
+                 (SELECT a.escalate_at FROM cadence.alert a
+                   WHERE a.tenant_id = v_tenant AND a.status = 'open' AND a.escalate_at > as_of
+                   ORDER BY a.escalate_at LIMIT 1),
+                 (SELECT min(x.due_at) FROM cadence.channel c
+                   CROSS JOIN LATERAL (SELECT t.due_at FROM cadence.touch t
+                                        WHERE t.tenant_id = v_tenant AND t.status = 'queued'
+                                          AND t.channel = c.channel AND t.due_at > as_of
+                                        ORDER BY t.due_at LIMIT 1) x),
+                 (SELECT min(x.lease_until) FROM cadence.channel c
+                   CROSS JOIN LATERAL (SELECT t.lease_until FROM cadence.touch t
+                                        WHERE t.tenant_id = v_tenant AND t.status = 'claimed'
+                                          AND t.channel = c.channel AND t.lease_until > as_of
+                                        ORDER BY t.lease_until LIMIT 1) x))
+      INTO next_due_at;
+END
+$$;
+COMMENT ON FUNCTION cadence.tick_tenant(bigint, timestamptz) IS
+  'Internal: one tenant''s part of run_worker_tick: queued touches, channels ready, oldest backlog, next due time';
+
 -- One tick of the scheduler for every tenant: advance what is due, tell
 -- senders which channels have touches ready (one NOTIFY per channel and
 -- tick on channel cadence_touches, payload the channel name, sent at
 -- commit), and say when the next thing falls due so the worker can sleep
 -- until then.
+--
+-- One tenant's bad data (a definition edited by hand into something the
+-- tick cannot run) must not stop every other tenant's cadences.  All
+-- tenants are ticked in one subtransaction; if any fails, that pass is
+-- undone and they are ticked again one subtransaction each, a failing
+-- tenant skipped with a WARNING naming it and reported in failed_tenants
+-- (the worker counts it in worker_status.errors).  When no tenant can be
+-- ticked at all, the first error is raised as it came: something is wrong
+-- with the installation, not with a tenant's data.  (A subtransaction per
+-- tenant on every tick would, past 64 tenants writing, slow every other
+-- session's snapshots.)
 CREATE FUNCTION cadence.run_worker_tick(as_of timestamptz DEFAULT pg_catalog.now(),
-                                        OUT queued bigint, OUT lag_seconds double precision, OUT next_due_at timestamptz)
+                                        OUT queued bigint, OUT lag_seconds double precision, OUT next_due_at timestamptz,
+                                        OUT failed_tenants text)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_tenant   bigint;
+    v_part     record;
     v_ready    text[] := '{}';
     v_oldest   timestamptz;
     v_next     timestamptz;
     v_channel  text;
+    v_message  text;
+    v_state    text;
+    v_ticked   integer := 0;     -- tenants ticked, and failed, in the second pass
+    v_failed   integer := 0;
+    v_first_message text;
+    v_first_state   text;
 BEGIN
-    queued := 0;
-    FOR v_tenant IN SELECT * FROM cadence.tenant_ids() LOOP
-        PERFORM set_config('cadence.tenant_id', v_tenant::text, true);
-        queued := queued + cadence.tick(as_of);
-
-        SELECT v_ready || coalesce(array_agg(c.channel), '{}') INTO v_ready
-          FROM cadence.channel c
-         WHERE EXISTS (SELECT FROM cadence.touch t
-                        WHERE t.tenant_id = v_tenant AND t.status = 'queued' AND t.channel = c.channel
-                          AND t.due_at <= as_of);
-
-        -- still due after the tick (a backlog larger than a tick): how late
-        SELECT least(v_oldest, (SELECT e.next_due_at FROM cadence.enrolment e
-                                 WHERE e.tenant_id = v_tenant AND e.status = 'active' AND e.next_due_at IS NOT NULL
-                                 ORDER BY e.next_due_at LIMIT 1))
-          INTO v_oldest;
-        -- the next moment anything falls due for this tenant
-        SELECT least(v_next,
-                     (SELECT e.next_due_at FROM cadence.enrolment e
-                       WHERE e.tenant_id = v_tenant AND e.status = 'active' AND e.next_due_at > as_of
-                       ORDER BY e.next_due_at LIMIT 1),
-                     (SELECT e.move_due_at FROM cadence.enrolment e
-                       WHERE e.tenant_id = v_tenant AND e.status = 'active' AND e.move_due_at > as_of
-                       ORDER BY e.move_due_at LIMIT 1),
-                     (SELECT a.escalate_at FROM cadence.alert a
-                       WHERE a.tenant_id = v_tenant AND a.status = 'open' AND a.escalate_at > as_of
-                       ORDER BY a.escalate_at LIMIT 1),
-                     (SELECT min(x.due_at) FROM cadence.channel c
-                       CROSS JOIN LATERAL (SELECT t.due_at FROM cadence.touch t
-                                            WHERE t.tenant_id = v_tenant AND t.status = 'queued'
-                                              AND t.channel = c.channel AND t.due_at > as_of
-                                            ORDER BY t.due_at LIMIT 1) x),
-                     (SELECT min(x.lease_until) FROM cadence.channel c
-                       CROSS JOIN LATERAL (SELECT t.lease_until FROM cadence.touch t
-                                            WHERE t.tenant_id = v_tenant AND t.status = 'claimed'
-                                              AND t.channel = c.channel AND t.lease_until > as_of
-                                            ORDER BY t.lease_until LIMIT 1) x))
-          INTO v_next;
-    END LOOP;
+    BEGIN
+        queued := 0;
+        FOR v_tenant IN SELECT * FROM cadence.tenant_ids() LOOP
+            v_part := cadence.tick_tenant(v_tenant, as_of);
+            queued := queued + v_part.queued;
+            v_ready := v_ready || v_part.ready;
+            v_oldest := least(v_oldest, v_part.oldest);
+            v_next := least(v_next, v_part.next_due_at);
+        END LOOP;
+    EXCEPTION WHEN OTHERS THEN
+        queued := 0;
+        v_ready := '{}';
+        v_oldest := NULL;
+        v_next := NULL;
+        FOR v_tenant IN SELECT * FROM cadence.tenant_ids() LOOP
+            BEGIN
+                v_part := cadence.tick_tenant(v_tenant, as_of);
+                queued := queued + v_part.queued;
+                v_ready := v_ready || v_part.ready;
+                v_oldest := least(v_oldest, v_part.oldest);
+                v_next := least(v_next, v_part.next_due_at);
+                v_ticked := v_ticked + 1;
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS v_message = MESSAGE_TEXT, v_state = RETURNED_SQLSTATE;
+                RAISE WARNING 'cadence: the tick of tenant % failed and was skipped: % (SQLSTATE %)',
+                              v_tenant, v_message, v_state;
+                v_failed := v_failed + 1;
+                IF v_failed = 1 THEN
+                    v_first_message := v_message;
+                    v_first_state := v_state;
+                    failed_tenants := format('tenant %s: %s (SQLSTATE %s)', v_tenant, v_message, v_state);
+                END IF;
+            END;
+        END LOOP;
+        IF v_ticked = 0 THEN
+            RAISE EXCEPTION USING MESSAGE = v_first_message, ERRCODE = v_first_state;
+        END IF;
+        IF v_failed > 1 THEN
+            failed_tenants := failed_tenants || format(', and %s more', v_failed - 1);
+        END IF;
+    END;
     PERFORM set_config('cadence.tenant_id', '', true);
 
     FOREACH v_channel IN ARRAY ARRAY(SELECT DISTINCT c FROM unnest(v_ready) c ORDER BY c) LOOP
@@ -106,7 +177,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION cadence.run_worker_tick(timestamptz) IS
-  'One scheduler tick over every tenant: tick, NOTIFY cadence_touches once per channel with touches ready, and the next due time';
+  'One scheduler tick over every tenant: tick, NOTIFY cadence_touches once per channel with touches ready, the next due time, and the tenants whose tick failed';
 
 -- Maintenance, for pg_cron in both modes.
 CREATE FUNCTION cadence.rescore_all(as_of timestamptz DEFAULT pg_catalog.now())

@@ -62,7 +62,8 @@ GRANT EXECUTE ON FUNCTION
     cadence.wake_worker()
     TO cadence_app;
 GRANT EXECUTE ON FUNCTION
-    cadence.tenant_ids(), cadence.run_worker_tick(timestamptz), cadence.rescore_all(timestamptz),
+    cadence.tenant_ids(), cadence.tick_tenant(bigint, timestamptz), cadence.run_worker_tick(timestamptz),
+    cadence.rescore_all(timestamptz),
     cadence.purge_old(timestamptz)
     TO cadence_worker;
 GRANT DELETE ON cadence.touch, cadence.event, cadence.alert TO cadence_worker;

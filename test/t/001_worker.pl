@@ -236,6 +236,40 @@ ok($node->poll_query_until('app', qq{SELECT ticks > $ticks FROM cadence.worker_s
 	'worker_status counts the successful tick');
 is(app_status('pid'), $new_pid, 'the same worker process kept running through the failure');
 
+# --- one tenant that fails -----------------------------------------------------------
+# A second tenant's step is edited by hand into something the tick cannot
+# run: its tick is skipped and counted, and the first tenant's touches still
+# go out, tick after tick.
+my $errors = app_status('errors');
+$node->safe_psql('app', q{
+	SELECT cadence.create_tenant('Broken Motors');
+	SELECT cadence.set_tenant(tenant_id, false) FROM cadence.tenant WHERE name = 'Broken Motors';
+	SELECT cadence.define_cadence($${"key": "welcome", "name": "Welcome emails", "steps": [
+	    {"channel": "email", "timing": "immediate", "message": {"subject": "Hello", "body": "Welcome."}}]}$$);
+	UPDATE cadence.step SET variants = '"not a list"' WHERE tenant_id = cadence.current_tenant();
+	INSERT INTO cadence.lead (external_id, first_name, email, time_zone)
+	VALUES ('broken-1', 'Bo', 'bo@example.com', 'America/Chicago');
+	SELECT cadence.enroll(lead_id, 'welcome') FROM cadence.lead WHERE external_id = 'broken-1';
+});
+$node->safe_psql('app',
+	q{SELECT cadence.enroll(lead_id, 'welcome') FROM cadence.lead WHERE external_id = 'oli'});
+ok($node->poll_query_until('app', qq{SELECT errors > $errors FROM cadence.worker_status WHERE database = 'app'}),
+	'a tick that skips a failing tenant is counted in worker_status.errors');
+like(app_status('last_error'), qr/^tenant \d+: cannot get array length of a scalar \(SQLSTATE 22023\)$/,
+	'worker_status.last_error names the tenant and the error');
+ok(wait_for_touch('oli'), 'the other tenant\'s new enrolment is ticked meanwhile');
+is( $node->safe_psql('app', q{
+		SELECT count(*) FROM cadence.touch t JOIN cadence.lead l USING (tenant_id, lead_id) WHERE l.external_id = 'broken-1'}),
+	'0', 'the failing tenant queued nothing');
+ok($node->log_contains(qr/cadence: tick failed for tenant \d+: cannot get array length/, $log_offset),
+	'the server log names the tenant');
+$node->safe_psql('app', q{
+	UPDATE cadence.step SET variants = '[]' WHERE variants = '"not a list"';
+	INSERT INTO cadence.lead (external_id, first_name, email, time_zone) VALUES ('pia', 'Pia', 'pia@example.com', 'America/Chicago');
+	SELECT cadence.enroll(lead_id, 'welcome') FROM cadence.lead WHERE external_id = 'pia';   -- a commit wakes the worker
+});
+ok(wait_for_touch('broken-1'), 'once mended, the tenant is ticked again');
+
 # --- a reloaded interval ------------------------------------------------------------
 # From an hour to 100 ms: twenty more ticks could only come from the new
 # interval, by the same worker under the same launcher.

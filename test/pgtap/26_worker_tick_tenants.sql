@@ -1,0 +1,70 @@
+-- The scheduler's tick runs every tenant; one tenant whose data the tick
+-- cannot run (here a step edited by hand into something malformed) is
+-- skipped with a WARNING, and every other tenant's touches still go out
+-- on time.  Once the data is mended, the next tick catches the tenant up.
+-- Simulated clock: every call passes its time.  Leads are in New York (EDT,
+-- UTC-4 in April 2026).
+BEGIN;
+SELECT plan(8);
+
+CREATE FUNCTION pg_temp.set_up_tenant(name text) RETURNS bigint
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_tenant bigint;
+BEGIN
+    INSERT INTO cadence.tenant (name) VALUES (name) RETURNING tenant_id INTO v_tenant;
+    PERFORM cadence.set_tenant(v_tenant);
+    PERFORM cadence.define_cadence($${
+      "key": "tick-email", "name": "One email",
+      "steps": [{"channel": "email", "timing": "immediate", "message": {"subject": "Hello", "body": "Hi {{first_name|there}}."}}]}$$);
+    INSERT INTO cadence.lead (external_id, first_name, email, time_zone)
+    VALUES ('W-1', 'Quinn', 'quinn@example.com', 'America/New_York');
+    PERFORM cadence.enroll(l.lead_id, 'tick-email', '2026-04-14 13:00Z') FROM cadence.lead l WHERE l.tenant_id = v_tenant;
+    RETURN v_tenant;
+END
+$fn$;
+
+SELECT pg_temp.set_up_tenant('Broken Motors') AS broken \gset
+SELECT pg_temp.set_up_tenant('Fine Motors') AS fine \gset
+SELECT pg_temp.set_up_tenant('Other Motors') AS other \gset
+
+-- Broken Motors' step is edited by hand: its variants are not a list.
+UPDATE cadence.step SET variants = '"not a list"' WHERE tenant_id = :broken;
+
+-- The ticks run as the workers run them: as cadence_worker, under
+-- row-level security; the checks look at every tenant.
+SET LOCAL client_min_messages = error;   -- the WARNING naming the tenant
+SET LOCAL ROLE cadence_worker;
+SELECT queued AS first_queued, failed_tenants AS first_failed FROM cadence.run_worker_tick('2026-04-14 13:05Z') \gset
+SELECT current_setting('cadence.tenant_id') AS tenant_after \gset
+RESET ROLE;
+RESET client_min_messages;
+SELECT is(:first_queued::bigint, 2::bigint, 'the tick queues the two sound tenants'' emails');
+SELECT is(:'first_failed'::text, format('tenant %s: cannot get array length of a scalar (SQLSTATE 22023)', :broken),
+          'and reports the tenant it skipped, and why');
+SELECT results_eq(
+    format($$SELECT t.tenant_id, t.status, t.due_at FROM cadence.touch t WHERE t.tenant_id IN (%s, %s, %s) ORDER BY t.tenant_id$$,
+           :broken, :fine, :other),
+    format($$VALUES (%s::bigint, 'queued', '2026-04-14 13:00Z'::timestamptz), (%s, 'queued', '2026-04-14 13:00Z')$$,
+           :fine, :other),
+    'Fine and Other Motors have their email queued, Broken Motors nothing');
+SELECT results_eq(
+    format($$SELECT e.status, e.next_step_no, e.next_due_at FROM cadence.enrolment e WHERE e.tenant_id = %s$$, :broken),
+    $$VALUES ('active', 1, '2026-04-14 13:00Z'::timestamptz)$$,
+    'Broken Motors'' enrolment is left as it was, still due');
+SELECT is(:'tenant_after'::text, ''::text, 'the tick leaves no tenant set behind');
+
+-- Mended, the tenant catches up at the next tick.
+UPDATE cadence.step SET variants = '[]' WHERE tenant_id = :broken;
+SET LOCAL ROLE cadence_worker;
+SELECT queued AS second_queued, failed_tenants IS NULL AS none_failed FROM cadence.run_worker_tick('2026-04-14 13:06Z') \gset
+RESET ROLE;
+SELECT is(:second_queued::bigint, 1::bigint, 'the next tick queues Broken Motors'' email');
+SELECT ok(:'none_failed'::boolean, 'and reports no failure');
+SELECT results_eq(
+    format($$SELECT t.status, t.due_at FROM cadence.touch t WHERE t.tenant_id = %s$$, :broken),
+    $$VALUES ('queued', '2026-04-14 13:00Z'::timestamptz)$$,
+    'due when it was planned');
+
+SELECT * FROM finish();
+ROLLBACK;
