@@ -409,6 +409,31 @@ RETURN CASE WHEN opted_out THEN 'opted_out'
 COMMENT ON FUNCTION cadence.consent_refusal(boolean, text[], text[], text, boolean) IS
   'Internal: why the lead''s consent state forbids a touch on the channel (opted_out, no_sms_consent), or NULL';
 
+-- Whether one more attempt on a channel with limits (calls) may be made on
+-- the lead now, counting the attempts actually made (claimed), not those
+-- planned: none within min_gap, fewer than max_per_day in the last 24
+-- hours.  The tick plans touches by the same rules; claim_touches() asks
+-- again when it hands one out, since a sender that fell behind would
+-- otherwise make its overdue attempts back to back.
+CREATE FUNCTION cadence.attempt_allowed(tenant_id bigint, lead_id bigint, channel text, touch_id bigint,
+                                        as_of timestamptz, min_gap interval, max_per_day integer)
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT (attempt_allowed.min_gap IS NULL
+            OR NOT EXISTS (SELECT FROM cadence.touch o
+                            WHERE o.tenant_id = attempt_allowed.tenant_id AND o.lead_id = attempt_allowed.lead_id
+                              AND o.channel = attempt_allowed.channel AND o.touch_id <> attempt_allowed.touch_id
+                              AND o.claimed_at > attempt_allowed.as_of - attempt_allowed.min_gap))
+       AND (attempt_allowed.max_per_day IS NULL
+            OR (SELECT count(*) FROM cadence.touch o
+                 WHERE o.tenant_id = attempt_allowed.tenant_id AND o.lead_id = attempt_allowed.lead_id
+                   AND o.channel = attempt_allowed.channel AND o.touch_id <> attempt_allowed.touch_id
+                   AND o.claimed_at > attempt_allowed.as_of - interval '24 hours') < attempt_allowed.max_per_day);
+END;
+COMMENT ON FUNCTION cadence.attempt_allowed(bigint, bigint, text, bigint, timestamptz, interval, integer) IS
+  'Internal: whether the channel''s gap and daily cap allow one more attempt on the lead now, counting claimed attempts';
+
 CREATE FUNCTION cadence.claim_touches(channels text[], worker text, max_touches integer DEFAULT 100,
                                       lease interval DEFAULT '5 minutes', as_of timestamptz DEFAULT pg_catalog.now())
 RETURNS SETOF cadence.touch
@@ -424,6 +449,8 @@ DECLARE
     v_from     time[];
     v_until    time[];
     v_needs_consent boolean[];
+    v_gaps     interval[];   -- the channels' least time between attempts,
+    v_caps     integer[];    -- and most attempts in 24 hours (NULL: none)
     v_claimed  bigint := 0;
     v_pass     integer;
     v_take     bigint[];     -- the touches of a pass handed out,
@@ -453,10 +480,12 @@ BEGIN
         RAISE EXCEPTION 'as_of must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
 
-    -- The channels' allowed hours for this tenant, looked up once.
+    -- The channels' allowed hours and attempt limits for this tenant, looked
+    -- up once.
     SELECT array_agg(ch.channel), array_agg(coalesce(p.allowed_from, ch.allowed_from)),
-           array_agg(coalesce(p.allowed_until, ch.allowed_until)), array_agg(ch.requires_consent)
-      INTO v_channels, v_from, v_until, v_needs_consent
+           array_agg(coalesce(p.allowed_until, ch.allowed_until)), array_agg(ch.requires_consent),
+           array_agg(nullif(coalesce(p.min_gap, ch.min_gap), '0')), array_agg(nullif(coalesce(p.max_per_day, ch.max_per_day), 0))
+      INTO v_channels, v_from, v_until, v_needs_consent, v_gaps, v_caps
       FROM cadence.channel ch
       LEFT JOIN cadence.channel_policy p ON p.tenant_id = v_tenant AND p.channel = ch.channel
      WHERE ch.channel = ANY (channels);
@@ -465,20 +494,29 @@ BEGIN
     -- then due ones.  Each channel is read in index order and only as far as
     -- the batch needs, so a claim costs what it returns, not the backlog; a
     -- touch is taken only while its channel may reach the lead now, in the
-    -- lead's local time.  The lead's consent is asked again: a touch it no
-    -- longer allows is cancelled, not handed out.
+    -- lead's local time.  On a channel with attempt limits (calls), the
+    -- limits are asked again against the attempts actually made (claimed),
+    -- at most one touch per lead per call: a dialer that was down all
+    -- afternoon gets one of the lead's three overdue calls, not all three
+    -- at once, and the next once the gap has passed.  The lead's consent is
+    -- asked again too: a touch it no longer allows is cancelled, not handed
+    -- out.
     FOR v_pass IN 1..2 LOOP
         EXIT WHEN v_claimed >= max_touches;
         IF v_pass = 1 THEN
-            SELECT array_agg(x.touch_id) FILTER (WHERE x.refusal IS NULL),
+            SELECT array_agg(x.touch_id) FILTER (WHERE x.refusal IS NULL AND x.first_of_lead),
                    array_agg(x.touch_id) FILTER (WHERE x.refusal IS NOT NULL),
                    array_agg(x.refusal) FILTER (WHERE x.refusal IS NOT NULL)
               INTO v_take, v_refused, v_reasons
-              FROM (SELECT y.touch_id, y.refusal
-                      FROM unnest(v_channels, v_from, v_until, v_needs_consent)
-                           AS c(channel, allowed_from, allowed_until, requires_consent)
+              FROM (SELECT y.touch_id, y.refusal,
+                           y.limited IS NOT TRUE
+                           OR row_number() OVER (PARTITION BY y.channel, y.lead_id ORDER BY y.since, y.touch_id) = 1
+                           AS first_of_lead
+                      FROM unnest(v_channels, v_from, v_until, v_needs_consent, v_gaps, v_caps)
+                           AS c(channel, allowed_from, allowed_until, requires_consent, min_gap, max_per_day)
                      CROSS JOIN LATERAL (
-                            SELECT t.touch_id, t.lease_until,
+                            SELECT t.touch_id, t.lead_id, t.channel, t.lease_until AS since,
+                                   c.min_gap IS NOT NULL OR c.max_per_day IS NOT NULL AS limited,
                                    cadence.consent_refusal(l.opted_out, l.blocked_channels, l.consented_channels,
                                                            c.channel, c.requires_consent) AS refusal
                               FROM cadence.touch t
@@ -486,21 +524,28 @@ BEGIN
                              WHERE t.tenant_id = v_tenant AND t.status = 'claimed' AND t.channel = c.channel
                                AND t.lease_until <= as_of
                                AND cadence.is_allowed_at(as_of, l.time_zone, c.allowed_from, c.allowed_until)
+                               AND (c.min_gap IS NULL AND c.max_per_day IS NULL
+                                    OR cadence.attempt_allowed(t.tenant_id, t.lead_id, t.channel, t.touch_id, as_of,
+                                                               c.min_gap, c.max_per_day))
                              ORDER BY t.lease_until
-                             LIMIT max_touches
+                             LIMIT max_touches - v_claimed
                                FOR NO KEY UPDATE OF t SKIP LOCKED) y
-                     ORDER BY y.lease_until
-                     LIMIT max_touches) x;
+                     ORDER BY y.since
+                     LIMIT max_touches - v_claimed) x;
         ELSE
-            SELECT array_agg(x.touch_id) FILTER (WHERE x.refusal IS NULL),
+            SELECT array_agg(x.touch_id) FILTER (WHERE x.refusal IS NULL AND x.first_of_lead),
                    array_agg(x.touch_id) FILTER (WHERE x.refusal IS NOT NULL),
                    array_agg(x.refusal) FILTER (WHERE x.refusal IS NOT NULL)
               INTO v_take, v_refused, v_reasons
-              FROM (SELECT y.touch_id, y.refusal
-                      FROM unnest(v_channels, v_from, v_until, v_needs_consent)
-                           AS c(channel, allowed_from, allowed_until, requires_consent)
+              FROM (SELECT y.touch_id, y.refusal,
+                           y.limited IS NOT TRUE
+                           OR row_number() OVER (PARTITION BY y.channel, y.lead_id ORDER BY y.since, y.touch_id) = 1
+                           AS first_of_lead
+                      FROM unnest(v_channels, v_from, v_until, v_needs_consent, v_gaps, v_caps)
+                           AS c(channel, allowed_from, allowed_until, requires_consent, min_gap, max_per_day)
                      CROSS JOIN LATERAL (
-                            SELECT t.touch_id, t.due_at,
+                            SELECT t.touch_id, t.lead_id, t.channel, t.due_at AS since,
+                                   c.min_gap IS NOT NULL OR c.max_per_day IS NOT NULL AS limited,
                                    cadence.consent_refusal(l.opted_out, l.blocked_channels, l.consented_channels,
                                                            c.channel, c.requires_consent) AS refusal
                               FROM cadence.touch t
@@ -508,10 +553,13 @@ BEGIN
                              WHERE t.tenant_id = v_tenant AND t.status = 'queued' AND t.channel = c.channel
                                AND t.due_at <= as_of
                                AND cadence.is_allowed_at(as_of, l.time_zone, c.allowed_from, c.allowed_until)
+                               AND (c.min_gap IS NULL AND c.max_per_day IS NULL
+                                    OR cadence.attempt_allowed(t.tenant_id, t.lead_id, t.channel, t.touch_id, as_of,
+                                                               c.min_gap, c.max_per_day))
                              ORDER BY t.due_at
                              LIMIT max_touches - v_claimed
                                FOR NO KEY UPDATE OF t SKIP LOCKED) y
-                     ORDER BY y.due_at
+                     ORDER BY y.since
                      LIMIT max_touches - v_claimed) x;
         END IF;
 

@@ -7,7 +7,7 @@
 -- replace, but calls that a replace cancelled do not.
 -- All leads are in America/Chicago; Tuesday 2026-03-10 is on CDT (UTC-5).
 BEGIN;
-SELECT plan(21);
+SELECT plan(23);
 
 CREATE FUNCTION pg_temp.define_call_cadences() RETURNS void
 LANGUAGE plpgsql AS $$
@@ -212,6 +212,42 @@ SELECT results_eq(
     $$VALUES (1, '2026-03-10 14:00Z'::timestamptz, '2026-03-10 14:00Z'::timestamptz, '{}'::text[]),
              (2, '2026-03-11 15:00Z', '2026-03-11 16:00Z', '{call_spacing}')$$,
     'a tenant''s 26-hour gap moves the call planned 25 hours after the first to 26 hours after it');
+
+-- A dialer that was down all afternoon: the limits hold for the calls it
+-- makes, not only for the plan.  Three spaced calls are queued and none is
+-- claimed until 17:05 CDT; then the dialer gets one call per claim, and the
+-- next only four hours after the last it made (no calls after 21:00).
+INSERT INTO cadence.tenant (name) VALUES ('Outage Motors') RETURNING tenant_id AS outage \gset
+SELECT cadence.set_tenant(:outage) AS acting \gset
+SELECT pg_temp.define_call_cadences() AS defined \gset
+SELECT pg_temp.new_lead('OUT-1') AS out_lead \gset
+SELECT cadence.enroll(:out_lead, 'call-spaced', '2026-03-10 14:00Z') AS out_enrolment \gset
+SELECT cadence.tick('2026-03-10 14:00Z') + cadence.tick('2026-03-10 18:00Z') + cadence.tick('2026-03-10 22:00Z') AS ticked \gset
+CREATE FUNCTION pg_temp.dial(at timestamptz) RETURNS integer[]
+LANGUAGE plpgsql AS $$
+DECLARE
+    claimed cadence.touch;
+    steps integer[] := '{}';
+BEGIN
+    FOR claimed IN SELECT * FROM cadence.claim_touches(ARRAY['call'], 'dialer', 100, '5 minutes', at) LOOP
+        PERFORM cadence.complete_touch(claimed.touch_id, 'no_answer', '{}', at);
+        steps := steps || claimed.step_no;
+    END LOOP;
+    RETURN steps;
+END
+$$;
+SELECT results_eq(
+    $$SELECT at, pg_temp.dial(at)
+        FROM unnest(ARRAY['2026-03-10 22:05Z', '2026-03-10 22:06Z', '2026-03-11 02:05Z', '2026-03-11 13:00Z',
+                          '2026-03-11 13:05Z', '2026-03-11 17:00Z']::timestamptz[]) AS at
+       ORDER BY at$$,
+    $$VALUES ('2026-03-10 22:05Z'::timestamptz, '{1}'::integer[]), ('2026-03-10 22:06Z', '{}'), ('2026-03-11 02:05Z', '{}'),
+             ('2026-03-11 13:00Z', '{2}'), ('2026-03-11 13:05Z', '{}'), ('2026-03-11 17:00Z', '{3}')$$,
+    'the dialer back at 17:05 CDT gets the oldest call; the next at 08:00 (not at 21:05), the third at 12:00');
+SELECT results_eq(
+    format($$SELECT step_no, claimed_at FROM cadence.touch WHERE lead_id = %s AND claimed_at IS NOT NULL ORDER BY step_no$$, :out_lead),
+    $$VALUES (1, '2026-03-10 22:05Z'::timestamptz), (2, '2026-03-11 13:00Z'), (3, '2026-03-11 17:00Z')$$,
+    'one call at a time, oldest first, four hours or more apart');
 
 -- The gate itself, on the numbers above.
 SELECT results_eq(
