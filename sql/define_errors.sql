@@ -176,6 +176,7 @@ SELECT pg_temp.define_error('{"key": "new-lead", "name": "New lead", "steps": [{
 SELECT pg_temp.define_error('{"key": "new-lead", "name": "New lead", "steps": [{"channel": "sms", "timing": "immediate", "message": {"body": "Hi"}}], "rules": {"escalate": [{"when": {"event": "email_open", "count": 0}, "move_to": "hot-7day"}]}}');
 SELECT pg_temp.define_error('{"key": "new-lead", "name": "New lead", "steps": [{"channel": "sms", "timing": "immediate", "message": {"body": "Hi"}}], "rules": {"escalate": [{"when": {"event": "email_open", "count": 3000000000}, "move_to": "hot-7day"}]}}');
 SELECT pg_temp.define_error('{"key": "new-lead", "name": "New lead", "steps": [{"channel": "sms", "timing": "immediate", "message": {"body": "Hi"}}], "rules": {"escalate": [{"when": {"event": "email_open"}, "move_to": "hot-7day", "score": 2.5}]}}');
+SELECT pg_temp.define_error('{"key": "new-lead", "name": "New lead", "steps": [{"channel": "sms", "timing": "immediate", "message": {"body": "Hi"}}], "rules": {"escalate": [{"when": {"event": "email_open", "count": 2.0}, "move_to": "hot-7day", "score": 20.0}]}}');
 SELECT pg_temp.define_error('{"key": "new-lead", "name": "New lead", "steps": [{"channel": "sms", "timing": "immediate", "message": {"body": "Hi"}}], "rules": {"escalate": [{"when": {"event": "email_open"}, "move_to": "hot-7day", "score": 5000000000}]}}');
 -- durations in rules are written without a sign ("7 days"); an error quotes them as written
 SELECT pg_temp.define_message('{"key": "new-lead", "name": "New lead", "steps": [{"channel": "sms", "timing": "immediate", "message": {"body": "Hi"}}], "rules": {"escalate": [{"when": {"event": "email_open", "within": "a while"}, "move_to": "hot-7day"}]}}');
@@ -197,6 +198,7 @@ SELECT pg_temp.error_of($$INSERT INTO cadence.lead (external_id, time_zone) VALU
 SELECT pg_temp.error_of($$INSERT INTO cadence.lead (external_id, time_zone) VALUES ('crm-1', 'UTC-5')$$);
 SELECT pg_temp.error_of($$INSERT INTO cadence.lead (external_id, time_zone) VALUES ('crm-1', 'EST5EDT')$$);
 SELECT pg_temp.error_of($$INSERT INTO cadence.lead (external_id, time_zone) VALUES ('crm-1', 'GMT+3')$$);
+SELECT pg_temp.error_of($$INSERT INTO cadence.lead (external_id, time_zone) VALUES ('crm-1', 'Etc/UTC-5')$$);
 -- a zone name in any case, and the fixed offsets of Etc/, are zones
 SELECT cadence.check_time_zone('america/new_york'), cadence.check_time_zone('Etc/GMT+5'), cadence.check_time_zone('UTC');
 SELECT pg_temp.error_of($$INSERT INTO cadence.lead (external_id, time_zone, attributes) VALUES ('crm-1', 'America/Denver', '["2019 Civic"]')$$);

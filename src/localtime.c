@@ -23,16 +23,24 @@ PG_FUNCTION_INFO_V1(cadence_check_time_zone);
  * of the time zone database: "UTC-5", "GMT+3", "EST5EDT".  Such a rule is
  * easy to get backwards ("UTC-5" is five hours east of UTC) and knows no
  * local daylight-saving dates, so a lead's quiet hours would be an hour or
- * ten off; cadence refuses them.  Zone names hold no digits, except the
- * fixed offsets under Etc/.
+ * ten off; a lead's time zone may not be one.  Zone names hold no digits,
+ * except the fixed offsets Etc/GMT+N and Etc/GMT-N.
  */
 static bool
 IsPosixRule(const char *name)
 {
 	const char *p;
 
-	if (pg_strncasecmp(name, "Etc/", 4) == 0)
-		return false;
+	if (pg_strncasecmp(name, "Etc/GMT", 7) == 0 && (name[7] == '+' || name[7] == '-'))
+	{
+		p = name + 8;
+		if (*p >= '0' && *p <= '9')
+			p++;
+		if (*p >= '0' && *p <= '9')
+			p++;
+		if (*p == '\0' && p > name + 8)
+			return false;
+	}
 	for (p = name; *p != '\0'; p++)
 		if (*p >= '0' && *p <= '9')
 			return true;
@@ -47,11 +55,6 @@ LookupTimeZone(const char *name, const char *field)
 {
 	pg_tz	   *tz = NULL;
 
-	if (IsPosixRule(name))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid time zone \"%s\" in field \"%s\": an offset rule, not a zone name", name, field),
-				 errhint("Use the IANA name of the lead's place, such as \"America/New_York\": it knows the daylight-saving dates.")));
 	if (name[0] != '\0')
 		tz = pg_tzset(name);
 	if (tz == NULL)
@@ -159,14 +162,21 @@ NextAllowedMoment(TimestampTz t, pg_tz *tz, int64 from_usec, int64 until_usec,
 /*
  * cadence.check_time_zone(text) returns boolean
  *
- * Used by CHECK constraints: true for a known zone, otherwise an error that
- * names the field, which a bare CHECK could not do.
+ * Used by CHECK constraints: true for a zone of the time zone database,
+ * otherwise an error that names the field, which a bare CHECK could not do.
+ * Offset rules are refused here, where a time zone is written; where one
+ * is read (LookupTimeZone) any zone PostgreSQL knows is used as it is.
  */
 Datum
 cadence_check_time_zone(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
+	if (IsPosixRule(name))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid time zone \"%s\" in field \"time_zone\": an offset rule, not a zone name", name),
+				 errhint("Use the IANA name of the lead's place, such as \"America/New_York\": it knows the daylight-saving dates.")));
 	(void) LookupTimeZone(name, "time_zone");
 	PG_RETURN_BOOL(true);
 }

@@ -28,6 +28,7 @@
 #include "cadence.h"
 
 PG_FUNCTION_INFO_V1(cadence_tick);
+PG_FUNCTION_INFO_V1(cadence_tick_for_tenant);
 
 /*
  * The tick statement.  $1 tenant, $2 as_of, $3 batch size.  It returns the
@@ -92,8 +93,10 @@ static const char *const tick_sql =
 "             ARRAY(SELECT t.due_at FROM cadence.touch t"
 "                    WHERE t.tenant_id = d.tenant_id AND t.lead_id = d.lead_id AND t.channel = ch.channel"
 "                      AND t.status IN ('queued', 'claimed', 'done', 'failed')"
-"                      AND t.due_at > d.planned_at - greatest(interval '24 hours',"
-"                                                             coalesce(p.min_gap, ch.min_gap, interval '0')))"
+"                      AND t.due_at > d.planned_at"
+"                                     - pg_catalog.make_interval(secs => greatest(86400,"
+"                                           extract(epoch FROM coalesce(p.min_gap, ch.min_gap, interval '0'))"
+"                                         )::double precision))"
 "           END AS earlier_attempts,"
 "           (d.enrolment_id % (1 + pg_catalog.jsonb_array_length(s.variants)))::integer AS variant"
 "      FROM due d"
@@ -408,6 +411,33 @@ TickTenant(int64 tenant_id, TimestampTz as_of)
 							  &escalations) > 0)
 		CHECK_FOR_INTERRUPTS();
 	return queued;
+}
+
+/*
+ * cadence.tick_for_tenant(tenant_id bigint, as_of timestamptz) returns integer
+ *
+ * Advance the due enrolments of one tenant only, whoever the caller is (the
+ * scheduler's per-tenant pass: a superuser's cadence.tick() would tick every
+ * tenant).  Under row-level security the caller still sees only the
+ * current tenant's rows.
+ */
+Datum
+cadence_tick_for_tenant(PG_FUNCTION_ARGS)
+{
+	int64		tenant_id = PG_GETARG_INT64(0);
+	TimestampTz as_of = PG_GETARG_TIMESTAMPTZ(1);
+	int64		queued;
+
+	if (TIMESTAMP_NOT_FINITE(as_of))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("as_of must be a finite time, not \"%s\"",
+						timestamptz_to_str(as_of))));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	queued = TickTenant(tenant_id, as_of);
+	SPI_finish();
+	PG_RETURN_INT32((int32) Min(queued, PG_INT32_MAX));
 }
 
 /*

@@ -29,6 +29,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -427,6 +428,20 @@ ReleaseSlot(int code, Datum arg)
 }
 
 /*
+ * Copy an error message into a buffer of ERROR_TEXT_LEN bytes, cut at a
+ * character boundary (a cut inside a multibyte character would leave text
+ * the server cannot read back).
+ */
+static void
+CopyErrorText(char *dest, const char *src)
+{
+	int			len = pg_mbcliplen(src, strlen(src), ERROR_TEXT_LEN - 1);
+
+	memcpy(dest, src, len);
+	dest[len] = '\0';
+}
+
+/*
  * One tick in its own transaction.  Returns how long to sleep (ms) before
  * the next, or -1 when the extension is not installed here.
  */
@@ -481,7 +496,7 @@ RunWorkerTick(void)
 	if (failed != NULL)
 	{
 		ereport(LOG, (errmsg("cadence: tick failed for %s", failed)));
-		strlcpy(failure, failed, ERROR_TEXT_LEN);
+		CopyErrorText(failure, failed);
 	}
 
 	SPI_finish();
@@ -583,7 +598,7 @@ cadence_worker_main(Datum main_arg)
 				LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 				my_slot->errors++;
 				my_slot->last_error_at = GetCurrentTimestamp();
-				strlcpy(my_slot->last_error, edata->message, ERROR_TEXT_LEN);
+				CopyErrorText(my_slot->last_error, edata->message);
 				LWLockRelease(shared->lock);
 				FreeErrorData(edata);
 				backoff_ms = backoff_ms == 0 ? tick_interval_ms : Min(backoff_ms * 2, MAX_BACKOFF_MS);

@@ -161,9 +161,11 @@ BEGIN
                     USING ERRCODE = 'invalid_parameter_value',
                           HINT = 'Event kinds: ' || array_to_string(kinds, ', ') || '.';
             END IF;
+            -- written as a whole number: the trigger reads it as an integer, and
+            -- 2.0 would pass a test of its value
             IF v -> 'when' ? 'count' AND (jsonb_typeof(v -> 'when' -> 'count') <> 'number'
-                    OR (v -> 'when' ->> 'count')::numeric NOT BETWEEN 1 AND 1000000
-                    OR (v -> 'when' ->> 'count')::numeric % 1 <> 0) THEN
+                    OR (v -> 'when' ->> 'count') !~ '^[0-9]+$'
+                    OR (v -> 'when' ->> 'count')::numeric NOT BETWEEN 1 AND 1000000) THEN
                 RAISE EXCEPTION 'expected a whole number from 1 to 1000000 at %.when.count', p
                     USING ERRCODE = 'invalid_parameter_value';
             END IF;
@@ -173,8 +175,8 @@ BEGIN
             END IF;
             PERFORM cadence.spec_check_key(cadence.spec_text(v, 'move_to', p || '.move_to', true), p || '.move_to');
             IF v ? 'score' AND (jsonb_typeof(v -> 'score') <> 'number'
-                                OR (v ->> 'score')::numeric NOT BETWEEN -100 AND 100
-                                OR (v ->> 'score')::numeric % 1 <> 0) THEN
+                                OR (v ->> 'score') !~ '^-?[0-9]+$'
+                                OR (v ->> 'score')::numeric NOT BETWEEN -100 AND 100) THEN
                 RAISE EXCEPTION 'expected a whole number from -100 to 100 at %.score', p
                     USING ERRCODE = 'invalid_parameter_value';
             END IF;

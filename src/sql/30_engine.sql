@@ -296,6 +296,12 @@ BEGIN
           WHERE e.tenant_id = v_tenant AND e.lead_id = ANY (v_leads) AND e.status IN ('active', 'paused')
           ORDER BY e.enrolment_id
             FOR NO KEY UPDATE;
+        -- and the leads, in order, as the event trigger does: two imports
+        -- sharing leads then wait for each other instead of deadlocking
+        PERFORM 1 FROM cadence.lead l
+          WHERE l.tenant_id = v_tenant AND l.lead_id = ANY (v_leads)
+          ORDER BY l.lead_id
+            FOR NO KEY UPDATE;
 
         -- per channel, the latest entry for it (or for all) decides
         UPDATE cadence.lead l
@@ -317,7 +323,8 @@ BEGIN
         CONTINUE WHEN v_revokes IS NULL;
         -- each unsent touch a revocation covers is cancelled, and a step
         -- waiting on it starts its clock from that revocation (the first
-        -- one to cover it); the resumption goes by time, a few calls at most
+        -- one to cover it): one call per time such a revocation was
+        -- recorded, as few as the leads with unsent touches
         FOR v_ended IN
             WITH cancelled AS (
                 UPDATE cadence.touch t
@@ -353,11 +360,14 @@ BEGIN
         )
         -- (closed_by names the entry's method; an event's entry, whose method
         -- is already event:<kind>, is named as the event closes alerts)
+        -- (only for a lead the ledger now says is opted out: a revoke dated
+        -- before a later grant closes nothing)
         UPDATE cadence.alert a
            SET status = 'closed', closed_at = greatest(o.recorded_at, a.created_at),
                closed_by = CASE WHEN o.method LIKE 'event:%' THEN o.method ELSE 'consent:' || o.method END
           FROM opted_out o
-         WHERE a.tenant_id = v_tenant AND a.lead_id = o.lead_id AND a.status IN ('open', 'escalated');
+         WHERE a.tenant_id = v_tenant AND a.lead_id = o.lead_id AND a.status IN ('open', 'escalated')
+           AND EXISTS (SELECT FROM cadence.lead l WHERE l.tenant_id = v_tenant AND l.lead_id = o.lead_id AND l.opted_out);
     END LOOP;
     RETURN NULL;
 END
@@ -391,6 +401,14 @@ SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'cadence_tick';
 COMMENT ON FUNCTION cadence.tick(timestamptz) IS
   'Advance every enrolment whose next step is due at as_of, one tenant at a time; returns the touches queued';
+
+CREATE FUNCTION cadence.tick_for_tenant(tenant_id bigint, as_of timestamptz)
+RETURNS integer
+LANGUAGE c VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'cadence_tick_for_tenant';
+COMMENT ON FUNCTION cadence.tick_for_tenant(bigint, timestamptz) IS
+  'Internal: advance the due enrolments of this one tenant (the scheduler''s per-tenant pass); returns the touches queued';
 
 -- Whether the lead's consent lets a touch on this channel go out now: NULL
 -- if so, else why not.  The tick applies the same rules when it queues;
@@ -452,7 +470,8 @@ DECLARE
     v_gaps     interval[];   -- the channels' least time between attempts,
     v_caps     integer[];    -- and most attempts in 24 hours (NULL: none)
     v_claimed  bigint := 0;
-    v_pass     integer;
+    v_round    integer;
+    v_held     bigint;       -- touches of a round held back: a lead's later ones
     v_take     bigint[];     -- the touches of a pass handed out,
     v_refused  bigint[];     -- those the lead's consent now refuses,
     v_reasons  text[];       -- and why
@@ -501,13 +520,17 @@ BEGIN
     -- at once, and the next once the gap has passed.  The lead's consent is
     -- asked again too: a touch it no longer allows is cancelled, not handed
     -- out.
-    FOR v_pass IN 1..2 LOOP
+    -- Round 1 takes the expired leases, the next rounds the due touches; a
+    -- round that refused touches or held some back (a lead's second call)
+    -- used part of the batch on them, so the next round fills it up.
+    FOR v_round IN 1..6 LOOP
         EXIT WHEN v_claimed >= max_touches;
-        IF v_pass = 1 THEN
+        IF v_round = 1 THEN
             SELECT array_agg(x.touch_id) FILTER (WHERE x.refusal IS NULL AND x.first_of_lead),
-                   array_agg(x.touch_id) FILTER (WHERE x.refusal IS NOT NULL),
-                   array_agg(x.refusal) FILTER (WHERE x.refusal IS NOT NULL)
-              INTO v_take, v_refused, v_reasons
+                   array_agg(x.touch_id ORDER BY x.touch_id) FILTER (WHERE x.refusal IS NOT NULL),
+                   array_agg(x.refusal ORDER BY x.touch_id) FILTER (WHERE x.refusal IS NOT NULL),
+                   count(*) FILTER (WHERE x.refusal IS NULL AND NOT x.first_of_lead)
+              INTO v_take, v_refused, v_reasons, v_held
               FROM (SELECT y.touch_id, y.refusal,
                            y.limited IS NOT TRUE
                            OR row_number() OVER (PARTITION BY y.channel, y.lead_id ORDER BY y.since, y.touch_id) = 1
@@ -534,9 +557,10 @@ BEGIN
                      LIMIT max_touches - v_claimed) x;
         ELSE
             SELECT array_agg(x.touch_id) FILTER (WHERE x.refusal IS NULL AND x.first_of_lead),
-                   array_agg(x.touch_id) FILTER (WHERE x.refusal IS NOT NULL),
-                   array_agg(x.refusal) FILTER (WHERE x.refusal IS NOT NULL)
-              INTO v_take, v_refused, v_reasons
+                   array_agg(x.touch_id ORDER BY x.touch_id) FILTER (WHERE x.refusal IS NOT NULL),
+                   array_agg(x.refusal ORDER BY x.touch_id) FILTER (WHERE x.refusal IS NOT NULL),
+                   count(*) FILTER (WHERE x.refusal IS NULL AND NOT x.first_of_lead)
+              INTO v_take, v_refused, v_reasons, v_held
               FROM (SELECT y.touch_id, y.refusal,
                            y.limited IS NOT TRUE
                            OR row_number() OVER (PARTITION BY y.channel, y.lead_id ORDER BY y.since, y.touch_id) = 1
@@ -580,6 +604,7 @@ BEGIN
             -- a step waiting on a cancelled touch is not left waiting forever
             PERFORM cadence.resume_after_touches(v_tenant, v_refused, as_of);
         END IF;
+        EXIT WHEN v_round > 1 AND v_refused IS NULL AND v_held = 0;
     END LOOP;
 END
 $$;

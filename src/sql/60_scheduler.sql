@@ -51,7 +51,8 @@ DECLARE
     v_tenant bigint := tick_tenant.tenant_id;
 BEGIN
     PERFORM set_config('cadence.tenant_id', v_tenant::text, true);
-    queued := cadence.tick(as_of);
+    -- this tenant alone, even for a caller who sees every tenant (pg_cron's)
+    queued := cadence.tick_for_tenant(v_tenant, as_of);
 
     SELECT coalesce(array_agg(c.channel), '{}') INTO ready
       FROM cadence.channel c

@@ -63,7 +63,8 @@ GRANT EXECUTE ON FUNCTION
     cadence.wake_worker()
     TO cadence_app;
 GRANT EXECUTE ON FUNCTION
-    cadence.tenant_ids(), cadence.tick_tenant(bigint, timestamptz), cadence.run_worker_tick(timestamptz),
+    cadence.tenant_ids(), cadence.tick_tenant(bigint, timestamptz), cadence.tick_for_tenant(bigint, timestamptz),
+    cadence.run_worker_tick(timestamptz),
     cadence.rescore_all(timestamptz),
     cadence.purge_old(timestamptz)
     TO cadence_worker;

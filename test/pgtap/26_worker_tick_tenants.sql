@@ -5,7 +5,7 @@
 -- Simulated clock: every call passes its time.  Leads are in New York (EDT,
 -- UTC-4 in April 2026).
 BEGIN;
-SELECT plan(8);
+SELECT plan(10);
 
 CREATE FUNCTION pg_temp.set_up_tenant(name text) RETURNS bigint
 LANGUAGE plpgsql AS $fn$
@@ -65,6 +65,26 @@ SELECT results_eq(
     format($$SELECT t.status, t.due_at FROM cadence.touch t WHERE t.tenant_id = %s$$, :broken),
     $$VALUES ('queued', '2026-04-14 13:00Z'::timestamptz)$$,
     'due when it was planned');
+
+-- pg_cron runs the tick as a superuser, who sees every tenant: the same
+-- holds there.  Broken Motors breaks again, and both it and Fine Motors
+-- have a new lead due.
+UPDATE cadence.step SET variants = '"not a list"' WHERE tenant_id = :broken;
+INSERT INTO cadence.lead (tenant_id, external_id, first_name, email, time_zone)
+VALUES (:fine, 'W-2', 'Rae', 'rae@example.com', 'America/New_York'),
+       (:broken, 'W-2', 'Sol', 'sol@example.com', 'America/New_York');
+SELECT cadence.set_tenant(:fine) AS acting \gset
+SELECT cadence.enroll(l.lead_id, 'tick-email', '2026-04-14 13:10Z') AS w2 FROM cadence.lead l
+ WHERE l.tenant_id = :fine AND l.external_id = 'W-2' \gset
+SELECT cadence.set_tenant(:broken) AS acting \gset
+SELECT cadence.enroll(l.lead_id, 'tick-email', '2026-04-14 13:10Z') AS w2b FROM cadence.lead l
+ WHERE l.tenant_id = :broken AND l.external_id = 'W-2' \gset
+SET LOCAL client_min_messages = error;
+SELECT queued AS su_queued, failed_tenants AS su_failed FROM cadence.run_worker_tick('2026-04-14 13:11Z') \gset
+RESET client_min_messages;
+SELECT is(:su_queued::bigint, 1::bigint, 'as a superuser too, the sound tenant''s new email is queued');
+SELECT is(:'su_failed'::text, format('tenant %s: cannot get array length of a scalar (SQLSTATE 22023)', :broken),
+          'and the broken tenant alone is reported');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -210,24 +210,24 @@ $node->safe_psql('app',
 ok(wait_for_touch('lee'), 'the new worker queues touches');
 
 # --- a tick that fails --------------------------------------------------------------------
-# The worker acts as cadence_worker: without EXECUTE on cadence.tick (which
-# a superuser would not need) its ticks fail.
+# The worker acts as cadence_worker: without EXECUTE on the tick (which a
+# superuser would not need) its ticks fail, for every tenant.
 my $log_offset = -s $node->logfile;
 my $ticks;
-$node->safe_psql('app', 'REVOKE EXECUTE ON FUNCTION cadence.tick(timestamptz) FROM cadence_app');
+$node->safe_psql('app', 'REVOKE EXECUTE ON FUNCTION cadence.tick_for_tenant(bigint, timestamptz) FROM cadence_worker');
 $node->safe_psql('app',
 	q{SELECT cadence.enroll(lead_id, 'welcome') FROM cadence.lead WHERE external_id = 'max'});
 ok($node->poll_query_until('app', q{SELECT errors >= 1 FROM cadence.worker_status WHERE database = 'app'}),
 	'a failing tick is counted in worker_status.errors');
-like(app_status('last_error'), qr/^permission denied for function tick$/, 'worker_status.last_error says why');
+like(app_status('last_error'), qr/^permission denied for function tick_for_tenant$/, 'worker_status.last_error says why');
 is(app_status('last_error_at IS NOT NULL'), 't', 'worker_status.last_error_at is set');
 $ticks = app_status('ticks');
-ok($node->log_contains(qr/cadence: tick failed: permission denied for function tick/, $log_offset),
+ok($node->log_contains(qr/cadence: tick failed: permission denied for function tick_for_tenant/, $log_offset),
 	'the failure is in the server log');
 is( $node->safe_psql('app', q{
 		SELECT count(*) FROM cadence.touch t JOIN cadence.lead l USING (tenant_id, lead_id) WHERE l.external_id = 'max'}),
 	'0', 'the failed tick queued nothing');
-$node->safe_psql('app', 'GRANT EXECUTE ON FUNCTION cadence.tick(timestamptz) TO cadence_app');
+$node->safe_psql('app', 'GRANT EXECUTE ON FUNCTION cadence.tick_for_tenant(bigint, timestamptz) TO cadence_worker');
 $node->safe_psql('app',
 	q{SELECT cadence.enroll(lead_id, 'welcome') FROM cadence.lead WHERE external_id = 'noa'});
 ok(wait_for_touch('noa'), 'once EXECUTE is granted again, the next commit is ticked');
