@@ -132,7 +132,8 @@ SELECT is((SELECT applied_kind FROM cadence.event WHERE lead_id = :talk AND occu
 SELECT ok((SELECT 'sms' = ANY (blocked_channels) FROM cadence.lead WHERE lead_id = :talk), 'and blocks texts');
 
 -- Nico then opts out of all contact on the phone: the alert his reply
--- raised closes, named after the event, as other exits name theirs.
+-- raised closes, named after the event as the trigger's exits name theirs
+-- (the ledger's own closing of alerts is in 24_consent_bulk).
 SELECT cadence.record_event(:talk, 'opt_out', '2026-04-15 15:00Z') AS e7 \gset
 SELECT results_eq(
     format($$SELECT reason, status, closed_at, closed_by FROM cadence.alert WHERE lead_id = %s$$, :talk),
