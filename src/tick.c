@@ -414,6 +414,21 @@ TickTenant(int64 tenant_id, TimestampTz as_of)
 }
 
 /*
+ * Check a tick's as_of and connect to SPI (the caller finishes it).
+ */
+static void
+StartTick(TimestampTz as_of)
+{
+	if (TIMESTAMP_NOT_FINITE(as_of))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("as_of must be a finite time, not \"%s\"",
+						timestamptz_to_str(as_of))));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+}
+
+/*
  * cadence.tick_for_tenant(tenant_id bigint, as_of timestamptz) returns integer
  *
  * Advance the due enrolments of one tenant only, whoever the caller is (the
@@ -428,13 +443,7 @@ cadence_tick_for_tenant(PG_FUNCTION_ARGS)
 	TimestampTz as_of = PG_GETARG_TIMESTAMPTZ(1);
 	int64		queued;
 
-	if (TIMESTAMP_NOT_FINITE(as_of))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("as_of must be a finite time, not \"%s\"",
-						timestamptz_to_str(as_of))));
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	StartTick(as_of);
 	queued = TickTenant(tenant_id, as_of);
 	SPI_finish();
 	PG_RETURN_INT32((int32) Min(queued, PG_INT32_MAX));
@@ -455,15 +464,7 @@ cadence_tick(PG_FUNCTION_ARGS)
 	int			i;
 	int64		queued = 0;
 
-	if (TIMESTAMP_NOT_FINITE(as_of))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("as_of must be a finite time, not \"%s\"",
-						timestamptz_to_str(as_of))));
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-
+	StartTick(as_of);
 	if (SPI_execute_plan(KeptPlan(&tenants_plan, tenants_sql, 0, NULL, 0), NULL, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not list tenants");
 	ntenants = (int) SPI_processed;
