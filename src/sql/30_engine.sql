@@ -522,7 +522,9 @@ BEGIN
     -- out.
     -- Round 1 takes the expired leases, the next rounds the due touches; a
     -- round that refused touches or held some back (a lead's second call)
-    -- used part of the batch on them, so the next round fills it up.
+    -- used part of the batch on them, so the next round fills it up.  The
+    -- two reads are written out apart so that each walks its own partial
+    -- index (touch_leased, touch_queued) in order under the kept plan.
     FOR v_round IN 1..6 LOOP
         EXIT WHEN v_claimed >= max_touches;
         IF v_round = 1 THEN
