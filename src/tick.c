@@ -41,7 +41,8 @@ PG_FUNCTION_INFO_V1(cadence_tick_for_tenant);
  * five minutes.
  *
  * The step's outcome is decided in this order: global opt-out (the
- * enrolment exits), the step's condition, channel opt-out, SMS consent, a
+ * enrolment exits), the step's condition, channel opt-out and consent
+ * (cadence.consent_refusal(), which the claim asks again), a
  * missing address, a missing merge field (held for review), else queued.
  */
 static const char *const tick_sql =
@@ -69,8 +70,8 @@ static const char *const tick_sql =
 "           tn.email_footer, tn.sms_opt_out_line,"
 "           cadence.render_context(l, rep, tn) AS context,"
 "           l.opted_out AS opted_out_everywhere,"
-"           ch.channel = ANY (l.blocked_channels) AS channel_blocked,"
-"           ch.channel = ANY (l.consented_channels) AS channel_consented,"
+"           cadence.consent_refusal(l.opted_out, l.blocked_channels, l.consented_channels,"
+"                                   ch.channel, ch.requires_consent) AS consent_refusal,"
 "           CASE s.condition"
 "             WHEN 'previous_call_unanswered' THEN"
 "               (SELECT t.outcome FROM cadence.touch t"
@@ -114,8 +115,8 @@ static const char *const tick_sql =
 "                             ELSE (SELECT o.channel"
 "                                     FROM unnest(s.channel_options) WITH ORDINALITY AS o(channel, n)"
 "                                     JOIN cadence.channel c2 ON c2.channel = o.channel"
-"                                    ORDER BY (NOT o.channel = ANY (l.blocked_channels)"
-"                                              AND (NOT c2.requires_consent OR o.channel = ANY (l.consented_channels))"
+"                                    ORDER BY (cadence.consent_refusal(false, l.blocked_channels, l.consented_channels,"
+"                                                                      o.channel, c2.requires_consent) IS NULL"
 "                                              AND CASE c2.address_field"
 "                                                    WHEN 'phone' THEN coalesce(btrim(l.phone), '') <> ''"
 "                                                    WHEN 'email' THEN coalesce(btrim(l.email), '') <> ''"
@@ -140,7 +141,7 @@ static const char *const tick_sql =
 "    SELECT c.tenant_id, c.enrolment_id, c.lead_id, c.cadence_version_id, c.step_no, c.planned_at,"
 "           c.enrolled_at, c.move_reason, c.condition, c.timing_kind, c.step_offset, c.is_break_up,"
 "           c.channel, c.requires_consent, c.address_field, c.rep_task, c.time_zone, c.phone, c.email,"
-"           c.assignee, c.opted_out_everywhere, c.channel_blocked, c.channel_consented, c.condition_met,"
+"           c.assignee, c.opted_out_everywhere, c.consent_refusal, c.condition_met,"
 "           c.variant, g.due_at, g.defer_reasons, r.subject, r.body, r.missing"
 "      FROM candidate c"
 "     CROSS JOIN LATERAL cadence.plan_touch(c.planned_at, c.time_zone, c.allowed_from, c.allowed_until,"
@@ -157,8 +158,7 @@ static const char *const tick_sql =
 "    SELECT p.*,"
 "           CASE WHEN p.opted_out_everywhere THEN 'opted_out'"
 "                WHEN NOT p.condition_met THEN 'condition_not_met:' || p.condition"
-"                WHEN p.channel_blocked THEN 'opted_out'"
-"                WHEN p.requires_consent AND NOT p.channel_consented THEN 'no_' || p.channel || '_consent'"
+"                WHEN p.consent_refusal IS NOT NULL THEN p.consent_refusal"
 "                WHEN p.address_field = 'phone' AND coalesce(btrim(p.phone), '') = '' THEN 'no_phone'"
 "                WHEN p.address_field = 'email' AND coalesce(btrim(p.email), '') = '' THEN 'no_email'"
 "                WHEN pg_catalog.cardinality(p.missing) > 0"

@@ -344,6 +344,7 @@ BEGIN
         LOOP
             PERFORM cadence.resume_after_touches(v_tenant, v_ended.touch_ids, v_ended.recorded_at);
         END LOOP;
+        CONTINUE WHEN NOT 'all' = ANY (v_channels);
         -- a revocation of all contact ends the running enrolment, paused or
         -- not, and closes the lead's open alerts: no rep is to call now
         WITH opted_out AS (
@@ -411,8 +412,8 @@ COMMENT ON FUNCTION cadence.tick_for_tenant(bigint, timestamptz) IS
   'Internal: advance the due enrolments of this one tenant (the scheduler''s per-tenant pass); returns the touches queued';
 
 -- Whether the lead's consent lets a touch on this channel go out now: NULL
--- if so, else why not.  The tick applies the same rules when it queues;
--- claim_touches() asks again at the last moment, so that a touch queued from
+-- if so, else why not.  The tick decides by it when it queues (and picks a
+-- step's channel by it); claim_touches() asks again at the last moment, so that a touch queued from
 -- a state that changed since (a STOP committing while the tick ran, a touch
 -- written by hand) is cancelled rather than sent.
 CREATE FUNCTION cadence.consent_refusal(opted_out boolean, blocked_channels text[], consented_channels text[],

@@ -5,7 +5,7 @@
 -- Simulated clock: every call passes its time.  Leads are in New York (EDT,
 -- UTC-4 in April 2026).
 BEGIN;
-SELECT plan(10);
+SELECT plan(11);
 
 CREATE FUNCTION pg_temp.set_up_tenant(name text) RETURNS bigint
 LANGUAGE plpgsql AS $fn$
@@ -85,6 +85,10 @@ RESET client_min_messages;
 SELECT is(:su_queued::bigint, 1::bigint, 'as a superuser too, the sound tenant''s new email is queued');
 SELECT is(:'su_failed'::text, format('tenant %s: cannot get array length of a scalar (SQLSTATE 22023)', :broken),
           'and the broken tenant alone is reported');
+
+-- The per-tenant entry point refuses a time it cannot plan from.
+SELECT throws_ok(format($$SELECT cadence.tick_for_tenant(%s, 'infinity')$$, :fine), '22023',
+                 'as_of must be a finite time, not "infinity"', 'tick_for_tenant: an infinite as_of is refused');
 
 SELECT * FROM finish();
 ROLLBACK;
