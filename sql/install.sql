@@ -99,7 +99,7 @@ SELECT c.oid::regclass AS table_not_dumped
 
 -- Reference data and the default tenant.
 SELECT channel, consent_channels, requires_consent, address_field, rep_task,
-       allowed_from, allowed_until, max_per_day, min_gap
+       allowed_from, allowed_until, max_per_day, min_gap, counts_as
   FROM cadence.channel ORDER BY channel;
 SELECT tenant_id, name FROM cadence.tenant ORDER BY tenant_id;
 

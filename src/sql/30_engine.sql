@@ -428,13 +428,64 @@ RETURN CASE WHEN opted_out THEN 'opted_out'
 COMMENT ON FUNCTION cadence.consent_refusal(boolean, text[], text[], text, boolean) IS
   'Internal: why the lead''s consent state forbids a touch on the channel (opted_out, no_sms_consent), or NULL';
 
--- Whether one more attempt on a channel with limits (calls) may be made on
--- the lead now, counting the attempts actually made (claimed), not those
--- planned: none within min_gap, fewer than max_per_day in the last 24
--- hours.  The tick plans touches by the same rules; claim_touches() asks
--- again when it hands one out, since a sender that fell behind would
--- otherwise make its overdue attempts back to back.
-CREATE FUNCTION cadence.attempt_allowed(tenant_id bigint, lead_id bigint, channel text, touch_id bigint,
+-- The attempt limits a touch on each channel is held to under a tenant's
+-- policy, and the channels whose attempts count against them: the one
+-- place that says so for the tick (which plans by them) and for
+-- claim_touches() (which asks them again).  A channel that counts as
+-- another (voicemail as call) shares that channel's limits and attempts;
+-- the policy's limit, else the channel's default; NULL when there is none
+-- (a policy's 0).  A plain SQL table function, so that both inline it.
+CREATE FUNCTION cadence.attempt_limits(tenant_id bigint)
+RETURNS TABLE (channel text, counted_channels text[], max_per_day integer, min_gap interval)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT ch.channel, g.counted_channels,
+           nullif(coalesce(p.max_per_day, lim.max_per_day), 0),
+           nullif(coalesce(p.min_gap, lim.min_gap), '0')
+      FROM cadence.channel ch
+      JOIN cadence.channel lim ON lim.channel = coalesce(ch.counts_as, ch.channel)
+      JOIN (SELECT coalesce(o.counts_as, o.channel) AS limit_channel, array_agg(o.channel ORDER BY o.channel) AS counted_channels
+              FROM cadence.channel o
+             GROUP BY coalesce(o.counts_as, o.channel)) g ON g.limit_channel = lim.channel
+      LEFT JOIN cadence.channel_policy p ON p.tenant_id = attempt_limits.tenant_id AND p.channel = lim.channel;
+END;
+COMMENT ON FUNCTION cadence.attempt_limits(bigint) IS
+  'Internal: per channel, the daily cap and gap its attempts are held to under the tenant''s policy (NULL: none), and the channels counted against them (call and voicemail together)';
+
+-- A policy cannot give a channel that counts as another limits of its own:
+-- they would be silently ignored, and a voicemail would seem capped apart
+-- from calls.
+CREATE FUNCTION cadence.channel_policy_check()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_counts_as text;
+BEGIN
+    SELECT c.counts_as INTO v_counts_as FROM cadence.channel c WHERE c.channel = NEW.channel;
+    IF v_counts_as IS NOT NULL AND (NEW.max_per_day IS NOT NULL OR NEW.min_gap IS NOT NULL) THEN
+        RAISE EXCEPTION '% attempts count as % attempts: no limit of its own in field "%"',
+                NEW.channel, v_counts_as, CASE WHEN NEW.max_per_day IS NOT NULL THEN 'max_per_day' ELSE 'min_gap' END
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = format('Set max_per_day and min_gap on the %s policy; they hold for both.', v_counts_as);
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION cadence.channel_policy_check() IS
+  'Trigger: refuse attempt limits on a channel whose attempts count as another''s (voicemail: set them on call)';
+CREATE TRIGGER channel_policy_check BEFORE INSERT OR UPDATE ON cadence.channel_policy
+    FOR EACH ROW EXECUTE FUNCTION cadence.channel_policy_check();
+
+-- Whether one more attempt on a channel with limits (calls, voicemails)
+-- may be made on the lead now, counting the attempts actually made
+-- (claimed) on the channels counted together, not those planned: none
+-- within min_gap, fewer than max_per_day in the last 24 hours.  The tick
+-- plans touches by the same rules; claim_touches() asks again when it
+-- hands one out, since a sender that fell behind would otherwise make its
+-- overdue attempts back to back.
+CREATE FUNCTION cadence.attempt_allowed(tenant_id bigint, lead_id bigint, counted_channels text[], touch_id bigint,
                                         as_of timestamptz, min_gap interval, max_per_day integer)
 RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
@@ -442,16 +493,18 @@ BEGIN ATOMIC
     SELECT (attempt_allowed.min_gap IS NULL
             OR NOT EXISTS (SELECT FROM cadence.touch o
                             WHERE o.tenant_id = attempt_allowed.tenant_id AND o.lead_id = attempt_allowed.lead_id
-                              AND o.channel = attempt_allowed.channel AND o.touch_id <> attempt_allowed.touch_id
+                              AND o.channel = ANY (attempt_allowed.counted_channels)
+                              AND o.touch_id <> attempt_allowed.touch_id
                               AND o.claimed_at > attempt_allowed.as_of - attempt_allowed.min_gap))
        AND (attempt_allowed.max_per_day IS NULL
             OR (SELECT count(*) FROM cadence.touch o
                  WHERE o.tenant_id = attempt_allowed.tenant_id AND o.lead_id = attempt_allowed.lead_id
-                   AND o.channel = attempt_allowed.channel AND o.touch_id <> attempt_allowed.touch_id
+                   AND o.channel = ANY (attempt_allowed.counted_channels)
+                   AND o.touch_id <> attempt_allowed.touch_id
                    AND o.claimed_at > attempt_allowed.as_of - interval '24 hours') < attempt_allowed.max_per_day);
 END;
-COMMENT ON FUNCTION cadence.attempt_allowed(bigint, bigint, text, bigint, timestamptz, interval, integer) IS
-  'Internal: whether the channel''s gap and daily cap allow one more attempt on the lead now, counting claimed attempts';
+COMMENT ON FUNCTION cadence.attempt_allowed(bigint, bigint, text[], bigint, timestamptz, interval, integer) IS
+  'Internal: whether the gap and daily cap allow one more attempt on the lead now, counting claimed attempts on the channels counted together';
 
 CREATE FUNCTION cadence.claim_touches(channels text[], worker text, max_touches integer DEFAULT 100,
                                       lease interval DEFAULT '5 minutes', as_of timestamptz DEFAULT pg_catalog.now())
@@ -468,8 +521,6 @@ DECLARE
     v_from     time[];
     v_until    time[];
     v_needs_consent boolean[];
-    v_gaps     interval[];   -- the channels' least time between attempts,
-    v_caps     integer[];    -- and most attempts in 24 hours (NULL: none)
     v_claimed  bigint := 0;
     v_round    integer;
     v_held     bigint;       -- touches of a round held back: a lead's later ones
@@ -500,12 +551,11 @@ BEGIN
         RAISE EXCEPTION 'as_of must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
 
-    -- The channels' allowed hours and attempt limits for this tenant, looked
-    -- up once.
+    -- The channels' allowed hours for this tenant, looked up once (their
+    -- attempt limits are joined in from cadence.attempt_limits()).
     SELECT array_agg(ch.channel), array_agg(coalesce(p.allowed_from, ch.allowed_from)),
-           array_agg(coalesce(p.allowed_until, ch.allowed_until)), array_agg(ch.requires_consent),
-           array_agg(nullif(coalesce(p.min_gap, ch.min_gap), '0')), array_agg(nullif(coalesce(p.max_per_day, ch.max_per_day), 0))
-      INTO v_channels, v_from, v_until, v_needs_consent, v_gaps, v_caps
+           array_agg(coalesce(p.allowed_until, ch.allowed_until)), array_agg(ch.requires_consent)
+      INTO v_channels, v_from, v_until, v_needs_consent
       FROM cadence.channel ch
       LEFT JOIN cadence.channel_policy p ON p.tenant_id = v_tenant AND p.channel = ch.channel
      WHERE ch.channel = ANY (channels);
@@ -514,11 +564,12 @@ BEGIN
     -- then due ones.  Each channel is read in index order and only as far as
     -- the batch needs, so a claim costs what it returns, not the backlog; a
     -- touch is taken only while its channel may reach the lead now, in the
-    -- lead's local time.  On a channel with attempt limits (calls), the
-    -- limits are asked again against the attempts actually made (claimed),
-    -- at most one touch per lead per call: a dialer that was down all
-    -- afternoon gets one of the lead's three overdue calls, not all three
-    -- at once, and the next once the gap has passed.  The lead's consent is
+    -- lead's local time.  On a channel with attempt limits (calls and
+    -- voicemails, counted together), the limits are asked again against the
+    -- attempts actually made (claimed), at most one touch of those channels
+    -- per lead per call: a dialer that was down all afternoon gets one of
+    -- the lead's three overdue calls, not all three at once, and the next
+    -- once the gap has passed.  The lead's consent is
     -- asked again too: a touch it no longer allows is cancelled, not handed
     -- out.
     -- Round 1 takes the expired leases, the next rounds the due touches; a
@@ -536,13 +587,14 @@ BEGIN
               INTO v_take, v_refused, v_reasons, v_held
               FROM (SELECT y.touch_id, y.refusal,
                            y.limited IS NOT TRUE
-                           OR row_number() OVER (PARTITION BY y.channel, y.lead_id ORDER BY y.since, y.touch_id) = 1
+                           OR row_number() OVER (PARTITION BY y.counted_channels, y.lead_id ORDER BY y.since, y.touch_id) = 1
                            AS first_of_lead
-                      FROM unnest(v_channels, v_from, v_until, v_needs_consent, v_gaps, v_caps)
-                           AS c(channel, allowed_from, allowed_until, requires_consent, min_gap, max_per_day)
+                      FROM unnest(v_channels, v_from, v_until, v_needs_consent)
+                           AS c(channel, allowed_from, allowed_until, requires_consent)
+                      JOIN cadence.attempt_limits(v_tenant) lim ON lim.channel = c.channel
                      CROSS JOIN LATERAL (
-                            SELECT t.touch_id, t.lead_id, t.channel, t.lease_until AS since,
-                                   c.min_gap IS NOT NULL OR c.max_per_day IS NOT NULL AS limited,
+                            SELECT t.touch_id, t.lead_id, lim.counted_channels, t.lease_until AS since,
+                                   lim.min_gap IS NOT NULL OR lim.max_per_day IS NOT NULL AS limited,
                                    cadence.consent_refusal(l.opted_out, l.blocked_channels, l.consented_channels,
                                                            c.channel, c.requires_consent) AS refusal
                               FROM cadence.touch t
@@ -550,9 +602,9 @@ BEGIN
                              WHERE t.tenant_id = v_tenant AND t.status = 'claimed' AND t.channel = c.channel
                                AND t.lease_until <= as_of
                                AND cadence.is_allowed_at(as_of, l.time_zone, c.allowed_from, c.allowed_until)
-                               AND (c.min_gap IS NULL AND c.max_per_day IS NULL
-                                    OR cadence.attempt_allowed(t.tenant_id, t.lead_id, t.channel, t.touch_id, as_of,
-                                                               c.min_gap, c.max_per_day))
+                               AND (lim.min_gap IS NULL AND lim.max_per_day IS NULL
+                                    OR cadence.attempt_allowed(t.tenant_id, t.lead_id, lim.counted_channels, t.touch_id,
+                                                               as_of, lim.min_gap, lim.max_per_day))
                              ORDER BY t.lease_until
                              LIMIT max_touches - v_claimed
                                FOR NO KEY UPDATE OF t SKIP LOCKED) y
@@ -566,13 +618,14 @@ BEGIN
               INTO v_take, v_refused, v_reasons, v_held
               FROM (SELECT y.touch_id, y.refusal,
                            y.limited IS NOT TRUE
-                           OR row_number() OVER (PARTITION BY y.channel, y.lead_id ORDER BY y.since, y.touch_id) = 1
+                           OR row_number() OVER (PARTITION BY y.counted_channels, y.lead_id ORDER BY y.since, y.touch_id) = 1
                            AS first_of_lead
-                      FROM unnest(v_channels, v_from, v_until, v_needs_consent, v_gaps, v_caps)
-                           AS c(channel, allowed_from, allowed_until, requires_consent, min_gap, max_per_day)
+                      FROM unnest(v_channels, v_from, v_until, v_needs_consent)
+                           AS c(channel, allowed_from, allowed_until, requires_consent)
+                      JOIN cadence.attempt_limits(v_tenant) lim ON lim.channel = c.channel
                      CROSS JOIN LATERAL (
-                            SELECT t.touch_id, t.lead_id, t.channel, t.due_at AS since,
-                                   c.min_gap IS NOT NULL OR c.max_per_day IS NOT NULL AS limited,
+                            SELECT t.touch_id, t.lead_id, lim.counted_channels, t.due_at AS since,
+                                   lim.min_gap IS NOT NULL OR lim.max_per_day IS NOT NULL AS limited,
                                    cadence.consent_refusal(l.opted_out, l.blocked_channels, l.consented_channels,
                                                            c.channel, c.requires_consent) AS refusal
                               FROM cadence.touch t
@@ -580,9 +633,9 @@ BEGIN
                              WHERE t.tenant_id = v_tenant AND t.status = 'queued' AND t.channel = c.channel
                                AND t.due_at <= as_of
                                AND cadence.is_allowed_at(as_of, l.time_zone, c.allowed_from, c.allowed_until)
-                               AND (c.min_gap IS NULL AND c.max_per_day IS NULL
-                                    OR cadence.attempt_allowed(t.tenant_id, t.lead_id, t.channel, t.touch_id, as_of,
-                                                               c.min_gap, c.max_per_day))
+                               AND (lim.min_gap IS NULL AND lim.max_per_day IS NULL
+                                    OR cadence.attempt_allowed(t.tenant_id, t.lead_id, lim.counted_channels, t.touch_id,
+                                                               as_of, lim.min_gap, lim.max_per_day))
                              ORDER BY t.due_at
                              LIMIT max_touches - v_claimed
                                FOR NO KEY UPDATE OF t SKIP LOCKED) y

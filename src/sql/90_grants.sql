@@ -14,7 +14,7 @@ GRANT EXECUTE ON FUNCTION
     cadence.render(text, jsonb), cadence.render_touch(text, text, jsonb), cadence.render_context(cadence.lead, cadence.rep, cadence.tenant),
     cadence.with_compliance_text(text, text, text, text, bigint), cadence.opted_out_everywhere(bigint, bigint),
     cadence.consent_refusal(boolean, text[], text[], text, boolean),
-    cadence.attempt_allowed(bigint, bigint, text, bigint, timestamptz, interval, integer),
+    cadence.attempt_limits(bigint), cadence.attempt_allowed(bigint, bigint, text[], bigint, timestamptz, interval, integer),
     cadence.sms_keyword_kind(text), cadence.email_keyword_kind(text, text), cadence.applied_event_kind(text, jsonb),
     cadence.event_decisions(cadence.event_decision[]),
     cadence.compute_score(jsonb, cadence.lead, text[], timestamptz[], timestamptz),
