@@ -85,7 +85,7 @@ static const char *const tick_sql =
 "                 d.enrolled_at)"
 "             ELSE true"
 "           END AS condition_met,"
-"           texts.sms_ordinal,"
+"           texts.ordinal AS sms_ordinal,"
 "           /* the lead's other attempts that count against the channel's limits"
 "              (calls and voicemails together) and that the cap (24 hours) or the"
 "              gap (however long) can reach, in hours, not calendar days */"
@@ -125,11 +125,8 @@ static const char *const tick_sql =
 "                                    LIMIT 1) END"
 "      LEFT JOIN cadence.channel_policy p ON p.tenant_id = d.tenant_id AND p.channel = ch.channel"
 "      JOIN cadence.attempt_limits($1) lim ON lim.channel = ch.channel"
-/* which text to this lead an SMS is: the first and every 5th carry the opt-out line */
-"      LEFT JOIN LATERAL (SELECT count(*) + 1 AS sms_ordinal FROM cadence.touch t"
-"                          WHERE ch.channel = 'sms' AND t.tenant_id = d.tenant_id AND t.lead_id = d.lead_id"
-"                            AND t.channel = 'sms' AND t.status IN ('queued', 'claimed', 'done', 'failed')) texts"
-"        ON true"
+/* which text to this lead an SMS is, among those that reached it: the first and every 5th carry the opt-out line */
+"      CROSS JOIN LATERAL cadence.sms_ordinal(d.tenant_id, d.lead_id, ch.channel) texts"
 "      CROSS JOIN on_duty"
 "      LEFT JOIN cadence.rep owner"
 "        ON owner.tenant_id = l.tenant_id AND owner.rep_id = l.owner_rep_id AND owner.active"

@@ -101,8 +101,8 @@ COMMENT ON FUNCTION cadence.resume_after_touches(bigint, bigint[], timestamptz) 
 
 -- What the law and the seeds require on top of a message: the unsubscribe
 -- footer on every email, the opt-out line on the first SMS and every 5th
--- (sms_ordinal: which text to this lead this one is).  Written so that the
--- planner inlines it into the tick.
+-- (sms_ordinal: which text to this lead this one is, cadence.sms_ordinal()).
+-- Written so that the planner inlines it into the tick.
 CREATE FUNCTION cadence.with_compliance_text(body text, channel text, email_footer text, sms_opt_out_line text,
                                              sms_ordinal bigint)
 RETURNS text
@@ -115,6 +115,25 @@ RETURN body || CASE channel
                     ELSE '' END;
 COMMENT ON FUNCTION cadence.with_compliance_text(text, text, text, text, bigint) IS
   'A message template with the tenant''s email footer, or the SMS opt-out line on the first and every 5th text';
+
+-- Which text to the lead a new one is, for the opt-out line: one more than
+-- the texts that reached the lead (done).  A text that failed or was
+-- cancelled told nobody how to opt out, and one still queued or claimed
+-- may yet fail, so neither counts: the first text that reaches the lead
+-- always carries the line.  For other channels the count is not needed and
+-- not made.  A SQL table function, so that the tick and release_touch()
+-- share it and the tick inlines it.
+CREATE FUNCTION cadence.sms_ordinal(tenant_id bigint, lead_id bigint, channel text)
+RETURNS TABLE (ordinal bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT count(*) + 1 FROM cadence.touch t
+     WHERE sms_ordinal.channel = 'sms'
+       AND t.tenant_id = sms_ordinal.tenant_id AND t.lead_id = sms_ordinal.lead_id
+       AND t.channel = 'sms' AND t.status = 'done';
+END;
+COMMENT ON FUNCTION cadence.sms_ordinal(bigint, bigint, text) IS
+  'Internal: which text to the lead a new one is, counting only texts that reached the lead (done), for the opt-out line';
 
 -- Whether a lead has withdrawn from all contact: its latest revocation of
 -- "all" is not followed by any grant.  A later revoke of one channel does not
@@ -846,9 +865,7 @@ BEGIN
 
     -- The reviewer writes the message; the footer or opt-out line is added
     -- exactly as the tick would have added it.
-    SELECT count(*) + 1 INTO v_ordinal FROM cadence.touch t
-     WHERE t.tenant_id = v_touch.tenant_id AND t.lead_id = v_touch.lead_id AND t.channel = 'sms'
-       AND t.status IN ('queued', 'claimed', 'done', 'failed');
+    SELECT o.ordinal INTO v_ordinal FROM cadence.sms_ordinal(v_touch.tenant_id, v_touch.lead_id, v_touch.channel) o;
     SELECT r.* INTO v_rendered
       FROM cadence.lead l
       JOIN cadence.tenant tn ON tn.tenant_id = l.tenant_id

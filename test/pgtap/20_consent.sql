@@ -70,10 +70,10 @@ SELECT results_eq(
     $$SELECT step_no, channel, status, due_at, body FROM lead_touch WHERE external_id = 'C-STOP' ORDER BY step_no$$,
     $$VALUES (1, 'sms', 'queued', '2026-04-14 13:30+00'::timestamptz,
               'Hi Priya, the 2023 RAV4 you asked about is here. Reply STOP to opt out.'),
-             (2, 'sms', 'queued', '2026-04-14 13:35+00'::timestamptz, 'Can you stop by today?'),
+             (2, 'sms', 'queued', '2026-04-14 13:35+00'::timestamptz, 'Can you stop by today? Reply STOP to opt out.'),
              (3, 'email', 'queued', '2026-04-14 13:35+00'::timestamptz,
               E'Photos and pricing inside.\n\nYou are receiving this because you contacted default. To stop these emails, reply UNSUBSCRIBE.')$$,
-    'with an SMS grant both texts are queued (the first with the opt-out line) and the email too');
+    'with an SMS grant both texts are queued (each with the opt-out line: none has been sent yet) and the email too');
 
 SELECT touch_id AS t_stop1 FROM cadence.claim_touches('{sms}', 'sms-gateway', 1, '5 minutes', '2026-04-14 13:40+00') \gset
 SELECT is((SELECT step_no FROM cadence.touch WHERE touch_id = :t_stop1), 1, 'the SMS sender claims Priya''s first text');
@@ -132,8 +132,8 @@ SELECT results_eq(
     $$SELECT step_no, channel, status, status_reason, body FROM lead_touch
        WHERE external_id = 'C-GRANT' AND channel = 'sms' ORDER BY step_no$$,
     $$VALUES (1, 'sms', 'queued', NULL, 'Hi Jordan, the 2024 Tacoma you asked about is here. Reply STOP to opt out.'),
-             (2, 'sms', 'queued', NULL, 'Can you stop by today?')$$,
-    'with an SMS grant both texts are queued');
+             (2, 'sms', 'queued', NULL, 'Can you stop by today? Reply STOP to opt out.')$$,
+    'with an SMS grant both texts are queued, each with the opt-out line while none has been sent');
 SELECT is((SELECT count(*) FROM cadence.consent WHERE lead_id = :nosms), 0::bigint,
           'Maya has no consent row at all');
 
@@ -222,8 +222,8 @@ SELECT row_eq(
     'without any grant a later SMS step is still skipped with no_sms_consent');
 SELECT row_eq(
     $$SELECT status, body FROM lead_touch WHERE external_id = 'C-GRANT' AND step_no = 4$$,
-    ROW('queued'::text, 'Still interested?'::text),
-    'Jordan''s third text is queued without the opt-out line');
+    ROW('queued'::text, 'Still interested? Reply STOP to opt out.'::text),
+    'Jordan''s third text is queued with the opt-out line: neither earlier text has been sent');
 SELECT is((SELECT count(*) FROM lead_touch WHERE external_id IN ('C-ALL', 'C-INSERT') AND step_no > 3), 0::bigint,
           'opted-out leads get no new touches');
 SELECT is((SELECT status FROM cadence.enrolment WHERE enrolment_id = :e_call), 'completed',

@@ -255,19 +255,37 @@ SELECT cadence.define_cadence($${
     {"channel": "sms", "timing": "+90 minutes", "message": {"body": "Text 10."}}
   ]}$$) AS v_ten \gset
 SELECT cadence.enroll(lead_id, 'render-ten-texts', '2026-04-14 14:00+00') AS e_text FROM cadence.lead WHERE external_id = 'R-TEXT' \gset
-SELECT is(cadence.tick('2026-04-14 15:30+00'), 10, 'one tick catches up all ten texts');
+-- Every 10 minutes a tick, and the sender reports the text it queued as sent.
+CREATE FUNCTION pg_temp.send_texts(from_at timestamptz, until_at timestamptz) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    t timestamptz := from_at;
+    queued integer := 0;
+BEGIN
+    WHILE t <= until_at LOOP
+        queued := queued + cadence.tick(t);
+        PERFORM cadence.complete_touches(ARRAY(SELECT touch_id FROM lead_touch
+                                                WHERE external_id = 'R-TEXT' AND status = 'queued' AND due_at <= t),
+                                         'sent', '{}', t)
+          WHERE EXISTS (SELECT FROM lead_touch WHERE external_id = 'R-TEXT' AND status = 'queued' AND due_at <= t);
+        t := t + interval '10 minutes';
+    END LOOP;
+    RETURN queued;
+END
+$$;
+SELECT is(pg_temp.send_texts('2026-04-14 14:00+00', '2026-04-14 15:30+00'), 10, 'ten ticks queue the ten texts, one at a time');
 SELECT results_eq(
     $$SELECT step_no, status, due_at, body FROM lead_touch WHERE external_id = 'R-TEXT' ORDER BY step_no$$,
-    $$VALUES (1, 'queued', '2026-04-14 14:00+00'::timestamptz, 'Text 1 for Ava. Reply STOP to opt out.'),
-             (2, 'queued', '2026-04-14 14:10+00'::timestamptz, 'Text 2.'),
-             (3, 'queued', '2026-04-14 14:20+00'::timestamptz, 'Text 3.'),
-             (4, 'queued', '2026-04-14 14:30+00'::timestamptz, 'Text 4.'),
-             (5, 'queued', '2026-04-14 14:40+00'::timestamptz, 'Text 5. Reply STOP to opt out.'),
-             (6, 'queued', '2026-04-14 14:50+00'::timestamptz, 'Text 6.'),
-             (7, 'queued', '2026-04-14 15:00+00'::timestamptz, 'Text 7.'),
-             (8, 'queued', '2026-04-14 15:10+00'::timestamptz, 'Text 8.'),
-             (9, 'queued', '2026-04-14 15:20+00'::timestamptz, 'Text 9.'),
-             (10, 'queued', '2026-04-14 15:30+00'::timestamptz, 'Text 10. Reply STOP to opt out.')$$,
+    $$VALUES (1, 'done', '2026-04-14 14:00+00'::timestamptz, 'Text 1 for Ava. Reply STOP to opt out.'),
+             (2, 'done', '2026-04-14 14:10+00'::timestamptz, 'Text 2.'),
+             (3, 'done', '2026-04-14 14:20+00'::timestamptz, 'Text 3.'),
+             (4, 'done', '2026-04-14 14:30+00'::timestamptz, 'Text 4.'),
+             (5, 'done', '2026-04-14 14:40+00'::timestamptz, 'Text 5. Reply STOP to opt out.'),
+             (6, 'done', '2026-04-14 14:50+00'::timestamptz, 'Text 6.'),
+             (7, 'done', '2026-04-14 15:00+00'::timestamptz, 'Text 7.'),
+             (8, 'done', '2026-04-14 15:10+00'::timestamptz, 'Text 8.'),
+             (9, 'done', '2026-04-14 15:20+00'::timestamptz, 'Text 9.'),
+             (10, 'done', '2026-04-14 15:30+00'::timestamptz, 'Text 10. Reply STOP to opt out.')$$,
     'the 1st, 5th and 10th texts carry the opt-out line, the others do not');
 
 -- ---------------------------------------------------------------------------
