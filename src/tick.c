@@ -287,22 +287,31 @@ static const char *const move_sql =
 /*
  * Alerts that waited longer than the tenant's hand-off timeout without
  * human contact go to a manager: an on-duty one first, else any active one.
+ * A tenant with no active manager has nobody to pass them to: an alert
+ * then stays open, unescalated, and is marked no_manager_at (once, by the
+ * first tick that found nobody) for the dashboards to show; it goes to the
+ * first manager a later tick finds.  Until then the marked alerts are left
+ * alone, so that ticks do not take them up again and again.
  */
 static const char *const alert_sql =
-"WITH due AS ("
-"    SELECT a.tenant_id, a.alert_id"
-"      FROM cadence.alert a"
-"     WHERE a.tenant_id = $1 AND a.status = 'open' AND a.escalate_at <= $2"
-"     ORDER BY a.escalate_at"
-"     LIMIT $3"
-"       FOR NO KEY UPDATE SKIP LOCKED"
-"), manager AS ("
+"WITH manager AS ("
 "    SELECT (array_agg(r.rep_id ORDER BY r.on_duty DESC, r.rep_id))[1] AS rep_id"
 "      FROM cadence.rep r"
 "     WHERE r.tenant_id = $1 AND r.role = 'manager' AND r.active"
+"), due AS ("
+"    SELECT a.tenant_id, a.alert_id"
+"      FROM cadence.alert a"
+"     WHERE a.tenant_id = $1 AND a.status = 'open' AND a.escalate_at <= $2"
+"       AND (a.no_manager_at IS NULL OR (SELECT m.rep_id FROM manager m) IS NOT NULL)"
+"     ORDER BY a.escalate_at"
+"     LIMIT $3"
+"       FOR NO KEY UPDATE OF a SKIP LOCKED"
 "), escalated AS ("
 "    UPDATE cadence.alert a"
-"       SET status = 'escalated', escalated_at = $2, escalated_to_rep_id = manager.rep_id"
+"       SET status = CASE WHEN manager.rep_id IS NULL THEN 'open' ELSE 'escalated' END,"
+"           escalated_at = CASE WHEN manager.rep_id IS NOT NULL THEN $2 END,"
+"           escalated_to_rep_id = manager.rep_id,"
+"           no_manager_at = coalesce(a.no_manager_at, CASE WHEN manager.rep_id IS NULL THEN $2 END)"
 "      FROM due, manager"
 "     WHERE a.tenant_id = due.tenant_id AND a.alert_id = due.alert_id"
 "    RETURNING 1"
@@ -324,6 +333,10 @@ static const char *const due_check_sql =
 "                  ORDER BY e.move_due_at LIMIT 1) <= $2, false)"
 "    OR coalesce((SELECT a.escalate_at FROM cadence.alert a"
 "                  WHERE a.tenant_id = $1 AND a.status = 'open'"
+/* an alert waiting for a manager is due again only once there is one */
+"                    AND (a.no_manager_at IS NULL"
+"                         OR EXISTS (SELECT FROM cadence.rep r"
+"                                     WHERE r.tenant_id = $1 AND r.role = 'manager' AND r.active))"
 "                  ORDER BY a.escalate_at LIMIT 1) <= $2, false))::integer::bigint,"
 "       0::bigint";
 

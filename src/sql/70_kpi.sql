@@ -499,13 +499,16 @@ SELECT x.tenant_id, x.reason,
        pg_catalog.count(*) FILTER (WHERE x.escalated_at IS NOT NULL) AS escalated,
        pg_catalog.count(*) FILTER (WHERE x.status OPERATOR(pg_catalog.=) 'closed' AND NOT x.contacted) AS closed_without_contact,
        pg_catalog.count(*) FILTER (WHERE x.status OPERATOR(pg_catalog.<>) 'closed') AS still_open,
+       -- past the hand-off timeout with no active manager to take them
+       pg_catalog.count(*) FILTER (WHERE x.status OPERATOR(pg_catalog.=) 'open' AND x.no_manager_at IS NOT NULL)
+           AS awaiting_manager,
        pg_catalog.round((pg_catalog.percentile_cont(0.9) WITHIN GROUP (ORDER BY x.to_alert))::numeric, 2) AS alert_p90_minutes,
        pg_catalog.round((pg_catalog.percentile_cont(0.5) WITHIN GROUP (ORDER BY x.to_escalation))::numeric, 2) AS escalation_p50_minutes,
        pg_catalog.round((pg_catalog.percentile_cont(0.5) WITHIN GROUP (ORDER BY x.to_contact))::numeric, 2) AS contact_p50_minutes,
        pg_catalog.round((pg_catalog.percentile_cont(0.9) WITHIN GROUP (ORDER BY x.to_contact))::numeric, 2) AS contact_p90_minutes,
        '< 5 minutes'::text AS goal,
        (pg_catalog.percentile_cont(0.5) WITHIN GROUP (ORDER BY x.to_contact_or_never)) OPERATOR(pg_catalog.<) 5 AS met
-  FROM (SELECT a.tenant_id, a.reason, a.status, a.escalated_at,
+  FROM (SELECT a.tenant_id, a.reason, a.status, a.escalated_at, a.no_manager_at,
                y.contacted,
                (EXTRACT(epoch FROM a.created_at OPERATOR(pg_catalog.-) y.signal_at) OPERATOR(pg_catalog./) 60)::float8 AS to_alert,
                (EXTRACT(epoch FROM a.escalated_at OPERATOR(pg_catalog.-) a.created_at) OPERATOR(pg_catalog./) 60)::float8 AS to_escalation,
@@ -530,7 +533,7 @@ SELECT x.tenant_id, x.reason,
                        AS contacted) y) x
  GROUP BY x.tenant_id, x.reason;
 COMMENT ON VIEW cadence.escalation_latency IS
-  'Per alert reason (new_hot_lead, replies, high-intent signals): signal to alert, alert to manager escalation, and signal to human contact in minutes, against the seed''s 5-minute rule';
+  'Per alert reason (new_hot_lead, replies, high-intent signals): signal to alert, alert to manager escalation, and signal to human contact in minutes, against the seed''s 5-minute rule; alerts awaiting a manager the tenant does not have';
 
 -- The standard normal distribution function, accurate to about 1e-13
 -- relative: a power series of erf below 1.5 (no cancellation: all terms are
