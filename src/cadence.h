@@ -8,6 +8,7 @@
 #include "access/htup.h"
 #include "datatype/timestamp.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "pgtime.h"
 #include "utils/array.h"
 #include "utils/jsonb.h"
@@ -47,6 +48,19 @@ typedef struct LeadScore
 
 extern LeadScore ScoreLead(Jsonb *model, HeapTupleHeader lead, ArrayType *kinds, ArrayType *times,
 						   TimestampTz as_of, const char *current_tier);
+
+/* the same scoring over rows of a query, for the nightly pass (score.c) */
+typedef struct ScoringModel ScoringModel;
+
+extern ScoringModel *ParseScoringModel(Jsonb *document);
+extern void ResolveLeadColumns(ScoringModel *model, TupleDesc desc);
+extern int	EngagementRuleCount(const ScoringModel *model);
+extern int	EngagementRuleFor(const ScoringModel *model, const char *kind, int len);
+extern void AddEventPoints(const ScoringModel *model, double *decayed, int rule,
+						   TimestampTz at, TimestampTz as_of);
+extern double EngagementTotal(const ScoringModel *model, const double *decayed);
+extern LeadScore ScoreLeadSlot(ScoringModel *model, TupleTableSlot *slot, double engagement,
+							   const char *current_tier);
 
 /* scoring again the leads of new events, and writing what the events change on them (rescore.c) */
 extern uint64 RescoreLeadsOfNewEvents(Datum decisions);

@@ -76,6 +76,7 @@ typedef struct FitRule
 typedef struct EngagementRule
 {
 	char	   *kind;
+	int			kind_len;		/* strlen(kind), as events are matched by it */
 	double		points;
 	double		half_life_s;
 	bool		has_cap;
@@ -86,7 +87,7 @@ typedef struct EngagementRule
 #define NTIERS 4
 static const char *const tier_names[NTIERS] = {"cold", "moderate", "warm", "hot"};
 
-typedef struct ScoringModel
+struct ScoringModel
 {
 	double		base;
 	FitRule    *fit;
@@ -110,7 +111,7 @@ typedef struct ScoringModel
 	Oid			lead_type;
 	int			attributes_attnum;
 	int			bonus_attnum;
-} ScoringModel;
+};
 
 /* One scored lead, with the parts an explanation lists. */
 typedef struct ScoreParts
@@ -335,6 +336,7 @@ ParseModel(Jsonb *doc)
 			r->kind = StringMember(o, "kind");
 			if (r->kind == NULL)
 				ModelError("an engagement rule lacks its kind");
+			r->kind_len = strlen(r->kind);
 			r->points = NumberMember(o, "points", &found);
 			r->half_life_s = NumberMember(o, "half_life_s", &found);
 			if (!found || r->half_life_s <= 0)
@@ -381,11 +383,21 @@ ModelFor(Jsonb *doc)
  */
 typedef struct LeadRow
 {
-	HeapTupleData tuple;
+	TupleTableSlot *slot;		/* a row of a query (nightly.c), or NULL for: */
+	HeapTupleData tuple;		/* a composite value of the lead's row type */
 	TupleDesc	desc;
 	Jsonb	   *attributes;		/* NULL when the lead has none */
 	int32		bonus;
 } LeadRow;
+
+/* Column attnum of a lead row. */
+static inline Datum
+LeadAttr(LeadRow *lead, int attnum, bool *isnull)
+{
+	if (lead->slot != NULL)
+		return slot_getattr(lead->slot, attnum, isnull);
+	return heap_getattr(&lead->tuple, attnum, lead->desc, isnull);
+}
 
 static int
 LeadColumn(TupleDesc desc, const char *name)
@@ -409,12 +421,12 @@ LeadColumn(TupleDesc desc, const char *name)
  * Open a lead's row; the fit rules' column numbers are resolved once per
  * model and row type.
  */
+static void ReadLeadParts(ScoringModel *model, LeadRow *row);
+
 static void
 OpenLeadRow(ScoringModel *model, HeapTupleHeader lead, LeadRow *row)
 {
 	Oid			type = HeapTupleHeaderGetTypeId(lead);
-	bool		isnull;
-	Datum		d;
 	int			i;
 
 	row->desc = lookup_rowtype_tupdesc(type, HeapTupleHeaderGetTypMod(lead));
@@ -433,11 +445,22 @@ OpenLeadRow(ScoringModel *model, HeapTupleHeader lead, LeadRow *row)
 		model->lead_type = type;
 	}
 
-	d = heap_getattr(&row->tuple, model->attributes_attnum, row->desc, &isnull);
+	row->slot = NULL;
+	ReadLeadParts(model, row);
+}
+
+/* The parts of a lead's row that every score reads: attributes and bonus. */
+static void
+ReadLeadParts(ScoringModel *model, LeadRow *row)
+{
+	bool		isnull;
+	Datum		d;
+
+	d = LeadAttr(row, model->attributes_attnum, &isnull);
 	row->attributes = isnull ? NULL : DatumGetJsonbP(d);
 	if (row->attributes != NULL && !JB_ROOT_IS_OBJECT(row->attributes))
 		row->attributes = NULL;
-	d = heap_getattr(&row->tuple, model->bonus_attnum, row->desc, &isnull);
+	d = LeadAttr(row, model->bonus_attnum, &isnull);
 	row->bonus = isnull ? 0 : DatumGetInt32(d);
 }
 
@@ -461,7 +484,7 @@ LeadField(LeadRow *lead, const FitRule *rule)
 	if (rule->column != NULL)
 	{
 		/* define_scoring allows only the lead's text columns here */
-		d = heap_getattr(&lead->tuple, rule->attnum, lead->desc, &isnull);
+		d = LeadAttr(lead, rule->attnum, &isnull);
 		if (!isnull)
 			s = TextDatumGetCString(d);
 	}
@@ -550,7 +573,7 @@ EngagementRuleOf(const EngagementRule *rules, int nrules, const char *kind, int 
 	int			r;
 
 	for (r = 0; r < nrules; r++)
-		if (strlen(rules[r].kind) == len && memcmp(rules[r].kind, kind, len) == 0)
+		if (rules[r].kind_len == len && memcmp(rules[r].kind, kind, len) == 0)
 			return r;
 	return -1;
 }
@@ -592,9 +615,8 @@ CappedEngagement(const EngagementRule *rules, int nrules, const double *decayed,
  * and the bonus.
  */
 static void
-ScoreFit(ScoringModel *model, HeapTupleHeader lead_header, ScoreParts *parts)
+ScoreFitRow(ScoringModel *model, LeadRow *lead, ScoreParts *parts)
 {
-	LeadRow		lead;
 	int			i;
 
 	memset(parts, 0, sizeof(ScoreParts));
@@ -605,14 +627,22 @@ ScoreFit(ScoringModel *model, HeapTupleHeader lead_header, ScoreParts *parts)
 	parts->base = model->base;
 	parts->raw = model->base;
 
-	OpenLeadRow(model, lead_header, &lead);
 	for (i = 0; i < model->nfit; i++)
 	{
-		parts->fit_matched[i] = FitMatches(&lead, &model->fit[i]);
+		parts->fit_matched[i] = FitMatches(lead, &model->fit[i]);
 		if (parts->fit_matched[i])
 			parts->raw += model->fit[i].points;
 	}
-	parts->bonus = lead.bonus;
+	parts->bonus = lead->bonus;
+}
+
+static void
+ScoreFit(ScoringModel *model, HeapTupleHeader lead_header, ScoreParts *parts)
+{
+	LeadRow		lead;
+
+	OpenLeadRow(model, lead_header, &lead);
+	ScoreFitRow(model, &lead, parts);
 	CloseLeadRow(&lead);
 }
 
@@ -847,6 +877,87 @@ ScoreLead(Jsonb *document, HeapTupleHeader lead, ArrayType *kinds, ArrayType *ti
 	LeadScore	result;
 
 	ComputeScore(model, lead, kinds, times, as_of, &parts);
+	result.score = parts.score;
+	result.tier = ScoreTier(model, false, parts.score, current_tier);
+	result.below_exit = model->has_exit && parts.score < model->exit_under;
+	return result;
+}
+
+/*
+ * For the nightly pass over a tenant's leads (nightly.c), which reads the
+ * events and the leads as rows of its own queries.
+ *
+ * A private copy of the model, parsed into the current memory context: the
+ * pass keeps it while other code may parse other models.
+ */
+ScoringModel *
+ParseScoringModel(Jsonb *document)
+{
+	Jsonb	   *copy = palloc(VARSIZE(document));
+
+	memcpy(copy, document, VARSIZE(document));
+	return ParseModel(copy);
+}
+
+/* The fit rules' columns, found by name among the columns of desc. */
+void
+ResolveLeadColumns(ScoringModel *model, TupleDesc desc)
+{
+	int			i;
+
+	for (i = 0; i < model->nfit; i++)
+		if (model->fit[i].column != NULL)
+			model->fit[i].attnum = LeadColumn(desc, model->fit[i].column);
+	model->attributes_attnum = LeadColumn(desc, "attributes");
+	model->bonus_attnum = LeadColumn(desc, "score_bonus");
+	/* not a row type: a composite lead passed later resolves them again */
+	model->lead_type = InvalidOid;
+}
+
+/* The number of engagement rules, the length of the sums AddEventPoints keeps. */
+int
+EngagementRuleCount(const ScoringModel *model)
+{
+	return model->nengagement;
+}
+
+/* The engagement rule an event kind (len bytes, not terminated) counts under, or -1. */
+int
+EngagementRuleFor(const ScoringModel *model, const char *kind, int len)
+{
+	return EngagementRuleOf(model->engagement, model->nengagement, kind, len);
+}
+
+/* Add an event of rule's kind at at to a lead's decayed sums. */
+void
+AddEventPoints(const ScoringModel *model, double *decayed, int rule, TimestampTz at, TimestampTz as_of)
+{
+	decayed[rule] += DecayedPoints(&model->engagement[rule], at, as_of);
+}
+
+/* A lead's engagement points from its decayed sums: each kind capped, in rule order. */
+double
+EngagementTotal(const ScoringModel *model, const double *decayed)
+{
+	return CappedEngagement(model->engagement, model->nengagement, decayed, NULL);
+}
+
+/*
+ * Score and tier a lead read as a query's row (columns resolved with
+ * ResolveLeadColumns), with its engagement points: the parts in the order
+ * of compute_score_from(), so both give the same score.
+ */
+LeadScore
+ScoreLeadSlot(ScoringModel *model, TupleTableSlot *slot, double engagement, const char *current_tier)
+{
+	LeadRow		lead;
+	ScoreParts	parts;
+	LeadScore	result;
+
+	lead.slot = slot;
+	ReadLeadParts(model, &lead);
+	ScoreFitRow(model, &lead, &parts);
+	FinishScore(&parts, engagement);
 	result.score = parts.score;
 	result.tier = ScoreTier(model, false, parts.score, current_tier);
 	result.below_exit = model->has_exit && parts.score < model->exit_under;

@@ -489,6 +489,49 @@ CREATE TYPE cadence.rescored_lead AS (
 );
 COMMENT ON TYPE cadence.rescored_lead IS 'Internal: a lead whose score or tier a rescore changed';
 
+-- The nightly pass in C (nightly.c): every lead of a tenant scored at as_of
+-- (scored counts them), the changed ones written (changed), and those that
+-- routing may move listed (rescored).  NULLs when the lead table has
+-- triggers, generated columns or row-level security policies of its own;
+-- cadence.rescore() then runs the SQL statement of rescore_leads(), which
+-- applies them.
+CREATE FUNCTION cadence.rescore_tenant_leads(tenant_id bigint, as_of timestamptz, model jsonb,
+                                             OUT scored bigint, OUT changed bigint,
+                                             OUT rescored cadence.rescored_lead[])
+LANGUAGE c VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'cadence_rescore_tenant_leads';
+COMMENT ON FUNCTION cadence.rescore_tenant_leads(bigint, timestamptz, jsonb) IS
+  'Internal: score every lead of a tenant at as_of and write the changed ones, in one pass';
+
+-- Route the leads a rescore changed (rescored) that have routing to do: on
+-- a cadence with a score under exit_below, or with a new tier that a route
+-- sends somewhere.  They are routed in lead order, whatever the plan: the
+-- same input enrols them in the same order and hands them to the same reps.
+CREATE FUNCTION cadence.route_rescored(tenant_id bigint, rescored cadence.rescored_lead[], exit_below numeric)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF rescored IS NOT NULL THEN
+        PERFORM count(cadence.route_lead(route_rescored.tenant_id, x.lead_id, x.old_tier, x.tier, x.score, x.at))
+           FROM (SELECT r.* FROM unnest(rescored) r
+                  WHERE (r.score < exit_below
+                         AND EXISTS (SELECT FROM cadence.enrolment e
+                                      WHERE e.tenant_id = route_rescored.tenant_id
+                                        AND e.lead_id = r.lead_id AND e.status = 'active'))
+                     OR (r.old_tier IS DISTINCT FROM r.tier AND r.score >= exit_below
+                         AND EXISTS (SELECT FROM cadence.route t
+                                      WHERE t.tenant_id = route_rescored.tenant_id AND t.tier = r.tier
+                                        AND t.segment IN (coalesce(r.segment, '*'), '*')))
+                  ORDER BY r.lead_id) x;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION cadence.route_rescored(bigint, cadence.rescored_lead[], numeric) IS
+  'Internal: route the leads a rescore changed whose tier or exit line calls for it, in lead order';
+
 -- Score leads of a tenant at as_of and store what changed; then route the
 -- leads whose tier changed or whose score fell under exit_below.  lead_ids
 -- NULL means every lead (one pass over the events, grouped); with_events
@@ -515,6 +558,9 @@ DECLARE
     v_rescored cadence.rescored_lead[];
 BEGIN
     IF lead_ids IS NULL THEN
+        -- cadence.rescore() runs this statement for a lead table with
+        -- triggers, generated columns or policies of its own (which it
+        -- applies), and the C pass otherwise.
         -- One pass over all of the tenant's leads and events, planned for
         -- them at each call (EXECUTE): a plan kept from a call when the
         -- tables were nearly empty would join them by nested loops.
@@ -586,22 +632,7 @@ BEGIN
           INTO v_changed, v_rescored
           FROM changed c;
     END IF;
-    -- v_rescored holds the changed leads that may have routing to do; they
-    -- are routed in lead order, whatever the plan: the same input enrols
-    -- them in the same order and hands them to the same reps
-    IF v_rescored IS NOT NULL THEN
-        PERFORM count(cadence.route_lead(rescore_leads.tenant_id, x.lead_id, x.old_tier, x.tier, x.score, x.at))
-           FROM (SELECT r.* FROM unnest(v_rescored) r
-                  WHERE (r.score < v_exit_below
-                         AND EXISTS (SELECT FROM cadence.enrolment e
-                                      WHERE e.tenant_id = rescore_leads.tenant_id
-                                        AND e.lead_id = r.lead_id AND e.status = 'active'))
-                     OR (r.old_tier IS DISTINCT FROM r.tier AND r.score >= v_exit_below
-                         AND EXISTS (SELECT FROM cadence.route t
-                                      WHERE t.tenant_id = rescore_leads.tenant_id AND t.tier = r.tier
-                                        AND t.segment IN (coalesce(r.segment, '*'), '*')))
-                  ORDER BY r.lead_id) x;
-    END IF;
+    PERFORM cadence.route_rescored(rescore_leads.tenant_id, v_rescored, v_exit_below);
     RETURN v_changed;
 END
 $$;
@@ -614,15 +645,28 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_tenant  bigint := cadence.current_tenant();
-    v_changed bigint;
+    v_tenant   bigint := cadence.current_tenant();
+    v_model    jsonb;
+    v_scored   bigint;
+    v_changed  bigint;
+    v_rescored cadence.rescored_lead[];
 BEGIN
     IF as_of IS NULL OR NOT isfinite(as_of) THEN
         RAISE EXCEPTION 'as_of must be a finite time (field "as_of")' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    v_changed := cadence.rescore_leads(v_tenant, NULL, as_of);
+    v_model := cadence.scoring_model_for(v_tenant);
+    SELECT p.scored, p.changed, p.rescored INTO v_scored, v_changed, v_rescored
+      FROM cadence.rescore_tenant_leads(v_tenant, as_of, v_model) p;
+    IF v_changed IS NULL THEN
+        -- the lead table has triggers, generated columns or policies of its
+        -- own, which the SQL statement applies
+        v_changed := cadence.rescore_leads(v_tenant, NULL, as_of);
+        SELECT count(*) INTO v_scored FROM cadence.lead l WHERE l.tenant_id = v_tenant;
+    ELSE
+        PERFORM cadence.route_rescored(v_tenant, v_rescored, (v_model ->> 'exit_below')::numeric);
+    END IF;
     INSERT INTO cadence.scoring_run (tenant_id, as_of, leads_scored, leads_changed)
-    SELECT v_tenant, as_of, count(*), v_changed FROM cadence.lead l WHERE l.tenant_id = v_tenant;
+    VALUES (v_tenant, as_of, v_scored, v_changed);
     DELETE FROM cadence.scoring_run r
      WHERE r.tenant_id = v_tenant
        AND r.run_id < (SELECT min(k.run_id) FROM (SELECT x.run_id FROM cadence.scoring_run x WHERE x.tenant_id = v_tenant

@@ -1,0 +1,788 @@
+/*
+ * nightly.c
+ *		The nightly rescore: every lead of a tenant scored again in one pass,
+ *		so that engagement decays, and the leads whose score or tier changed
+ *		written.
+ *
+ * Two queries stream their rows into this file, and neither result is
+ * materialised.  The tenant's events come first, in lead order, and are
+ * summed per lead into engagement points.  Then each lead is scored from
+ * its columns, and a lead whose score or tier changed is written at once,
+ * through the executor's own steps for updating a row: constraints, index
+ * entries, foreign-key triggers.  Logical replication applies an UPDATE in
+ * the same way.  One SQL statement doing the same work (the one that
+ * cadence.rescore_leads() keeps) also builds each lead as a composite value
+ * to score it, and joins the changed leads back to the table to update
+ * them.  That costs twice as much again.
+ *
+ * The queries run with the caller's rights, so row-level security decides
+ * which leads are read, and so written; the write checks UPDATE on the
+ * score columns.  A lead table with more than the extension made is left
+ * to that SQL statement, which applies everything: triggers of its own on
+ * UPDATE, stored generated columns, or row-level security policies besides
+ * the tenant's.  The pass then returns NULL.
+ *
+ * A lead that another transaction changed after the pass read it is scored
+ * again, when the pass is done, by cadence.rescore_leads() for those leads
+ * alone; that statement reads the lead as it now is.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_trigger.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
+#include "rewrite/rowsecurity.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/relcache.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+#include "utils/typcache.h"
+
+#include "cadence.h"
+
+PG_FUNCTION_INFO_V1(cadence_rescore_tenant_leads);
+
+/*
+ * The tenant's events up to as_of, a lead's together.  Within a lead they
+ * come in the order of the event_lead index, the order in which the
+ * aggregate cadence.engagement_points() sums them in the SQL statement.
+ */
+static const char *const events_sql =
+"SELECT e.lead_id, e.applied_kind, e.occurred_at FROM cadence.event e"
+" WHERE e.tenant_id = $1 AND e.occurred_at <= $2"
+" ORDER BY e.lead_id, e.applied_kind, e.occurred_at";
+
+/*
+ * The tenant's leads: where each row is, the transaction that wrote it, and
+ * its columns (l.* from LEAD_FIRST_COLUMN).
+ */
+static const char *const leads_sql =
+"SELECT l.ctid, l.xmin, l.* FROM cadence.lead l WHERE l.tenant_id = $1";
+
+#define LEAD_CTID_COLUMN 0
+#define LEAD_XMIN_COLUMN 1
+#define LEAD_FIRST_COLUMN 2		/* 0-based: the column after ctid and xmin */
+
+static const char *const retry_sql =
+"SELECT cadence.rescore_leads($1, $2, $3)";
+
+static SPIPlanPtr events_plan = NULL;
+static SPIPlanPtr leads_plan = NULL;
+static SPIPlanPtr retry_plan = NULL;
+
+/* The engagement points of the tenant's leads, in lead order. */
+typedef struct EngagementSums
+{
+	DestReceiver pub;
+	const ScoringModel *model;
+	TimestampTz as_of;
+	double	   *decayed;		/* the current lead's sums, per engagement rule */
+	bool		in_lead;
+	int64		lead;			/* the current lead */
+	int64	   *leads;
+	double	   *points;
+	int			count;
+	int			size;
+} EngagementSums;
+
+/* A lead whose new score or tier may move its enrolment, as cadence.rescored_lead holds it. */
+typedef struct RescoredLead
+{
+	int64		lead;
+	char	   *old_tier;
+	const char *tier;
+	int			score;
+	char	   *segment;
+} RescoredLead;
+
+/* The pass over the leads, and what it wrote. */
+typedef struct LeadPass
+{
+	DestReceiver pub;
+	ScoringModel *model;
+	TimestampTz as_of;
+	EngagementSums *sums;
+	MemoryContext pass_context; /* for the results */
+	MemoryContext row_context;	/* reset after each lead */
+
+	/* the lead table, and the executor state that writes it */
+	Relation	rel;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	TupleTableSlot *new_row;
+	int			score_att;		/* 0-based attribute numbers in the table */
+	int			tier_att;
+	int			scored_at_att;
+	int			nchecks;		/* the CHECK constraints that read those columns */
+	ExprState **checks;
+	char	  **check_names;
+	bool		keys_untouched; /* see ForeignKeysIgnoreScores() */
+
+	/* columns of the query's rows (0-based), resolved when it starts */
+	int		   *query_column;	/* per table attribute: its column, -1 if dropped */
+	int			lead_col;
+	int			score_col;
+	int			tier_col;
+	int			segment_col;
+
+	uint64		scored;
+	uint64		changed;
+	List	   *rescored;		/* RescoredLead *, in the order met */
+	List	   *retry;			/* leads changed meanwhile by another transaction */
+} LeadPass;
+
+static void
+SumsStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+SumsShutdown(DestReceiver *self)
+{
+}
+
+static void
+SumsDestroy(DestReceiver *self)
+{
+}
+
+/* Close the current lead: its sums, capped and added up, become its points. */
+static void
+FinishLeadSums(EngagementSums *sums)
+{
+	int			nrules = EngagementRuleCount(sums->model);
+
+	if (!sums->in_lead)
+		return;
+	if (sums->count == sums->size)
+	{
+		sums->size = Max(1024, sums->size * 2);
+		sums->leads = repalloc_huge(sums->leads, sizeof(int64) * sums->size);
+		sums->points = repalloc_huge(sums->points, sizeof(double) * sums->size);
+	}
+	sums->leads[sums->count] = sums->lead;
+	sums->points[sums->count] = EngagementTotal(sums->model, sums->decayed);
+	sums->count++;
+	memset(sums->decayed, 0, sizeof(double) * Max(nrules, 1));
+	sums->in_lead = false;
+}
+
+static bool
+SumEvent(TupleTableSlot *slot, DestReceiver *self)
+{
+	EngagementSums *sums = (EngagementSums *) self;
+	int64		lead;
+	text	   *kind;
+	int			rule;
+
+	slot_getsomeattrs(slot, 3);
+	/* the columns are NOT NULL */
+	lead = DatumGetInt64(slot->tts_values[0]);
+	if (!sums->in_lead || lead != sums->lead)
+	{
+		if (sums->in_lead && lead < sums->lead)
+			elog(ERROR, "the events of a rescore are not in lead order");
+		FinishLeadSums(sums);
+		sums->lead = lead;
+		sums->in_lead = true;
+	}
+	kind = DatumGetTextPP(slot->tts_values[1]);
+	rule = EngagementRuleFor(sums->model, VARDATA_ANY(kind), VARSIZE_ANY_EXHDR(kind));
+	if (rule >= 0)
+		AddEventPoints(sums->model, sums->decayed, rule, DatumGetTimestampTz(slot->tts_values[2]), sums->as_of);
+	return true;
+}
+
+/* A lead's engagement points: 0 for a lead with no events. */
+static double
+EngagementOf(EngagementSums *sums, int64 lead)
+{
+	int			low = 0;
+	int			high = sums->count - 1;
+
+	while (low <= high)
+	{
+		int			mid = low + (high - low) / 2;
+
+		if (sums->leads[mid] == lead)
+			return sums->points[mid];
+		if (sums->leads[mid] < lead)
+			low = mid + 1;
+		else
+			high = mid - 1;
+	}
+	return 0;
+}
+
+/* Index of the column named name in desc (0-based), or an error. */
+static int
+QueryColumn(TupleDesc desc, const char *name)
+{
+	int			i;
+
+	for (i = LEAD_FIRST_COLUMN; i < desc->natts; i++)
+		if (strcmp(NameStr(TupleDescAttr(desc, i)->attname), name) == 0)
+			return i;
+	elog(ERROR, "the rescore's lead query has no column \"%s\"", name);
+	return -1;					/* keep the compiler quiet */
+}
+
+static void
+PassStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	LeadPass   *pass = (LeadPass *) self;
+	TupleDesc	table = RelationGetDescr(pass->rel);
+	MemoryContext old = MemoryContextSwitchTo(pass->pass_context);
+	int			column = LEAD_FIRST_COLUMN;
+	int			i;
+
+	/* l.* lists the table's columns in order, without dropped ones */
+	pass->query_column = palloc(sizeof(int) * table->natts);
+	for (i = 0; i < table->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(table, i);
+
+		if (att->attisdropped)
+		{
+			pass->query_column[i] = -1;
+			continue;
+		}
+		if (column >= typeinfo->natts ||
+			strcmp(NameStr(TupleDescAttr(typeinfo, column)->attname), NameStr(att->attname)) != 0)
+			elog(ERROR, "the rescore's lead query does not list the columns of cadence.lead");
+		pass->query_column[i] = column++;
+	}
+	pass->lead_col = QueryColumn(typeinfo, "lead_id");
+	pass->score_col = QueryColumn(typeinfo, "score");
+	pass->tier_col = QueryColumn(typeinfo, "tier");
+	pass->segment_col = QueryColumn(typeinfo, "segment");
+	ResolveLeadColumns(pass->model, typeinfo);
+	MemoryContextSwitchTo(old);
+}
+
+static void
+PassShutdown(DestReceiver *self)
+{
+}
+
+static void
+PassDestroy(DestReceiver *self)
+{
+}
+
+/*
+ * Check the new row against the CHECK constraints that read a written
+ * column (PrepareScoreChecks()), as ExecConstraints() would.
+ */
+static void
+CheckScoreConstraints(LeadPass *pass, TupleTableSlot *row)
+{
+	ExprContext *econtext;
+	int			i;
+
+	if (pass->nchecks == 0)
+		return;
+	ResetPerTupleExprContext(pass->estate);
+	econtext = GetPerTupleExprContext(pass->estate);
+	econtext->ecxt_scantuple = row;
+	for (i = 0; i < pass->nchecks; i++)
+		if (!ExecCheck(pass->checks[i], econtext))
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("new row for relation \"%s\" violates check constraint \"%s\"",
+							RelationGetRelationName(pass->rel), pass->check_names[i]),
+					 errtableconstraint(pass->rel, pass->check_names[i])));
+}
+
+/*
+ * Write a lead's new score, tier and time over its row old (a row of the
+ * lead query, at tid, written by transaction written_by), as an UPDATE of
+ * those columns would: the constraints on them are checked, index entries
+ * made when the new row version cannot stay on its page, and the table's
+ * AFTER triggers (its foreign keys') queued when they have something to
+ * check.  Returns how the update went: TM_Updated or TM_Deleted
+ * when another transaction changed the lead after this pass read it.
+ */
+static TM_Result
+WriteScore(LeadPass *pass, TupleTableSlot *old, ItemPointer tid, TransactionId written_by, LeadScore scored)
+{
+	TupleDesc	table = RelationGetDescr(pass->rel);
+	TupleTableSlot *row = pass->new_row;
+	EState	   *estate = pass->estate;
+	TM_FailureData failure;
+	LockTupleMode lockmode;
+	bool		update_indexes;
+	List	   *recheck = NIL;
+	TM_Result	result;
+	int			i;
+
+	ExecClearTuple(row);
+	for (i = 0; i < table->natts; i++)
+	{
+		int			column = pass->query_column[i];
+
+		if (column < 0)
+		{
+			row->tts_values[i] = (Datum) 0;
+			row->tts_isnull[i] = true;
+		}
+		else
+		{
+			row->tts_values[i] = old->tts_values[column];
+			row->tts_isnull[i] = old->tts_isnull[column];
+		}
+	}
+	row->tts_values[pass->score_att] = Int32GetDatum(scored.score);
+	row->tts_isnull[pass->score_att] = false;
+	row->tts_values[pass->tier_att] = CStringGetTextDatum(scored.tier);
+	row->tts_isnull[pass->tier_att] = false;
+	row->tts_values[pass->scored_at_att] = TimestampTzGetDatum(pass->as_of);
+	row->tts_isnull[pass->scored_at_att] = false;
+	ExecStoreVirtualTuple(row);
+
+	CheckScoreConstraints(pass, row);
+	result = table_tuple_update(pass->rel, tid, row, estate->es_output_cid, estate->es_snapshot,
+								InvalidSnapshot, true, &failure, &lockmode, &update_indexes);
+	switch (result)
+	{
+		case TM_Ok:
+			break;
+		case TM_Updated:
+		case TM_Deleted:
+			return result;
+		case TM_SelfModified:
+			elog(ERROR, "a lead was written twice by one rescore");
+			break;
+		default:
+			elog(ERROR, "unexpected result %d writing a rescored lead", (int) result);
+	}
+	if (update_indexes && pass->rri->ri_NumIndices > 0)
+		recheck = ExecInsertIndexTuples(pass->rri, row, estate, true, false, NULL, NIL);
+
+	/*
+	 * The foreign keys' triggers have nothing to check when no key changed,
+	 * except for a row version this transaction wrote: its INSERT's check
+	 * is then skipped (the version is gone when it runs), so the UPDATE's
+	 * must run.  That is PostgreSQL's own rule (RI_FKey_fk_upd_check_required),
+	 * applied here before the trigger machinery fetches the old row again.
+	 */
+	if (!pass->keys_untouched || TransactionIdIsCurrentTransactionId(written_by))
+		ExecARUpdateTriggers(estate, pass->rri, NULL, NULL, tid, NULL, row, recheck, NULL, false);
+	list_free(recheck);
+	return TM_Ok;
+}
+
+static bool
+ScoreLeadRow(TupleTableSlot *slot, DestReceiver *self)
+{
+	LeadPass   *pass = (LeadPass *) self;
+	MemoryContext old = MemoryContextSwitchTo(pass->row_context);
+	ItemPointerData tid;
+	int64		lead;
+	char	   *old_tier;
+	LeadScore	scored;
+	bool		tier_changed;
+
+	slot_getallattrs(slot);
+	pass->scored++;
+	tid = *(ItemPointer) DatumGetPointer(slot->tts_values[LEAD_CTID_COLUMN]);
+	lead = DatumGetInt64(slot->tts_values[pass->lead_col]);
+	old_tier = slot->tts_isnull[pass->tier_col] ? NULL : TextDatumGetCString(slot->tts_values[pass->tier_col]);
+	scored = ScoreLeadSlot(pass->model, slot, EngagementOf(pass->sums, lead), old_tier);
+	tier_changed = old_tier == NULL || strcmp(old_tier, scored.tier) != 0;
+
+	if (tier_changed || slot->tts_isnull[pass->score_col] ||
+		DatumGetInt32(slot->tts_values[pass->score_col]) != scored.score)
+	{
+		TM_Result	result = WriteScore(pass, slot, &tid,
+										DatumGetTransactionId(slot->tts_values[LEAD_XMIN_COLUMN]), scored);
+
+		MemoryContextSwitchTo(pass->pass_context);
+		if (result == TM_Updated)
+		{
+			int64	   *id = palloc(sizeof(int64));
+
+			*id = lead;
+			pass->retry = lappend(pass->retry, id);
+		}
+		else if (result == TM_Ok)
+		{
+			pass->changed++;
+			/* routing has work for a new tier, or a score under the exit line */
+			if (tier_changed || scored.below_exit)
+			{
+				RescoredLead *r = palloc(sizeof(RescoredLead));
+
+				r->lead = lead;
+				r->old_tier = old_tier == NULL ? NULL : pstrdup(old_tier);
+				r->tier = pstrdup(scored.tier);
+				r->score = scored.score;
+				r->segment = slot->tts_isnull[pass->segment_col] ? NULL :
+					TextDatumGetCString(slot->tts_values[pass->segment_col]);
+				pass->rescored = lappend(pass->rescored, r);
+			}
+		}
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(pass->row_context);
+	return true;
+}
+
+/*
+ * Whether an UPDATE of the lead table does nothing this pass would skip:
+ * no trigger of the table's own fires on UPDATE (the foreign keys' are
+ * internal, and queued as an UPDATE queues them), no stored generated
+ * column is computed, and row-level security, where it applies, has only
+ * the extension's tenant policy (so the lead query reads exactly the rows
+ * an UPDATE could write).
+ */
+static bool
+LeadTableIsPlain(Relation rel)
+{
+	TriggerDesc *triggers = rel->trigdesc;
+	int			i;
+
+	if (triggers != NULL)
+		for (i = 0; i < triggers->numtriggers; i++)
+			if (!triggers->triggers[i].tgisinternal && TRIGGER_FOR_UPDATE(triggers->triggers[i].tgtype))
+				return false;
+	if (rel->rd_att->constr != NULL && rel->rd_att->constr->has_generated_stored)
+		return false;
+	if (check_enable_rls(RelationGetRelid(rel), InvalidOid, true) == RLS_ENABLED)
+	{
+		ListCell   *cell;
+
+		if (rel->rd_rsdesc == NULL)
+			return false;
+		foreach(cell, rel->rd_rsdesc->policies)
+		{
+			RowSecurityPolicy *policy = (RowSecurityPolicy *) lfirst(cell);
+
+			if (strcmp(policy->policy_name, "tenant_isolation") != 0)
+				return false;
+		}
+	}
+	return true;
+}
+
+/* A column's 0-based number in the lead table. */
+static int
+TableColumn(Relation rel, const char *name)
+{
+	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), name);
+
+	if (attnum == InvalidAttrNumber)
+		elog(ERROR, "cadence.lead has no column \"%s\"", name);
+	return attnum - 1;
+}
+
+/*
+ * The CHECK constraints that read a column the pass writes (written, as
+ * attribute numbers less FirstLowInvalidHeapAttributeNumber).  The others
+ * read only columns the pass copies from the row as it was, and an UPDATE
+ * of the score would hold them to what the row already held.
+ */
+static void
+PrepareScoreChecks(LeadPass *pass, Bitmapset *written)
+{
+	TupleConstr *constr = RelationGetDescr(pass->rel)->constr;
+	int			i;
+
+	pass->nchecks = 0;
+	if (constr == NULL || constr->num_check == 0)
+		return;
+	pass->checks = palloc(sizeof(ExprState *) * constr->num_check);
+	pass->check_names = palloc(sizeof(char *) * constr->num_check);
+	for (i = 0; i < constr->num_check; i++)
+	{
+		Node	   *expr = stringToNode(constr->check[i].ccbin);
+		Bitmapset  *reads = NULL;
+
+		pull_varattnos(expr, 1, &reads);
+		if (!bms_overlap(reads, written))
+			continue;
+		pass->checks[pass->nchecks] = ExecPrepareExpr((Expr *) expr, pass->estate);
+		pass->check_names[pass->nchecks] = pstrdup(constr->check[i].ccname);
+		pass->nchecks++;
+	}
+}
+
+/*
+ * Whether the pass's writes leave every foreign key alone: all the table's
+ * UPDATE triggers are foreign-key triggers (LeadTableIsPlain() has already
+ * refused any of its own), no foreign key of the table uses a written
+ * column, and no unique index (which another table's key could reference)
+ * covers one.
+ */
+static bool
+ForeignKeysIgnoreScores(Relation rel, Bitmapset *written)
+{
+	TriggerDesc *triggers = rel->trigdesc;
+	ListCell   *cell;
+	int			i;
+
+	if (triggers != NULL)
+		for (i = 0; i < triggers->numtriggers; i++)
+			if (TRIGGER_FOR_UPDATE(triggers->triggers[i].tgtype) &&
+				RI_FKey_trigger_type(triggers->triggers[i].tgfoid) == RI_TRIGGER_NONE)
+				return false;
+	foreach(cell, RelationGetFKeyList(rel))
+	{
+		ForeignKeyCacheInfo *key = (ForeignKeyCacheInfo *) lfirst(cell);
+
+		for (i = 0; i < key->nkeys; i++)
+			if (bms_is_member(key->conkey[i] - FirstLowInvalidHeapAttributeNumber, written))
+				return false;
+	}
+	return !bms_overlap(RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_KEY), written);
+}
+
+/*
+ * Get ready to write scores: the caller's UPDATE right on the columns
+ * written is checked as for an UPDATE statement, and the executor state that
+ * checks constraints and keeps indexes is made.
+ */
+static void
+OpenScoreWriter(LeadPass *pass)
+{
+	Relation	rel = pass->rel;
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+	EState	   *estate;
+
+	pass->score_att = TableColumn(rel, "score");
+	pass->tier_att = TableColumn(rel, "tier");
+	pass->scored_at_att = TableColumn(rel, "scored_at");
+
+	rte->rtekind = RTE_RELATION;
+	rte->relid = RelationGetRelid(rel);
+	rte->relkind = rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+	rte->requiredPerms = ACL_UPDATE;
+	rte->updatedCols = bms_make_singleton(pass->score_att + 1 - FirstLowInvalidHeapAttributeNumber);
+	rte->updatedCols = bms_add_member(rte->updatedCols, pass->tier_att + 1 - FirstLowInvalidHeapAttributeNumber);
+	rte->updatedCols = bms_add_member(rte->updatedCols, pass->scored_at_att + 1 - FirstLowInvalidHeapAttributeNumber);
+	ExecCheckRTPerms(list_make1(rte), true);
+	CheckCmdReplicaIdentity(rel, CMD_UPDATE);
+
+	estate = CreateExecutorState();
+	ExecInitRangeTable(estate, list_make1(rte));
+	pass->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(pass->rri, rel, 1, NULL, 0);
+	estate->es_opened_result_relations = lappend(estate->es_opened_result_relations, pass->rri);
+	estate->es_output_cid = GetCurrentCommandId(true);
+	estate->es_snapshot = GetActiveSnapshot();
+	ExecOpenIndices(pass->rri, false);
+	pass->new_row = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsVirtual);
+	pass->estate = estate;
+	PrepareScoreChecks(pass, rte->updatedCols);
+	pass->keys_untouched = ForeignKeysIgnoreScores(rel, rte->updatedCols);
+	/* the foreign keys' checks that the writes queue run when the pass ends */
+	AfterTriggerBeginQuery();
+}
+
+static void
+CloseScoreWriter(LeadPass *pass)
+{
+	AfterTriggerEndQuery(pass->estate);
+	ExecCloseResultRelations(pass->estate);
+	ExecResetTupleTable(pass->estate->es_tupleTable, false);
+	FreeExecutorState(pass->estate);
+	/* the statements after the pass see the scores it wrote */
+	CommandCounterIncrement();
+}
+
+/* Run a kept statement with its rows going to dest. */
+static void
+RunInto(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes, Datum *args, DestReceiver *dest)
+{
+	SPIExecuteOptions options;
+	ParamListInfo params = makeParamList(nargs);
+	int			i;
+	int			rc;
+
+	for (i = 0; i < nargs; i++)
+	{
+		params->params[i].value = args[i];
+		params->params[i].isnull = false;
+		params->params[i].pflags = PARAM_FLAG_CONST;
+		params->params[i].ptype = argtypes[i];
+	}
+	memset(&options, 0, sizeof(options));
+	options.params = params;
+	options.dest = dest;
+	rc = SPI_execute_plan_extended(KeptPlan(plan, sql, nargs, argtypes, 0), &options);
+	/* SPI reports a SELECT whose rows went elsewhere as SPI_OK_UTILITY */
+	if (rc != SPI_OK_SELECT && rc != SPI_OK_UTILITY)
+		elog(ERROR, "a rescore query failed: %s", SPI_result_code_string(rc));
+}
+
+/* The pass's RescoredLead list as a cadence.rescored_lead[] (NULL when empty). */
+static Datum
+RescoredArray(List *rescored, Oid element_type, TimestampTz at, bool *isnull)
+{
+	TupleDesc	desc;
+	Datum	   *elements;
+	ListCell   *cell;
+	int			n = 0;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	*isnull = rescored == NIL;
+	if (*isnull)
+		return (Datum) 0;
+	desc = lookup_rowtype_tupdesc_copy(element_type, -1);
+	if (desc->natts != 6)
+		elog(ERROR, "cadence.rescored_lead has %d columns, not 6", desc->natts);
+	elements = palloc(sizeof(Datum) * list_length(rescored));
+	foreach(cell, rescored)
+	{
+		RescoredLead *r = (RescoredLead *) lfirst(cell);
+		Datum		values[6];
+		bool		nulls[6] = {false, r->old_tier == NULL, false, false, r->segment == NULL, false};
+
+		values[0] = Int64GetDatum(r->lead);
+		values[1] = r->old_tier == NULL ? (Datum) 0 : CStringGetTextDatum(r->old_tier);
+		values[2] = CStringGetTextDatum(r->tier);
+		values[3] = Int32GetDatum(r->score);
+		values[4] = r->segment == NULL ? (Datum) 0 : CStringGetTextDatum(r->segment);
+		values[5] = TimestampTzGetDatum(at);
+		elements[n++] = HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+	}
+	get_typlenbyvalalign(element_type, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_array(elements, n, element_type, typlen, typbyval, typalign));
+}
+
+/*
+ * cadence.rescore_tenant_leads(tenant_id bigint, as_of timestamptz, model jsonb,
+ *                              OUT scored bigint, OUT changed bigint,
+ *                              OUT rescored cadence.rescored_lead[])
+ *
+ * Score every lead of the tenant at as_of under model (scored counts them),
+ * and write the leads whose score or tier changed (scored_at = as_of).
+ * changed counts those; rescored lists the ones that routing may move (a
+ * new tier, or a score under the exit line).  All NULL when the lead table
+ * is left to the SQL statement (see LeadTableIsPlain()).
+ */
+Datum
+cadence_rescore_tenant_leads(PG_FUNCTION_ARGS)
+{
+	TupleDesc	result_desc;
+	Datum		result[3];
+	bool		result_null[3] = {true, true, true};
+	MemoryContext caller = CurrentMemoryContext;
+	Datum		tenant;
+	TimestampTz as_of;
+	Oid			lead_table;
+	EngagementSums sums;
+	LeadPass	pass;
+	Oid			argtypes[3] = {INT8OID, TIMESTAMPTZOID, INT8ARRAYOID};
+	Datum		args[3];
+
+	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "cadence.rescore_tenant_leads() must return a row");
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a tenant is needed to rescore its leads (field \"tenant_id\")")));
+	if (PG_ARGISNULL(1) || TIMESTAMP_NOT_FINITE(PG_GETARG_TIMESTAMPTZ(1)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("as_of must be a finite time (field \"as_of\")")));
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a scoring model is needed to rescore leads (field \"model\")")));
+	tenant = PG_GETARG_DATUM(0);
+	as_of = PG_GETARG_TIMESTAMPTZ(1);
+
+	memset(&pass, 0, sizeof(pass));
+	lead_table = get_relname_relid("lead", get_namespace_oid("cadence", false));
+	pass.rel = table_open(lead_table, RowExclusiveLock);
+	if (!LeadTableIsPlain(pass.rel))
+	{
+		table_close(pass.rel, NoLock);
+		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_desc, result, result_null)));
+	}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	/* the events, summed per lead */
+	memset(&sums, 0, sizeof(sums));
+	sums.pub.receiveSlot = SumEvent;
+	sums.pub.rStartup = SumsStartup;
+	sums.pub.rShutdown = SumsShutdown;
+	sums.pub.rDestroy = SumsDestroy;
+	sums.pub.mydest = DestNone;
+	sums.model = pass.model = ParseScoringModel(PG_GETARG_JSONB_P(2));
+	sums.as_of = as_of;
+	sums.decayed = palloc0(sizeof(double) * Max(EngagementRuleCount(sums.model), 1));
+	sums.size = 1024;
+	sums.leads = palloc_extended(sizeof(int64) * sums.size, MCXT_ALLOC_HUGE);
+	sums.points = palloc_extended(sizeof(double) * sums.size, MCXT_ALLOC_HUGE);
+	args[0] = tenant;
+	args[1] = TimestampTzGetDatum(as_of);
+	RunInto(&events_plan, events_sql, 2, argtypes, args, &sums.pub);
+	FinishLeadSums(&sums);
+
+	/* the leads, each scored and written when it changed */
+	pass.pub.receiveSlot = ScoreLeadRow;
+	pass.pub.rStartup = PassStartup;
+	pass.pub.rShutdown = PassShutdown;
+	pass.pub.rDestroy = PassDestroy;
+	pass.pub.mydest = DestNone;
+	pass.as_of = as_of;
+	pass.sums = &sums;
+	pass.pass_context = CurrentMemoryContext;
+	pass.row_context = AllocSetContextCreate(CurrentMemoryContext, "cadence rescore lead", ALLOCSET_SMALL_SIZES);
+	OpenScoreWriter(&pass);
+	RunInto(&leads_plan, leads_sql, 1, argtypes, args, &pass.pub);
+	CloseScoreWriter(&pass);
+	table_close(pass.rel, NoLock);
+
+	/* leads another transaction changed meanwhile, scored again as they now are */
+	if (pass.retry != NIL)
+	{
+		Datum	   *ids = palloc(sizeof(Datum) * list_length(pass.retry));
+		ListCell   *cell;
+		int			n = 0;
+		bool		isnull;
+		int			rc;
+
+		foreach(cell, pass.retry)
+			ids[n++] = Int64GetDatum(*(int64 *) lfirst(cell));
+		args[1] = TimestampTzGetDatum(as_of);
+		args[2] = PointerGetDatum(construct_array(ids, n, INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE));
+		rc = SPI_execute_plan(KeptPlan(&retry_plan, retry_sql, 3, argtypes, 0), args, NULL, false, 1);
+		if (rc != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "rescoring leads changed during the rescore failed: %s", SPI_result_code_string(rc));
+		pass.changed += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+
+	/* the result, in the caller's memory */
+	MemoryContextSwitchTo(caller);
+	result[0] = Int64GetDatum((int64) pass.scored);
+	result_null[0] = false;
+	result[1] = Int64GetDatum((int64) pass.changed);
+	result_null[1] = false;
+	result[2] = RescoredArray(pass.rescored, get_element_type(TupleDescAttr(result_desc, 2)->atttypid),
+							  as_of, &result_null[2]);
+	SPI_finish();
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_desc, result, result_null)));
+}
