@@ -492,10 +492,11 @@ TableColumn(Relation rel, const char *name)
 }
 
 /*
- * The CHECK constraints that read a column the pass writes (written, as
- * attribute numbers less FirstLowInvalidHeapAttributeNumber).  The others
- * read only columns the pass copies from the row as it was, and an UPDATE
- * of the score would hold them to what the row already held.
+ * The CHECK constraints that a new score could break: those that read a
+ * column the pass writes (written, as attribute numbers less
+ * FirstLowInvalidHeapAttributeNumber), and any NOT VALID one.  A valid
+ * constraint on other columns only reads values copied from the row as it
+ * was, which it already accepted (CHECK expressions are immutable).
  */
 static void
 PrepareScoreChecks(LeadPass *pass, Bitmapset *written)
@@ -514,7 +515,8 @@ PrepareScoreChecks(LeadPass *pass, Bitmapset *written)
 		Bitmapset  *reads = NULL;
 
 		pull_varattnos(expr, 1, &reads);
-		if (!bms_overlap(reads, written))
+		/* one NOT VALID may not hold for the row as it was: an UPDATE checks it too */
+		if (!bms_overlap(reads, written) && constr->check[i].ccvalid)
 			continue;
 		pass->checks[pass->nchecks] = ExecPrepareExpr((Expr *) expr, pass->estate);
 		pass->check_names[pass->nchecks] = pstrdup(constr->check[i].ccname);
