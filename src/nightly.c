@@ -79,7 +79,7 @@ static const char *const leads_sql =
 #define LEAD_FIRST_COLUMN 2		/* 0-based: the column after ctid and xmin */
 
 static const char *const retry_sql =
-"SELECT cadence.rescore_leads($1, $2, $3)";
+"SELECT cadence.rescore_leads(tenant_id => $1, lead_ids => $3, as_of => $2)";
 
 static SPIPlanPtr events_plan = NULL;
 static SPIPlanPtr leads_plan = NULL;
