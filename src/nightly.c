@@ -58,9 +58,11 @@
 PG_FUNCTION_INFO_V1(cadence_rescore_tenant_leads);
 
 /*
- * The tenant's events up to as_of, a lead's together.  Within a lead they
- * come in the order of the event_lead index, the order in which the
- * aggregate cadence.engagement_points() sums them in the SQL statement.
+ * The tenant's events up to as_of, a lead's together, and within a lead in
+ * the order of the event_lead index, so that the sums are the same at every
+ * run.  (The SQL statement's aggregate sums them in the order its plan reads
+ * them, which can differ in the last bit of a double, never in a score but
+ * at an exact half.)
  */
 static const char *const events_sql =
 "SELECT e.lead_id, e.applied_kind, e.occurred_at FROM cadence.event e"
@@ -72,7 +74,7 @@ static const char *const events_sql =
  * its columns (l.* from LEAD_FIRST_COLUMN).
  */
 static const char *const leads_sql =
-"SELECT l.ctid, l.xmin, l.* FROM cadence.lead l WHERE l.tenant_id = $1";
+"SELECT l.ctid, l.xmin, l.* FROM ONLY cadence.lead l WHERE l.tenant_id = $1";
 
 #define LEAD_CTID_COLUMN 0
 #define LEAD_XMIN_COLUMN 1
@@ -297,7 +299,6 @@ CheckScoreConstraints(LeadPass *pass, TupleTableSlot *row)
 
 	if (pass->nchecks == 0)
 		return;
-	ResetPerTupleExprContext(pass->estate);
 	econtext = GetPerTupleExprContext(pass->estate);
 	econtext->ecxt_scantuple = row;
 	for (i = 0; i < pass->nchecks; i++)
@@ -355,6 +356,7 @@ WriteScore(LeadPass *pass, TupleTableSlot *old, ItemPointer tid, TransactionId w
 	row->tts_isnull[pass->scored_at_att] = false;
 	ExecStoreVirtualTuple(row);
 
+	ResetPerTupleExprContext(estate);
 	CheckScoreConstraints(pass, row);
 	result = table_tuple_update(pass->rel, tid, row, estate->es_output_cid, estate->es_snapshot,
 								InvalidSnapshot, true, &failure, &lockmode, &update_indexes);
@@ -364,6 +366,11 @@ WriteScore(LeadPass *pass, TupleTableSlot *old, ItemPointer tid, TransactionId w
 			break;
 		case TM_Updated:
 		case TM_Deleted:
+			/* as an UPDATE: under a snapshot kept for the transaction, a lost race fails it */
+			if (IsolationUsesXactSnapshot())
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("could not serialize access due to concurrent update")));
 			return result;
 		case TM_SelfModified:
 			elog(ERROR, "a lead was written twice by one rescore");
@@ -443,20 +450,40 @@ ScoreLeadRow(TupleTableSlot *slot, DestReceiver *self)
 	return true;
 }
 
+/* A column's 0-based number in the lead table. */
+static int
+TableColumn(Relation rel, const char *name)
+{
+	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), name);
+
+	if (attnum == InvalidAttrNumber)
+		elog(ERROR, "cadence.lead has no column \"%s\"", name);
+	return attnum - 1;
+}
+
 /*
  * Whether an UPDATE of the lead table does nothing this pass would skip:
  * no trigger of the table's own fires on UPDATE (the foreign keys' are
- * internal, and queued as an UPDATE queues them), no stored generated
- * column is computed, and row-level security, where it applies, has only
- * the extension's tenant policy (so the lead query reads exactly the rows
- * an UPDATE could write).
+ * internal, and queued as an UPDATE queues them), no rule rewrites it, no
+ * table inherits from it, no stored generated column is computed, the
+ * written columns have the types the extension gave them (no domain to
+ * check), and row-level security, where it applies, has only the
+ * extension's tenant policy as the extension made it (so the lead query
+ * reads exactly the rows an UPDATE could write).
  */
 static bool
 LeadTableIsPlain(Relation rel)
 {
 	TriggerDesc *triggers = rel->trigdesc;
+	TupleDesc	desc = RelationGetDescr(rel);
 	int			i;
 
+	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relhassubclass || rel->rd_rules != NULL)
+		return false;
+	if (TupleDescAttr(desc, TableColumn(rel, "score"))->atttypid != INT4OID ||
+		TupleDescAttr(desc, TableColumn(rel, "tier"))->atttypid != TEXTOID ||
+		TupleDescAttr(desc, TableColumn(rel, "scored_at"))->atttypid != TIMESTAMPTZOID)
+		return false;
 	if (triggers != NULL)
 		for (i = 0; i < triggers->numtriggers; i++)
 			if (!triggers->triggers[i].tgisinternal && TRIGGER_FOR_UPDATE(triggers->triggers[i].tgtype))
@@ -473,30 +500,22 @@ LeadTableIsPlain(Relation rel)
 		{
 			RowSecurityPolicy *policy = (RowSecurityPolicy *) lfirst(cell);
 
-			if (strcmp(policy->policy_name, "tenant_isolation") != 0)
+			if (strcmp(policy->policy_name, "tenant_isolation") != 0 || policy->polcmd != '*' ||
+				!policy->permissive || policy->with_check_qual != NULL)
 				return false;
 		}
 	}
 	return true;
 }
 
-/* A column's 0-based number in the lead table. */
-static int
-TableColumn(Relation rel, const char *name)
-{
-	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), name);
-
-	if (attnum == InvalidAttrNumber)
-		elog(ERROR, "cadence.lead has no column \"%s\"", name);
-	return attnum - 1;
-}
-
 /*
  * The CHECK constraints that a new score could break: those that read a
  * column the pass writes (written, as attribute numbers less
- * FirstLowInvalidHeapAttributeNumber), and any NOT VALID one.  A valid
- * constraint on other columns only reads values copied from the row as it
- * was, which it already accepted (CHECK expressions are immutable).
+ * FirstLowInvalidHeapAttributeNumber) or the whole row, and any NOT VALID
+ * one.  A valid constraint on other columns only reads values copied from
+ * the row as it was, which it already accepted.  (So a lead whose time zone
+ * the time zone database has since dropped keeps being rescored; an UPDATE
+ * statement would fail the tenant's whole rescore on it.)
  */
 static void
 PrepareScoreChecks(LeadPass *pass, Bitmapset *written)
@@ -516,7 +535,8 @@ PrepareScoreChecks(LeadPass *pass, Bitmapset *written)
 
 		pull_varattnos(expr, 1, &reads);
 		/* one NOT VALID may not hold for the row as it was: an UPDATE checks it too */
-		if (!bms_overlap(reads, written) && constr->check[i].ccvalid)
+		if (!bms_overlap(reads, written) && constr->check[i].ccvalid &&
+			!bms_is_member(InvalidAttrNumber - FirstLowInvalidHeapAttributeNumber, reads))	/* the whole row */
 			continue;
 		pass->checks[pass->nchecks] = ExecPrepareExpr((Expr *) expr, pass->estate);
 		pass->check_names[pass->nchecks] = pstrdup(constr->check[i].ccname);
@@ -579,6 +599,8 @@ OpenScoreWriter(LeadPass *pass)
 	rte->updatedCols = bms_add_member(rte->updatedCols, pass->tier_att + 1 - FirstLowInvalidHeapAttributeNumber);
 	rte->updatedCols = bms_add_member(rte->updatedCols, pass->scored_at_att + 1 - FirstLowInvalidHeapAttributeNumber);
 	ExecCheckRTPerms(list_make1(rte), true);
+	PreventCommandIfReadOnly("UPDATE");
+	PreventCommandIfParallelMode("UPDATE");
 	CheckCmdReplicaIdentity(rel, CMD_UPDATE);
 
 	estate = CreateExecutorState();
@@ -586,6 +608,7 @@ OpenScoreWriter(LeadPass *pass)
 	pass->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(pass->rri, rel, 1, NULL, 0);
 	estate->es_opened_result_relations = lappend(estate->es_opened_result_relations, pass->rri);
+	/* the command of the pass's snapshot: the rows it writes are not met again by its scan */
 	estate->es_output_cid = GetCurrentCommandId(true);
 	estate->es_snapshot = GetActiveSnapshot();
 	ExecOpenIndices(pass->rri, false);
@@ -608,7 +631,7 @@ CloseScoreWriter(LeadPass *pass)
 	CommandCounterIncrement();
 }
 
-/* Run a kept statement with its rows going to dest. */
+/* Run a kept statement under the active snapshot, with its rows going to dest. */
 static void
 RunInto(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes, Datum *args, DestReceiver *dest)
 {
@@ -627,6 +650,8 @@ RunInto(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes, Datum *args
 	memset(&options, 0, sizeof(options));
 	options.params = params;
 	options.dest = dest;
+	/* under the pass's snapshot, which it pushed: no new one, no new command */
+	options.read_only = true;
 	rc = SPI_execute_plan_extended(KeptPlan(plan, sql, nargs, argtypes, 0), &options);
 	/* SPI reports a SELECT whose rows went elsewhere as SPI_OK_UTILITY */
 	if (rc != SPI_OK_SELECT && rc != SPI_OK_UTILITY)
@@ -740,6 +765,14 @@ cadence_rescore_tenant_leads(PG_FUNCTION_ARGS)
 	sums.points = palloc_extended(sizeof(double) * sums.size, MCXT_ALLOC_HUGE);
 	args[0] = tenant;
 	args[1] = TimestampTzGetDatum(as_of);
+
+	/*
+	 * Both queries read one snapshot, taken after the caller's earlier
+	 * commands: a lead changed after it was taken (an event committed
+	 * between the queries) is one the write finds changed, and scores again.
+	 */
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
 	RunInto(&events_plan, events_sql, 2, argtypes, args, &sums.pub);
 	FinishLeadSums(&sums);
 
@@ -756,6 +789,7 @@ cadence_rescore_tenant_leads(PG_FUNCTION_ARGS)
 	OpenScoreWriter(&pass);
 	RunInto(&leads_plan, leads_sql, 1, argtypes, args, &pass.pub);
 	CloseScoreWriter(&pass);
+	PopActiveSnapshot();
 	table_close(pass.rel, NoLock);
 
 	/* leads another transaction changed meanwhile, scored again as they now are */

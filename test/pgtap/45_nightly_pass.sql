@@ -14,7 +14,7 @@
 -- points halving every 14 days, an email reply 15 halving every 7; hot from
 -- 80, left under 75).
 BEGIN;
-SELECT plan(33);
+SELECT plan(37);
 
 -- 240 leads of every kind of fit, bonus and engagement.
 INSERT INTO cadence.lead (external_id, first_name, time_zone, segment, attributes, score_bonus, created_at)
@@ -201,6 +201,34 @@ SELECT throws_ok($$SELECT cadence.rescore('2026-03-25 15:00+00')$$, '23514',
 SELECT is((SELECT count(*) FROM before_night b JOIN cadence.lead l USING (lead_id)
             WHERE (b.score, b.tier, b.scored_at) IS DISTINCT FROM (l.score, l.tier, l.scored_at)),
           0::bigint, 'no lead is left half-rescored');
+ROLLBACK TO SAVEPOINT night;
+
+-- A constraint reading the whole row reads the score too.
+SAVEPOINT night;
+ALTER TABLE cadence.lead ADD CONSTRAINT warm_not_71
+    CHECK ((pg_catalog.to_jsonb(lead) ->> 'external_id') <> 'N-WARM' OR (pg_catalog.to_jsonb(lead) ->> 'score')::integer <> 71);
+SELECT throws_ok($$SELECT cadence.rescore('2026-03-25 15:00+00')$$, '23514',
+                 'new row for relation "lead" violates check constraint "warm_not_71"',
+                 'a CHECK constraint on the whole row is kept');
+ROLLBACK TO SAVEPOINT night;
+
+-- A table that inherits the leads, or a rule on them: the SQL statement, which applies them.
+SAVEPOINT night;
+CREATE TABLE pg_temp.imported_lead () INHERITS (cadence.lead);
+SELECT ok((SELECT p.changed IS NULL FROM cadence.rescore_tenant_leads(1, '2026-03-25 15:00+00', cadence.scoring_model_for(1)) p),
+          'with a table inheriting from cadence.lead, the pass leaves the work to the SQL statement');
+ROLLBACK TO SAVEPOINT night;
+SAVEPOINT night;
+CREATE RULE lead_scores_seen AS ON UPDATE TO cadence.lead DO ALSO NOTIFY lead_scores;
+SELECT ok((SELECT p.changed IS NULL FROM cadence.rescore_tenant_leads(1, '2026-03-25 15:00+00', cadence.scoring_model_for(1)) p),
+          'with a rule on cadence.lead, the pass leaves the work to the SQL statement');
+ROLLBACK TO SAVEPOINT night;
+
+-- A read-only transaction writes nothing.
+SAVEPOINT night;
+SET LOCAL transaction_read_only = on;
+SELECT throws_ok($$SELECT * FROM cadence.rescore_tenant_leads(1, '2026-03-25 15:00+00', cadence.scoring_model_for(1))$$,
+                 '25006', 'cannot execute UPDATE in a read-only transaction', 'in a read-only transaction the pass is refused');
 ROLLBACK TO SAVEPOINT night;
 
 -- ---------------------------------------------------------------------------
