@@ -39,6 +39,62 @@ END;
 REVOKE EXECUTE ON FUNCTION cadence.tenant_ids() FROM PUBLIC;
 COMMENT ON FUNCTION cadence.tenant_ids() IS 'Every tenant id (for the scheduler and maintenance; not for applications)';
 
+-- Tenants whose tick failed, until one of their ticks succeeds: the
+-- scheduler ticks them apart, one subtransaction each, so that the other
+-- tenants are ticked once, in one subtransaction, on every tick while one
+-- tenant stays broken.  Operators read here which tenant fails, since
+-- when, and why.  Written by run_worker_tick() alone.
+CREATE TABLE cadence.tick_failure (
+    tenant_id     bigint PRIMARY KEY REFERENCES cadence.tenant ON DELETE CASCADE,
+    failed_since  timestamptz NOT NULL,   -- the first tick of this run of failures
+    failed_at     timestamptz NOT NULL,   -- the latest
+    failures      bigint NOT NULL CHECK (failures > 0),
+    sqlstate      text NOT NULL,
+    message       text NOT NULL
+);
+COMMENT ON TABLE cadence.tick_failure IS
+  'Tenants whose last tick failed: since when, how many ticks in a row, the latest error; ticked apart until one succeeds';
+ALTER TABLE cadence.tick_failure ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON cadence.tick_failure USING (tenant_id OPERATOR(pg_catalog.=)
+    COALESCE(pg_catalog.int8(NULLIF(pg_catalog.current_setting('cadence.tenant_id', true), '')), 1));
+SELECT pg_catalog.pg_extension_config_dump('cadence.tick_failure', '');
+
+-- The tenants of cadence.tick_failure, for the scheduler, which reads them
+-- before it acts for any tenant.
+CREATE FUNCTION cadence.failing_tenant_ids()
+RETURNS bigint[]
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, cadence, pg_temp
+BEGIN ATOMIC
+    SELECT coalesce(array_agg(f.tenant_id ORDER BY f.tenant_id), '{}') FROM cadence.tick_failure f;
+END;
+REVOKE EXECUTE ON FUNCTION cadence.failing_tenant_ids() FROM PUBLIC;
+COMMENT ON FUNCTION cadence.failing_tenant_ids() IS 'The tenants whose last tick failed (for the scheduler; not for applications)';
+
+-- Remember that a tenant's tick failed (as_of, the SQLSTATE and message),
+-- or, with sqlstate NULL, that it succeeded.  Internal (run_worker_tick).
+CREATE FUNCTION cadence.note_tick_outcome(tenant_id bigint, as_of timestamptz, sqlstate text, message text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM set_config('cadence.tenant_id', note_tick_outcome.tenant_id::text, true);
+    IF note_tick_outcome.sqlstate IS NULL THEN
+        DELETE FROM cadence.tick_failure f WHERE f.tenant_id = note_tick_outcome.tenant_id;
+    ELSE
+        INSERT INTO cadence.tick_failure AS f (tenant_id, failed_since, failed_at, failures, sqlstate, message)
+        VALUES (note_tick_outcome.tenant_id, as_of, as_of, 1, note_tick_outcome.sqlstate, note_tick_outcome.message)
+        ON CONFLICT ON CONSTRAINT tick_failure_pkey DO UPDATE
+           SET failed_at = excluded.failed_at, failures = f.failures + 1,
+               sqlstate = excluded.sqlstate, message = excluded.message;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION cadence.note_tick_outcome(bigint, timestamptz, text, text) IS
+  'Internal: record in cadence.tick_failure that a tenant''s tick failed, or forget it once one succeeds';
+
 -- One tenant's part of a scheduler tick: its tick, the channels it has
 -- touches ready on, how late its backlog runs and when its next thing
 -- falls due.  Internal (run_worker_tick).
@@ -97,15 +153,19 @@ COMMENT ON FUNCTION cadence.tick_tenant(bigint, timestamptz) IS
 -- until then.
 --
 -- One tenant's bad data (a definition edited by hand into something the
--- tick cannot run) must not stop every other tenant's cadences.  All
--- tenants are ticked in one subtransaction; if any fails, that pass is
--- undone and they are ticked again one subtransaction each, a failing
--- tenant skipped with a WARNING naming it and reported in failed_tenants
--- (the worker counts it in worker_status.errors).  When no tenant can be
--- ticked at all, the first error is raised as it came: something is wrong
--- with the installation, not with a tenant's data.  (A subtransaction per
--- tenant on every tick would, past 64 tenants writing, slow every other
--- session's snapshots.)
+-- tick cannot run) must not stop every other tenant's cadences.  The
+-- tenants are ticked in one subtransaction, but for those whose last tick
+-- failed (cadence.tick_failure), which are ticked after it one
+-- subtransaction each.  If that pass fails, it is undone and its tenants
+-- join the one-by-one part.  A tenant that fails there is skipped with a
+-- WARNING naming it, reported in failed_tenants (the worker counts it in
+-- worker_status.errors) and remembered in cadence.tick_failure; one that
+-- succeeds is forgotten.  So while a tenant stays broken, each tick runs
+-- the others once, not twice.  (A subtransaction per tenant on every tick
+-- would, past 64 tenants writing, slow every other session's snapshots.)
+-- When no tenant can be ticked at all, the first error is raised as it
+-- came: something is wrong with the installation, not with a tenant's
+-- data.
 CREATE FUNCTION cadence.run_worker_tick(as_of timestamptz DEFAULT pg_catalog.now(),
                                         OUT queued bigint, OUT lag_seconds double precision, OUT next_due_at timestamptz,
                                         OUT failed_tenants text)
@@ -121,52 +181,61 @@ DECLARE
     v_channel  text;
     v_message  text;
     v_state    text;
-    v_ticked   integer := 0;     -- tenants ticked, and failed, in the second pass
+    v_failing  bigint[] := cadence.failing_tenant_ids();
+    v_sound    bigint[];
+    v_ticked   integer := 0;     -- tenants ticked one by one, and those that failed
     v_failed   integer := 0;
     v_first_message text;
     v_first_state   text;
 BEGIN
+    v_sound := ARRAY(SELECT t FROM cadence.tenant_ids() t WHERE t <> ALL (v_failing));
+    queued := 0;
     BEGIN
-        queued := 0;
-        FOR v_tenant IN SELECT * FROM cadence.tenant_ids() LOOP
+        FOREACH v_tenant IN ARRAY v_sound LOOP
             v_part := cadence.tick_tenant(v_tenant, as_of);
             queued := queued + v_part.queued;
             v_ready := v_ready || v_part.ready;
             v_oldest := least(v_oldest, v_part.oldest);
             v_next := least(v_next, v_part.next_due_at);
         END LOOP;
+        v_ticked := cardinality(v_sound);
     EXCEPTION WHEN OTHERS THEN
+        -- a tenant that was sound fails now: those ticks are undone, and
+        -- every sound tenant joins the failing ones, ticked one by one
         queued := 0;
         v_ready := '{}';
         v_oldest := NULL;
         v_next := NULL;
-        FOR v_tenant IN SELECT * FROM cadence.tenant_ids() LOOP
-            BEGIN
-                v_part := cadence.tick_tenant(v_tenant, as_of);
-                queued := queued + v_part.queued;
-                v_ready := v_ready || v_part.ready;
-                v_oldest := least(v_oldest, v_part.oldest);
-                v_next := least(v_next, v_part.next_due_at);
-                v_ticked := v_ticked + 1;
-            EXCEPTION WHEN OTHERS THEN
-                GET STACKED DIAGNOSTICS v_message = MESSAGE_TEXT, v_state = RETURNED_SQLSTATE;
-                RAISE WARNING 'cadence: the tick of tenant % failed and was skipped: % (SQLSTATE %)',
-                              v_tenant, v_message, v_state;
-                v_failed := v_failed + 1;
-                IF v_failed = 1 THEN
-                    v_first_message := v_message;
-                    v_first_state := v_state;
-                    failed_tenants := format('tenant %s: %s (SQLSTATE %s)', v_tenant, v_message, v_state);
-                END IF;
-            END;
-        END LOOP;
-        IF v_ticked = 0 THEN
-            RAISE EXCEPTION USING MESSAGE = v_first_message, ERRCODE = v_first_state;
-        END IF;
-        IF v_failed > 1 THEN
-            failed_tenants := failed_tenants || format(', and %s more', v_failed - 1);
-        END IF;
+        v_failing := v_sound || v_failing;
     END;
+    FOREACH v_tenant IN ARRAY v_failing LOOP
+        BEGIN
+            v_part := cadence.tick_tenant(v_tenant, as_of);
+            queued := queued + v_part.queued;
+            v_ready := v_ready || v_part.ready;
+            v_oldest := least(v_oldest, v_part.oldest);
+            v_next := least(v_next, v_part.next_due_at);
+            v_ticked := v_ticked + 1;
+            PERFORM cadence.note_tick_outcome(v_tenant, as_of, NULL, NULL);
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS v_message = MESSAGE_TEXT, v_state = RETURNED_SQLSTATE;
+            RAISE WARNING 'cadence: the tick of tenant % failed and was skipped: % (SQLSTATE %)',
+                          v_tenant, v_message, v_state;
+            v_failed := v_failed + 1;
+            IF v_failed = 1 THEN
+                v_first_message := v_message;
+                v_first_state := v_state;
+                failed_tenants := format('tenant %s: %s (SQLSTATE %s)', v_tenant, v_message, v_state);
+            END IF;
+            PERFORM cadence.note_tick_outcome(v_tenant, as_of, v_state, v_message);
+        END;
+    END LOOP;
+    IF v_failed > 0 AND v_ticked = 0 THEN
+        RAISE EXCEPTION USING MESSAGE = v_first_message, ERRCODE = v_first_state;
+    END IF;
+    IF v_failed > 1 THEN
+        failed_tenants := failed_tenants || format(', and %s more', v_failed - 1);
+    END IF;
     PERFORM set_config('cadence.tenant_id', '', true);
 
     FOREACH v_channel IN ARRAY ARRAY(SELECT DISTINCT c FROM unnest(v_ready) c ORDER BY c) LOOP

@@ -72,6 +72,9 @@ GRANT EXECUTE ON FUNCTION
     cadence.purge_old(timestamptz)
     TO cadence_worker;
 GRANT DELETE ON cadence.touch, cadence.event, cadence.alert TO cadence_worker;
+GRANT INSERT, UPDATE, DELETE ON cadence.tick_failure TO cadence_worker;
+GRANT EXECUTE ON FUNCTION cadence.failing_tenant_ids(), cadence.note_tick_outcome(bigint, timestamptz, text, text)
+    TO cadence_worker;
 GRANT EXECUTE ON FUNCTION cadence.worker_stats() TO cadence_reader;
 
 GRANT INSERT, UPDATE ON cadence.cadence, cadence.cadence_version, cadence.step TO cadence_admin;
