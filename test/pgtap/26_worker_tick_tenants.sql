@@ -1,11 +1,12 @@
 -- The scheduler's tick runs every tenant; one tenant whose data the tick
 -- cannot run (here a step edited by hand into something malformed) is
 -- skipped with a WARNING, and every other tenant's touches still go out
--- on time.  Once the data is mended, the next tick catches the tenant up.
+-- on time; the tenant is remembered and ticked apart while it stays
+-- broken.  Once the data is mended, the next tick catches the tenant up.
 -- Simulated clock: every call passes its time.  Leads are in New York (EDT,
 -- UTC-4 in April 2026).
 BEGIN;
-SELECT plan(11);
+SELECT plan(19);
 
 CREATE FUNCTION pg_temp.set_up_tenant(name text) RETURNS bigint
 LANGUAGE plpgsql AS $fn$
@@ -85,6 +86,46 @@ RESET client_min_messages;
 SELECT is(:su_queued::bigint, 1::bigint, 'as a superuser too, the sound tenant''s new email is queued');
 SELECT is(:'su_failed'::text, format('tenant %s: cannot get array length of a scalar (SQLSTATE 22023)', :broken),
           'and the broken tenant alone is reported');
+
+-- A failing tenant is remembered (cadence.tick_failure) and ticked apart
+-- until a tick of its own succeeds, so that while it stays broken every
+-- other tenant is ticked once a tick: before, each tick ran them all, met
+-- the broken tenant, undid that and ran them again one by one.
+SELECT results_eq(
+    $$SELECT tenant_id, failed_since, failed_at, failures, sqlstate, message FROM cadence.tick_failure$$,
+    format($$VALUES (%s::bigint, '2026-04-14 13:11Z'::timestamptz, '2026-04-14 13:11Z'::timestamptz, 1::bigint,
+                     '22023'::text, 'cannot get array length of a scalar'::text)$$, :broken),
+    'Broken Motors is remembered: failing since 13:11, once, and why (the mended failure of 13:05 was forgotten)');
+SET LOCAL track_functions = 'all';
+CREATE FUNCTION pg_temp.tenant_ticks() RETURNS bigint LANGUAGE sql AS $$
+    SELECT coalesce(sum(f.calls), 0) FROM pg_catalog.pg_stat_xact_user_functions f
+     WHERE f.schemaname = 'cadence' AND f.funcname = 'tick_tenant'
+$$;
+SELECT pg_temp.tenant_ticks() AS ticks_before \gset
+SET LOCAL client_min_messages = error;
+SET LOCAL ROLE cadence_worker;
+SELECT failed_tenants AS still_failed FROM cadence.run_worker_tick('2026-04-14 13:12Z') \gset
+RESET ROLE;
+RESET client_min_messages;
+SELECT is(pg_temp.tenant_ticks() - :ticks_before, 3::bigint,
+          'the next tick completes three tenant ticks, one for each sound tenant (the default tenant 1 among them), not four');
+SELECT is(:'still_failed'::text, format('tenant %s: cannot get array length of a scalar (SQLSTATE 22023)', :broken),
+          'Broken Motors is still reported');
+SELECT row_eq($$SELECT failed_since, failed_at, failures FROM cadence.tick_failure$$,
+              ROW('2026-04-14 13:11Z'::timestamptz, '2026-04-14 13:12Z'::timestamptz, 2::bigint),
+              'its row counts two failed ticks in a row, since 13:11, the latest at 13:12');
+SET LOCAL ROLE cadence_app;
+SELECT cadence.set_tenant(:fine) AS acting \gset
+SELECT is((SELECT count(*) FROM cadence.tick_failure), 0::bigint, 'a sound tenant sees no failure');
+SELECT cadence.set_tenant(:broken) AS acting \gset
+SELECT is((SELECT count(*) FROM cadence.tick_failure), 1::bigint, 'the broken tenant sees its own');
+RESET ROLE;
+UPDATE cadence.step SET variants = '[]' WHERE tenant_id = :broken;
+SET LOCAL ROLE cadence_worker;
+SELECT queued AS mended_queued, failed_tenants IS NULL AS none_failed_now FROM cadence.run_worker_tick('2026-04-14 13:13Z') \gset
+RESET ROLE;
+SELECT is(:mended_queued::bigint, 1::bigint, 'mended, Broken Motors'' new email is queued at the next tick');
+SELECT ok(:'none_failed_now'::boolean AND NOT EXISTS (SELECT FROM cadence.tick_failure), 'and it is forgotten');
 
 -- The per-tenant entry point refuses a time it cannot plan from.
 SELECT throws_ok(format($$SELECT cadence.tick_for_tenant(%s, 'infinity')$$, :fine), '22023',
