@@ -2,7 +2,8 @@
  * nightly.c
  *		The nightly rescore: every lead of a tenant scored again in one pass,
  *		so that engagement decays, and the leads whose score or tier changed
- *		written.
+ *		written.  The same pass scores the leads of a large batch of events
+ *		(given leads, each as of its own time).
  *
  * Two queries stream their rows into this file, and neither result is
  * materialised.  The tenant's events come first, in lead order, and are
@@ -19,8 +20,8 @@
  * which leads are read, and so written; the write checks UPDATE on the
  * score columns.  A lead table with more than the extension made is left
  * to that SQL statement, which applies everything: triggers of its own on
- * UPDATE, stored generated columns, or row-level security policies besides
- * the tenant's.  The pass then returns NULL.
+ * UPDATE, rules, child tables, stored generated columns, or row-level
+ * security policies besides the tenant's.  The pass then returns NULL.
  *
  * A lead that another transaction changed after the pass read it is scored
  * again, when the pass is done, by cadence.rescore_leads() for those leads
@@ -76,28 +77,63 @@ static const char *const events_sql =
 static const char *const leads_sql =
 "SELECT l.ctid, l.xmin, l.* FROM ONLY cadence.lead l WHERE l.tenant_id = $1";
 
+/* The same two for some of the tenant's leads ($2), all of their events. */
+static const char *const some_events_sql =
+"SELECT e.lead_id, e.applied_kind, e.occurred_at FROM cadence.event e"
+" WHERE e.tenant_id = $1 AND e.lead_id = ANY ($2)"
+" ORDER BY e.lead_id, e.applied_kind, e.occurred_at";
+
+static const char *const some_leads_sql =
+"SELECT l.ctid, l.xmin, l.* FROM ONLY cadence.lead l WHERE l.tenant_id = $1 AND l.lead_id = ANY ($2)";
+
 #define LEAD_CTID_COLUMN 0
 #define LEAD_XMIN_COLUMN 1
 #define LEAD_FIRST_COLUMN 2		/* 0-based: the column after ctid and xmin */
 
 static const char *const retry_sql =
-"SELECT cadence.rescore_leads(tenant_id => $1, lead_ids => $3, as_of => $2)";
+"SELECT cadence.rescore_leads(tenant_id => $1, lead_ids => $3, as_of => $2, lead_times => $4)";
 
 static SPIPlanPtr events_plan = NULL;
 static SPIPlanPtr leads_plan = NULL;
+static SPIPlanPtr some_events_plan = NULL;
+static SPIPlanPtr some_leads_plan = NULL;
 static SPIPlanPtr retry_plan = NULL;
 
-/* The engagement points of the tenant's leads, in lead order. */
+/*
+ * The leads a pass scores, when not all of the tenant's: each with the
+ * time to score it as of, unless a newer event says later; in lead order.
+ */
+typedef struct GivenLeads
+{
+	int64	   *leads;
+	TimestampTz *times;
+	int			count;
+} GivenLeads;
+
+/*
+ * The engagement points of the leads, in lead order, with the time each
+ * was scored as of: as_of for every lead of the tenant, or for given leads
+ * their own time.
+ */
 typedef struct EngagementSums
 {
 	DestReceiver pub;
 	const ScoringModel *model;
 	TimestampTz as_of;
-	double	   *decayed;		/* the current lead's sums, per engagement rule */
+	const GivenLeads *given;	/* NULL: every lead of the tenant */
+	/* the current lead's events of a kind that scores (rule, time) */
 	bool		in_lead;
-	int64		lead;			/* the current lead */
+	int64		lead;
+	TimestampTz newest;			/* and its newest event of any kind */
+	int		   *event_rules;
+	TimestampTz *event_times;
+	int			nevents;
+	int			events_size;
+	double	   *decayed;		/* per engagement rule */
+	/* the result */
 	int64	   *leads;
 	double	   *points;
+	TimestampTz *ats;
 	int			count;
 	int			size;
 } EngagementSums;
@@ -110,6 +146,7 @@ typedef struct RescoredLead
 	const char *tier;
 	int			score;
 	char	   *segment;
+	TimestampTz at;
 } RescoredLead;
 
 /* The pass over the leads, and what it wrote. */
@@ -117,7 +154,6 @@ typedef struct LeadPass
 {
 	DestReceiver pub;
 	ScoringModel *model;
-	TimestampTz as_of;
 	EngagementSums *sums;
 	MemoryContext pass_context; /* for the results */
 	MemoryContext row_context;	/* reset after each lead */
@@ -146,6 +182,7 @@ typedef struct LeadPass
 	uint64		changed;
 	List	   *rescored;		/* RescoredLead *, in the order met */
 	List	   *retry;			/* leads changed meanwhile by another transaction */
+	List	   *retry_times;	/* and the times they were to be scored as of */
 } LeadPass;
 
 static void
@@ -163,24 +200,64 @@ SumsDestroy(DestReceiver *self)
 {
 }
 
-/* Close the current lead: its sums, capped and added up, become its points. */
+/* The time to score a lead as of, before its events have a say. */
+static TimestampTz
+GivenTime(const EngagementSums *sums, int64 lead)
+{
+	int			low = 0;
+	int			high;
+
+	if (sums->given == NULL)
+		return sums->as_of;
+	high = sums->given->count - 1;
+	while (low <= high)
+	{
+		int			mid = low + (high - low) / 2;
+
+		if (sums->given->leads[mid] == lead)
+			return sums->given->times[mid];
+		if (sums->given->leads[mid] < lead)
+			low = mid + 1;
+		else
+			high = mid - 1;
+	}
+	return sums->as_of;
+}
+
+/*
+ * Close the current lead: its events, decayed to the time it is scored as
+ * of (for every lead of the tenant as_of, whose query leaves out later
+ * events; for a given lead its own time or its newest event, whichever is
+ * later, so that a late event cannot rewind a score), summed per rule,
+ * capped and added up, become its points.
+ */
 static void
 FinishLeadSums(EngagementSums *sums)
 {
 	int			nrules = EngagementRuleCount(sums->model);
+	TimestampTz at;
+	int			i;
 
 	if (!sums->in_lead)
 		return;
+	at = sums->as_of;
+	if (sums->given != NULL)
+		at = Max(GivenTime(sums, sums->lead), sums->newest);
+	memset(sums->decayed, 0, sizeof(double) * Max(nrules, 1));
+	for (i = 0; i < sums->nevents; i++)
+		AddEventPoints(sums->model, sums->decayed, sums->event_rules[i], sums->event_times[i], at);
 	if (sums->count == sums->size)
 	{
 		sums->size = Max(1024, sums->size * 2);
 		sums->leads = repalloc_huge(sums->leads, sizeof(int64) * sums->size);
 		sums->points = repalloc_huge(sums->points, sizeof(double) * sums->size);
+		sums->ats = repalloc_huge(sums->ats, sizeof(TimestampTz) * sums->size);
 	}
 	sums->leads[sums->count] = sums->lead;
 	sums->points[sums->count] = EngagementTotal(sums->model, sums->decayed);
+	sums->ats[sums->count] = at;
 	sums->count++;
-	memset(sums->decayed, 0, sizeof(double) * Max(nrules, 1));
+	sums->nevents = 0;
 	sums->in_lead = false;
 }
 
@@ -190,29 +267,45 @@ SumEvent(TupleTableSlot *slot, DestReceiver *self)
 	EngagementSums *sums = (EngagementSums *) self;
 	int64		lead;
 	text	   *kind;
+	TimestampTz at;
 	int			rule;
 
 	slot_getsomeattrs(slot, 3);
 	/* the columns are NOT NULL */
 	lead = DatumGetInt64(slot->tts_values[0]);
+	at = DatumGetTimestampTz(slot->tts_values[2]);
 	if (!sums->in_lead || lead != sums->lead)
 	{
 		if (sums->in_lead && lead < sums->lead)
 			elog(ERROR, "the events of a rescore are not in lead order");
 		FinishLeadSums(sums);
 		sums->lead = lead;
+		sums->newest = at;
 		sums->in_lead = true;
 	}
+	sums->newest = Max(sums->newest, at);
 	kind = DatumGetTextPP(slot->tts_values[1]);
 	rule = EngagementRuleFor(sums->model, VARDATA_ANY(kind), VARSIZE_ANY_EXHDR(kind));
-	if (rule >= 0)
-		AddEventPoints(sums->model, sums->decayed, rule, DatumGetTimestampTz(slot->tts_values[2]), sums->as_of);
+	if (rule < 0)
+		return true;
+	if (sums->nevents == sums->events_size)
+	{
+		sums->events_size *= 2;
+		sums->event_rules = repalloc_huge(sums->event_rules, sizeof(int) * sums->events_size);
+		sums->event_times = repalloc_huge(sums->event_times, sizeof(TimestampTz) * sums->events_size);
+	}
+	sums->event_rules[sums->nevents] = rule;
+	sums->event_times[sums->nevents] = at;
+	sums->nevents++;
 	return true;
 }
 
-/* A lead's engagement points: 0 for a lead with no events. */
+/*
+ * A lead's engagement points, and (*at) the time it is scored as of: 0 and
+ * its given time for a lead with no events.
+ */
 static double
-EngagementOf(EngagementSums *sums, int64 lead)
+EngagementOf(EngagementSums *sums, int64 lead, TimestampTz *at)
 {
 	int			low = 0;
 	int			high = sums->count - 1;
@@ -222,12 +315,16 @@ EngagementOf(EngagementSums *sums, int64 lead)
 		int			mid = low + (high - low) / 2;
 
 		if (sums->leads[mid] == lead)
+		{
+			*at = sums->ats[mid];
 			return sums->points[mid];
+		}
 		if (sums->leads[mid] < lead)
 			low = mid + 1;
 		else
 			high = mid - 1;
 	}
+	*at = GivenTime(sums, lead);
 	return 0;
 }
 
@@ -320,7 +417,8 @@ CheckScoreConstraints(LeadPass *pass, TupleTableSlot *row)
  * when another transaction changed the lead after this pass read it.
  */
 static TM_Result
-WriteScore(LeadPass *pass, TupleTableSlot *old, ItemPointer tid, TransactionId written_by, LeadScore scored)
+WriteScore(LeadPass *pass, TupleTableSlot *old, ItemPointer tid, TransactionId written_by, LeadScore scored,
+		   TimestampTz at)
 {
 	TupleDesc	table = RelationGetDescr(pass->rel);
 	TupleTableSlot *row = pass->new_row;
@@ -352,7 +450,7 @@ WriteScore(LeadPass *pass, TupleTableSlot *old, ItemPointer tid, TransactionId w
 	row->tts_isnull[pass->score_att] = false;
 	row->tts_values[pass->tier_att] = CStringGetTextDatum(scored.tier);
 	row->tts_isnull[pass->tier_att] = false;
-	row->tts_values[pass->scored_at_att] = TimestampTzGetDatum(pass->as_of);
+	row->tts_values[pass->scored_at_att] = TimestampTzGetDatum(at);
 	row->tts_isnull[pass->scored_at_att] = false;
 	ExecStoreVirtualTuple(row);
 
@@ -404,28 +502,34 @@ ScoreLeadRow(TupleTableSlot *slot, DestReceiver *self)
 	char	   *old_tier;
 	LeadScore	scored;
 	bool		tier_changed;
+	double		engagement;
+	TimestampTz at;
 
 	slot_getallattrs(slot);
 	pass->scored++;
 	tid = *(ItemPointer) DatumGetPointer(slot->tts_values[LEAD_CTID_COLUMN]);
 	lead = DatumGetInt64(slot->tts_values[pass->lead_col]);
 	old_tier = slot->tts_isnull[pass->tier_col] ? NULL : TextDatumGetCString(slot->tts_values[pass->tier_col]);
-	scored = ScoreLeadSlot(pass->model, slot, EngagementOf(pass->sums, lead), old_tier);
+	engagement = EngagementOf(pass->sums, lead, &at);
+	scored = ScoreLeadSlot(pass->model, slot, engagement, old_tier);
 	tier_changed = old_tier == NULL || strcmp(old_tier, scored.tier) != 0;
 
 	if (tier_changed || slot->tts_isnull[pass->score_col] ||
 		DatumGetInt32(slot->tts_values[pass->score_col]) != scored.score)
 	{
 		TM_Result	result = WriteScore(pass, slot, &tid,
-										DatumGetTransactionId(slot->tts_values[LEAD_XMIN_COLUMN]), scored);
+										DatumGetTransactionId(slot->tts_values[LEAD_XMIN_COLUMN]), scored, at);
 
 		MemoryContextSwitchTo(pass->pass_context);
 		if (result == TM_Updated)
 		{
 			int64	   *id = palloc(sizeof(int64));
+			TimestampTz *given = palloc(sizeof(TimestampTz));
 
 			*id = lead;
+			*given = GivenTime(pass->sums, lead);
 			pass->retry = lappend(pass->retry, id);
+			pass->retry_times = lappend(pass->retry_times, given);
 		}
 		else if (result == TM_Ok)
 		{
@@ -441,6 +545,7 @@ ScoreLeadRow(TupleTableSlot *slot, DestReceiver *self)
 				r->score = scored.score;
 				r->segment = slot->tts_isnull[pass->segment_col] ? NULL :
 					TextDatumGetCString(slot->tts_values[pass->segment_col]);
+				r->at = at;
 				pass->rescored = lappend(pass->rescored, r);
 			}
 		}
@@ -660,7 +765,7 @@ RunInto(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes, Datum *args
 
 /* The pass's RescoredLead list as a cadence.rescored_lead[] (NULL when empty). */
 static Datum
-RescoredArray(List *rescored, Oid element_type, TimestampTz at, bool *isnull)
+RescoredArray(List *rescored, Oid element_type, bool *isnull)
 {
 	TupleDesc	desc;
 	Datum	   *elements;
@@ -688,11 +793,121 @@ RescoredArray(List *rescored, Oid element_type, TimestampTz at, bool *isnull)
 		values[2] = CStringGetTextDatum(r->tier);
 		values[3] = Int32GetDatum(r->score);
 		values[4] = r->segment == NULL ? (Datum) 0 : CStringGetTextDatum(r->segment);
-		values[5] = TimestampTzGetDatum(at);
+		values[5] = TimestampTzGetDatum(r->at);
 		elements[n++] = HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
 	}
 	get_typlenbyvalalign(element_type, &typlen, &typbyval, &typalign);
 	return PointerGetDatum(construct_array(elements, n, element_type, typlen, typbyval, typalign));
+}
+
+/* Order given leads by lead; a lead given twice keeps its later time. */
+static int
+CompareGivenLead(const void *a, const void *b)
+{
+	int64		x = ((const int64 *) a)[0];
+	int64		y = ((const int64 *) b)[0];
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The leads to score (lead_ids) and the times to score them as of
+ * (lead_times, aligned; NULL or a NULL element: as_of), in lead order.
+ */
+static void
+ReadGivenLeads(ArrayType *lead_ids, ArrayType *lead_times, TimestampTz as_of, GivenLeads *given)
+{
+	Datum	   *ids;
+	bool	   *id_nulls;
+	Datum	   *times = NULL;
+	bool	   *time_nulls = NULL;
+	int			nids;
+	int			ntimes = 0;
+	int64	   *pairs;
+	int			i;
+	int			n = 0;
+
+	deconstruct_array(lead_ids, INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE, &ids, &id_nulls, &nids);
+	if (lead_times != NULL)
+	{
+		deconstruct_array(lead_times, TIMESTAMPTZOID, sizeof(TimestampTz), true, TYPALIGN_DOUBLE,
+						  &times, &time_nulls, &ntimes);
+		if (ntimes != nids)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("lead_times has %d elements and lead_ids %d (field \"lead_times\")", ntimes, nids)));
+	}
+	/* pairs of (lead, time), sorted together */
+	pairs = palloc_extended(sizeof(int64) * 2 * Max(nids, 1), MCXT_ALLOC_HUGE);
+	for (i = 0; i < nids; i++)
+	{
+		if (id_nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("lead_ids holds a NULL (field \"lead_ids\")")));
+		pairs[2 * i] = DatumGetInt64(ids[i]);
+		pairs[2 * i + 1] = (times == NULL || time_nulls[i]) ? as_of : DatumGetTimestampTz(times[i]);
+		if (TIMESTAMP_NOT_FINITE(pairs[2 * i + 1]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("lead_times must hold finite times (field \"lead_times\")")));
+	}
+	qsort(pairs, nids, sizeof(int64) * 2, CompareGivenLead);
+	given->leads = palloc_extended(sizeof(int64) * Max(nids, 1), MCXT_ALLOC_HUGE);
+	given->times = palloc_extended(sizeof(TimestampTz) * Max(nids, 1), MCXT_ALLOC_HUGE);
+	for (i = 0; i < nids; i++)
+	{
+		if (n > 0 && given->leads[n - 1] == pairs[2 * i])
+		{
+			given->times[n - 1] = Max(given->times[n - 1], pairs[2 * i + 1]);
+			continue;
+		}
+		given->leads[n] = pairs[2 * i];
+		given->times[n] = pairs[2 * i + 1];
+		n++;
+	}
+	given->count = n;
+}
+
+/*
+ * Score again, as they now are, the leads another transaction changed
+ * after the pass read them (leads; times, the times they were given, or NIL
+ * for as_of): cadence.rescore_leads() reads and writes them by the SQL
+ * statement, and routes those it changes.  Returns the leads it changed.
+ */
+static uint64
+RescoreChangedLeads(Datum tenant, TimestampTz as_of, List *leads, List *times)
+{
+	Oid			argtypes[4] = {INT8OID, TIMESTAMPTZOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID};
+	Datum		args[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	Datum	   *ids = palloc(sizeof(Datum) * list_length(leads));
+	ListCell   *cell;
+	int			n = 0;
+	bool		isnull;
+	int			rc;
+
+	foreach(cell, leads)
+		ids[n++] = Int64GetDatum(*(int64 *) lfirst(cell));
+	args[0] = tenant;
+	args[1] = TimestampTzGetDatum(as_of);
+	args[2] = PointerGetDatum(construct_array(ids, n, INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE));
+	if (times == NIL)
+		nulls[3] = 'n';
+	else
+	{
+		Datum	   *given = palloc(sizeof(Datum) * n);
+
+		n = 0;
+		foreach(cell, times)
+			given[n++] = TimestampTzGetDatum(*(TimestampTz *) lfirst(cell));
+		args[3] = PointerGetDatum(construct_array(given, n, TIMESTAMPTZOID, sizeof(TimestampTz), true,
+												  TYPALIGN_DOUBLE));
+	}
+	rc = SPI_execute_plan(KeptPlan(&retry_plan, retry_sql, 4, argtypes, 0), args, nulls, false, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "rescoring leads changed during the rescore failed: %s", SPI_result_code_string(rc));
+	return (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
 /*
@@ -713,13 +928,13 @@ cadence_rescore_tenant_leads(PG_FUNCTION_ARGS)
 	Datum		result[3];
 	bool		result_null[3] = {true, true, true};
 	MemoryContext caller = CurrentMemoryContext;
-	Datum		tenant;
 	TimestampTz as_of;
 	Oid			lead_table;
+	GivenLeads	given;
 	EngagementSums sums;
 	LeadPass	pass;
-	Oid			argtypes[3] = {INT8OID, TIMESTAMPTZOID, INT8ARRAYOID};
-	Datum		args[3];
+	Oid			argtypes[2] = {INT8OID, INT8ARRAYOID};
+	Datum		args[2];
 
 	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "cadence.rescore_tenant_leads() must return a row");
@@ -735,8 +950,13 @@ cadence_rescore_tenant_leads(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("a scoring model is needed to rescore leads (field \"model\")")));
-	tenant = PG_GETARG_DATUM(0);
 	as_of = PG_GETARG_TIMESTAMPTZ(1);
+	if (!PG_ARGISNULL(3))
+		ReadGivenLeads(PG_GETARG_ARRAYTYPE_P(3), PG_ARGISNULL(4) ? NULL : PG_GETARG_ARRAYTYPE_P(4), as_of, &given);
+	else if (!PG_ARGISNULL(4))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lead_times needs the lead_ids it is for (field \"lead_times\")")));
 
 	memset(&pass, 0, sizeof(pass));
 	lead_table = get_relname_relid("lead", get_namespace_oid("cadence", false));
@@ -759,12 +979,15 @@ cadence_rescore_tenant_leads(PG_FUNCTION_ARGS)
 	sums.pub.mydest = DestNone;
 	sums.model = pass.model = ParseScoringModel(PG_GETARG_JSONB_P(2));
 	sums.as_of = as_of;
+	sums.given = PG_ARGISNULL(3) ? NULL : &given;
 	sums.decayed = palloc0(sizeof(double) * Max(EngagementRuleCount(sums.model), 1));
+	sums.events_size = 64;
+	sums.event_rules = palloc(sizeof(int) * sums.events_size);
+	sums.event_times = palloc(sizeof(TimestampTz) * sums.events_size);
 	sums.size = 1024;
 	sums.leads = palloc_extended(sizeof(int64) * sums.size, MCXT_ALLOC_HUGE);
 	sums.points = palloc_extended(sizeof(double) * sums.size, MCXT_ALLOC_HUGE);
-	args[0] = tenant;
-	args[1] = TimestampTzGetDatum(as_of);
+	sums.ats = palloc_extended(sizeof(TimestampTz) * sums.size, MCXT_ALLOC_HUGE);
 
 	/*
 	 * Both queries read one snapshot, taken after the caller's earlier
@@ -773,7 +996,19 @@ cadence_rescore_tenant_leads(PG_FUNCTION_ARGS)
 	 */
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	RunInto(&events_plan, events_sql, 2, argtypes, args, &sums.pub);
+	args[0] = PG_GETARG_DATUM(0);
+	if (sums.given == NULL)
+	{
+		Oid			events_argtypes[2] = {INT8OID, TIMESTAMPTZOID};
+
+		args[1] = TimestampTzGetDatum(as_of);
+		RunInto(&events_plan, events_sql, 2, events_argtypes, args, &sums.pub);
+	}
+	else
+	{
+		args[1] = PG_GETARG_DATUM(3);
+		RunInto(&some_events_plan, some_events_sql, 2, argtypes, args, &sums.pub);
+	}
 	FinishLeadSums(&sums);
 
 	/* the leads, each scored and written when it changed */
@@ -782,34 +1017,21 @@ cadence_rescore_tenant_leads(PG_FUNCTION_ARGS)
 	pass.pub.rShutdown = PassShutdown;
 	pass.pub.rDestroy = PassDestroy;
 	pass.pub.mydest = DestNone;
-	pass.as_of = as_of;
 	pass.sums = &sums;
 	pass.pass_context = CurrentMemoryContext;
 	pass.row_context = AllocSetContextCreate(CurrentMemoryContext, "cadence rescore lead", ALLOCSET_SMALL_SIZES);
 	OpenScoreWriter(&pass);
-	RunInto(&leads_plan, leads_sql, 1, argtypes, args, &pass.pub);
+	if (sums.given == NULL)
+		RunInto(&leads_plan, leads_sql, 1, argtypes, args, &pass.pub);
+	else
+		RunInto(&some_leads_plan, some_leads_sql, 2, argtypes, args, &pass.pub);
 	CloseScoreWriter(&pass);
 	PopActiveSnapshot();
 	table_close(pass.rel, NoLock);
 
-	/* leads another transaction changed meanwhile, scored again as they now are */
 	if (pass.retry != NIL)
-	{
-		Datum	   *ids = palloc(sizeof(Datum) * list_length(pass.retry));
-		ListCell   *cell;
-		int			n = 0;
-		bool		isnull;
-		int			rc;
-
-		foreach(cell, pass.retry)
-			ids[n++] = Int64GetDatum(*(int64 *) lfirst(cell));
-		args[1] = TimestampTzGetDatum(as_of);
-		args[2] = PointerGetDatum(construct_array(ids, n, INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE));
-		rc = SPI_execute_plan(KeptPlan(&retry_plan, retry_sql, 3, argtypes, 0), args, NULL, false, 1);
-		if (rc != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "rescoring leads changed during the rescore failed: %s", SPI_result_code_string(rc));
-		pass.changed += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	}
+		pass.changed += RescoreChangedLeads(PG_GETARG_DATUM(0), as_of, pass.retry,
+											sums.given == NULL ? NIL : pass.retry_times);
 
 	/* the result, in the caller's memory */
 	MemoryContextSwitchTo(caller);
@@ -818,7 +1040,7 @@ cadence_rescore_tenant_leads(PG_FUNCTION_ARGS)
 	result[1] = Int64GetDatum((int64) pass.changed);
 	result_null[1] = false;
 	result[2] = RescoredArray(pass.rescored, get_element_type(TupleDescAttr(result_desc, 2)->atttypid),
-							  as_of, &result_null[2]);
+							  &result_null[2]);
 	SPI_finish();
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_desc, result, result_null)));
 }

@@ -489,20 +489,22 @@ CREATE TYPE cadence.rescored_lead AS (
 );
 COMMENT ON TYPE cadence.rescored_lead IS 'Internal: a lead whose score or tier a rescore changed';
 
--- The nightly pass in C (nightly.c): every lead of a tenant scored at as_of
--- (scored counts them), the changed ones written (changed), and those that
--- routing may move listed (rescored).  NULLs when the lead table has
--- triggers, generated columns or row-level security policies of its own;
--- cadence.rescore() then runs the SQL statement of rescore_leads(), which
--- applies them.
+-- The rescore pass in C (nightly.c): every lead of a tenant scored at as_of,
+-- or with lead_ids those leads, each as of its time in lead_times (as_of
+-- when NULL) or its newest event, whichever is later.  scored counts the
+-- leads scored, changed those written, and rescored lists those that
+-- routing may move.  NULLs when the lead table has something of its own
+-- that an UPDATE applies (triggers, rules, policies...); the callers then
+-- run the SQL statements of rescore_leads(), which apply it.
 CREATE FUNCTION cadence.rescore_tenant_leads(tenant_id bigint, as_of timestamptz, model jsonb,
+                                             lead_ids bigint[] DEFAULT NULL, lead_times timestamptz[] DEFAULT NULL,
                                              OUT scored bigint, OUT changed bigint,
                                              OUT rescored cadence.rescored_lead[])
 LANGUAGE c VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'cadence_rescore_tenant_leads';
-COMMENT ON FUNCTION cadence.rescore_tenant_leads(bigint, timestamptz, jsonb) IS
-  'Internal: score every lead of a tenant at as_of and write the changed ones, in one pass';
+COMMENT ON FUNCTION cadence.rescore_tenant_leads(bigint, timestamptz, jsonb, bigint[], timestamptz[]) IS
+  'Internal: score every lead of a tenant at as_of, or the given leads each as of its time, and write the changed ones, in one pass';
 
 -- Route the leads a rescore changed (rescored) that have routing to do: on
 -- a cadence with a score under exit_below, or with a new tier that a route
@@ -539,7 +541,10 @@ COMMENT ON FUNCTION cadence.route_rescored(bigint, cadence.rescored_lead[], nume
 -- lead_ids, scores each lead as of its own time instead (a new lead as of
 -- its arrival, a lead as of its newest event).  With events, a lead is
 -- never scored as of a time before its newest recorded event, so an old
--- event arriving late cannot rewind its score.
+-- event arriving late cannot rewind its score.  Given leads with events
+-- are scored by the pass in C (rescore_tenant_leads), the others, and
+-- every lead for a lead table the pass leaves alone, by the statements
+-- below.
 -- Returns the leads changed.
 CREATE FUNCTION cadence.rescore_leads(tenant_id bigint, lead_ids bigint[], as_of timestamptz,
                                       with_events boolean DEFAULT true, lead_times timestamptz[] DEFAULT NULL)
@@ -597,7 +602,12 @@ BEGIN
         $rescore$
           INTO v_changed, v_rescored
          USING rescore_leads.tenant_id, as_of, v_model, v_exit_below;
-    ELSE
+    ELSIF with_events THEN
+        -- the pass in C, unless the lead table has something of its own
+        SELECT p.changed, p.rescored INTO v_changed, v_rescored
+          FROM cadence.rescore_tenant_leads(rescore_leads.tenant_id, as_of, v_model, lead_ids, lead_times) p;
+    END IF;
+    IF lead_ids IS NOT NULL AND v_changed IS NULL THEN
         WITH target AS MATERIALIZED (
             -- materialised: each lead's newest event is looked up once, not once per use
             SELECT l.lead_id,

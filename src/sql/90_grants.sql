@@ -60,7 +60,7 @@ GRANT EXECUTE ON FUNCTION
     cadence.require_aligned(text, integer[]),
     cadence.event_applied(),
     cadence.rescore(timestamptz), cadence.rescore_leads(bigint, bigint[], timestamptz, boolean, timestamptz[]),
-    cadence.rescore_tenant_leads(bigint, timestamptz, jsonb),
+    cadence.rescore_tenant_leads(bigint, timestamptz, jsonb, bigint[], timestamptz[]),
     cadence.route_rescored(bigint, cadence.rescored_lead[], numeric),
     cadence.route_lead(bigint, bigint, text, text, integer, timestamptz), cadence.lead_arrived(),
     cadence.wake_worker()

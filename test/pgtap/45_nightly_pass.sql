@@ -14,7 +14,7 @@
 -- points halving every 14 days, an email reply 15 halving every 7; hot from
 -- 80, left under 75).
 BEGIN;
-SELECT plan(37);
+SELECT plan(45);
 
 -- 240 leads of every kind of fit, bonus and engagement.
 INSERT INTO cadence.lead (external_id, first_name, time_zone, segment, attributes, score_bonus, created_at)
@@ -49,6 +49,15 @@ CREATE TEMP TABLE before_night AS SELECT lead_id, score, tier, scored_at FROM ca
 -- A digest of every lead's stored score, tier and time.
 CREATE FUNCTION pg_temp.scores_digest() RETURNS text LANGUAGE sql AS $$
     SELECT md5(string_agg(format('%s:%s:%s:%s', lead_id, score, tier, scored_at), ',' ORDER BY lead_id)) FROM cadence.lead
+$$;
+
+-- A trigger of the table's own, which sends the work to the SQL statement.
+CREATE TEMP TABLE trigger_calls (lead_id bigint);
+CREATE FUNCTION pg_temp.note_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO trigger_calls VALUES (NEW.lead_id);
+    RETURN NEW;
+END
 $$;
 
 -- ---------------------------------------------------------------------------
@@ -110,13 +119,6 @@ SELECT row_eq($$SELECT leads_scored, leads_changed FROM cadence.scoring_run ORDE
 ROLLBACK TO SAVEPOINT night;
 
 SAVEPOINT night;
-CREATE TEMP TABLE trigger_calls (lead_id bigint);
-CREATE FUNCTION pg_temp.note_update() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO trigger_calls VALUES (NEW.lead_id);
-    RETURN NEW;
-END
-$$;
 CREATE TRIGGER note_update BEFORE UPDATE ON cadence.lead FOR EACH ROW EXECUTE FUNCTION pg_temp.note_update();
 SELECT ok((SELECT p.changed IS NULL AND p.scored IS NULL
              FROM cadence.rescore_tenant_leads(1, '2026-03-25 15:00+00', cadence.scoring_model_for(1)) p),
@@ -135,6 +137,45 @@ SELECT is(pg_temp.scores_digest(), :'c_digest', 'with a dropped column the pass 
 SELECT is((SELECT count(*) FROM cadence.lead WHERE first_name IS NULL OR time_zone <> 'America/Chicago'), 0::bigint,
           'and every other column is kept');
 ROLLBACK TO SAVEPOINT night;
+
+-- ---------------------------------------------------------------------------
+-- Given leads (as an event batch rescores its leads): each scored as of its
+-- own time, or its newest event when that is later; the pass and the SQL
+-- statement store the same.
+CREATE TEMP TABLE given AS
+SELECT l.lead_id, CASE WHEN l.lead_id % 3 = 0 THEN NULL
+                       ELSE '2026-03-20 15:00+00'::timestamptz + make_interval(hours => (l.lead_id % 50)::integer) END AS at
+  FROM cadence.lead l WHERE l.lead_id % 4 = 0 OR l.lead_id IN (:hot, :warm);
+SELECT array_agg(lead_id ORDER BY lead_id DESC) AS given_ids, array_agg(at ORDER BY lead_id DESC) AS given_times FROM given \gset
+SAVEPOINT night;
+SELECT cadence.rescore_leads(1, :'given_ids', '2026-03-25 15:00+00', true, :'given_times') AS given_changed \gset
+SELECT pg_temp.scores_digest() AS given_digest \gset
+SELECT is((SELECT count(*) FROM given g JOIN cadence.lead l USING (lead_id)
+            WHERE l.score IS DISTINCT FROM cadence.score(l.lead_id, greatest(coalesce(g.at, '2026-03-25 15:00+00'),
+                                          (SELECT max(e.occurred_at) FROM cadence.event e WHERE e.lead_id = l.lead_id)))),
+          0::bigint, 'each given lead stores score() as of its time, or its newest event when later');
+SELECT is((SELECT count(*) FROM before_night b JOIN cadence.lead l USING (lead_id)
+            WHERE l.lead_id NOT IN (SELECT lead_id FROM given) AND (b.score, b.tier, b.scored_at) IS DISTINCT FROM (l.score, l.tier, l.scored_at)),
+          0::bigint, 'the other leads are left alone');
+ROLLBACK TO SAVEPOINT night;
+SAVEPOINT night;
+CREATE TRIGGER note_update BEFORE UPDATE ON cadence.lead FOR EACH ROW EXECUTE FUNCTION pg_temp.note_update();
+SELECT is(cadence.rescore_leads(1, :'given_ids', '2026-03-25 15:00+00', true, :'given_times'), :given_changed::bigint,
+          'the SQL statement changes as many given leads');
+DROP TRIGGER note_update ON cadence.lead;
+SELECT is(pg_temp.scores_digest(), :'given_digest', 'and stores the same scores, tiers and times');
+ROLLBACK TO SAVEPOINT night;
+SELECT throws_ok($$SELECT * FROM cadence.rescore_tenant_leads(1, '2026-03-25 15:00+00', cadence.scoring_model_for(1),
+                                                             '{1,2}', '{2026-03-25 15:00+00}')$$,
+                 '2202E', 'lead_times has 1 elements and lead_ids 2 (field "lead_times")', 'lead_times not aligned: refused');
+SELECT throws_ok($$SELECT * FROM cadence.rescore_tenant_leads(1, '2026-03-25 15:00+00', cadence.scoring_model_for(1),
+                                                             NULL, '{2026-03-25 15:00+00}')$$,
+                 '22023', 'lead_times needs the lead_ids it is for (field "lead_times")', 'lead_times alone: refused');
+SELECT throws_ok($$SELECT * FROM cadence.rescore_tenant_leads(1, '2026-03-25 15:00+00', cadence.scoring_model_for(1), '{1,NULL}')$$,
+                 '22004', 'lead_ids holds a NULL (field "lead_ids")', 'a NULL lead: refused');
+SELECT throws_ok($$SELECT * FROM cadence.rescore_tenant_leads(1, '2026-03-25 15:00+00', cadence.scoring_model_for(1),
+                                                             '{1}', '{infinity}')$$,
+                 '22023', 'lead_times must hold finite times (field "lead_times")', 'an infinite lead time: refused');
 
 -- ---------------------------------------------------------------------------
 -- Hysteresis over nights: a week more and the reply is worth 3.75 (73.75,
@@ -170,7 +211,7 @@ ROLLBACK TO SAVEPOINT night;
 
 -- A role that may read leads but not write their scores is refused.
 CREATE ROLE cadence_test_nightly_reader NOLOGIN IN ROLE cadence_reader;
-GRANT EXECUTE ON FUNCTION cadence.rescore_tenant_leads(bigint, timestamptz, jsonb) TO cadence_test_nightly_reader;
+GRANT EXECUTE ON FUNCTION cadence.rescore_tenant_leads(bigint, timestamptz, jsonb, bigint[], timestamptz[]) TO cadence_test_nightly_reader;
 SAVEPOINT night;
 SET LOCAL ROLE cadence_test_nightly_reader;
 SELECT throws_ok($$SELECT * FROM cadence.rescore_tenant_leads(1, '2026-03-25 15:00+00', cadence.scoring_model_for(1))$$,
