@@ -253,6 +253,7 @@ CREATE TABLE cadence.touch (
     status_reason   text,
     subject         text,
     body            text,
+    opt_out_line    boolean NOT NULL DEFAULT false,
     variant         integer NOT NULL DEFAULT 0,
     assignee_rep_id bigint,
     claimed_by      text,
@@ -278,6 +279,7 @@ COMMENT ON COLUMN cadence.touch.planned_at IS 'When the cadence planned the touc
 COMMENT ON COLUMN cadence.touch.due_at IS 'When it may go out: planned_at moved by the compliance gates named in defer_reasons';
 COMMENT ON COLUMN cadence.touch.defer_reasons IS 'Why due_at is later than planned_at: quiet_hours, call_spacing, call_cap';
 COMMENT ON COLUMN cadence.touch.status_reason IS 'Why a touch was skipped, held or cancelled (opted_out, no_sms_consent, missing_merge_field, ...)';
+COMMENT ON COLUMN cadence.touch.opt_out_line IS 'The text''s body carries the tenant''s SMS opt-out line (set where the body is written; cadence.opt_out_line_due() decides)';
 COMMENT ON COLUMN cadence.touch.lease_until IS 'A claimed touch whose lease has passed can be claimed again (at-least-once delivery)';
 
 -- Row-level security: each role sees and writes only the current tenant's rows.

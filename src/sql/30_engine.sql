@@ -100,40 +100,56 @@ COMMENT ON FUNCTION cadence.resume_after_touches(bigint, bigint[], timestamptz) 
   'Internal: start the clock of next steps timed "after previous" once the touches before them have ended';
 
 -- What the law and the seeds require on top of a message: the unsubscribe
--- footer on every email, the opt-out line on the first SMS and every 5th
--- (sms_ordinal: which text to this lead this one is, cadence.sms_ordinal()).
--- Written so that the planner inlines it into the tick.
+-- footer on every email, the opt-out line on the texts
+-- cadence.opt_out_line_due() picks.  Written so that the planner inlines
+-- it into the tick.
 CREATE FUNCTION cadence.with_compliance_text(body text, channel text, email_footer text, sms_opt_out_line text,
-                                             sms_ordinal bigint)
+                                             opt_out_line boolean)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN body || CASE channel
                     WHEN 'email' THEN E'\n\n' || email_footer
-                    WHEN 'sms' THEN CASE WHEN sms_ordinal OPERATOR(pg_catalog.=) 1
-                                           OR sms_ordinal OPERATOR(pg_catalog.%) 5 OPERATOR(pg_catalog.=) 0
-                                         THEN ' ' || sms_opt_out_line ELSE '' END
+                    WHEN 'sms' THEN CASE WHEN opt_out_line THEN ' ' || sms_opt_out_line ELSE '' END
                     ELSE '' END;
-COMMENT ON FUNCTION cadence.with_compliance_text(text, text, text, text, bigint) IS
-  'A message template with the tenant''s email footer, or the SMS opt-out line on the first and every 5th text';
+COMMENT ON FUNCTION cadence.with_compliance_text(text, text, text, text, boolean) IS
+  'A message template with the tenant''s email footer, or the SMS opt-out line when opt_out_line says so';
 
--- Which text to the lead a new one is, for the opt-out line: one more than
--- the texts that reached the lead (done).  A text that failed or was
--- cancelled told nobody how to opt out, and one still queued or claimed
--- may yet fail, so neither counts: the first text that reaches the lead
--- always carries the line.  For other channels the count is not needed and
--- not made.  A SQL table function, so that the tick and release_touch()
--- share it and the tick inlines it.
-CREATE FUNCTION cadence.sms_ordinal(tenant_id bigint, lead_id bigint, channel text)
-RETURNS TABLE (ordinal bigint)
+-- Whether a new text to the lead carries the opt-out line (the seed: the
+-- first SMS and every 5th).  Decided from the lines the lead's texts were
+-- written with (touch.opt_out_line), not from a count fixed when each was
+-- written, so texts written while earlier ones are still on their way
+-- (one tick catching up several steps) do not share a place in the count:
+--   - until a text with the line has been accepted by the SMS gateway
+--     (done: outcome sent or delivered), every text carries it, since one
+--     still queued or claimed may yet fail;
+--   - after that, a text carries it once the last text with the line and
+--     those written after it number 4 (counting texts done or still queued
+--     or claimed, not failed or cancelled ones, which nobody read): it is
+--     the 5th counting from that one, so a lead never gets more than 3
+--     texts in a row without the line (the 1st, 5th, 9th, ... text).
+-- Texts are taken in the order they were written (touch_id); a text held
+-- for review takes its place when it was written, not when released.
+-- False for other channels.  A SQL table function, so that the tick and
+-- release_touch() share it and the tick inlines it.
+CREATE FUNCTION cadence.opt_out_line_due(tenant_id bigint, lead_id bigint, channel text)
+RETURNS TABLE (opt_out_line boolean)
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
-    SELECT count(*) + 1 FROM cadence.touch t
-     WHERE sms_ordinal.channel = 'sms'
-       AND t.tenant_id = sms_ordinal.tenant_id AND t.lead_id = sms_ordinal.lead_id
-       AND t.channel = 'sms' AND t.status = 'done';
+    SELECT opt_out_line_due.channel = 'sms'
+       AND (NOT EXISTS (SELECT FROM cadence.touch t
+                         WHERE t.tenant_id = opt_out_line_due.tenant_id AND t.lead_id = opt_out_line_due.lead_id
+                           AND t.channel = 'sms' AND t.status = 'done' AND t.opt_out_line)
+            OR (SELECT count(*) FROM cadence.touch t
+                 WHERE t.tenant_id = opt_out_line_due.tenant_id AND t.lead_id = opt_out_line_due.lead_id
+                   AND t.channel = 'sms' AND t.status IN ('queued', 'claimed', 'done')
+                   AND t.touch_id >= (SELECT max(x.touch_id) FROM cadence.touch x
+                                       WHERE x.tenant_id = opt_out_line_due.tenant_id
+                                         AND x.lead_id = opt_out_line_due.lead_id
+                                         AND x.channel = 'sms' AND x.status IN ('queued', 'claimed', 'done')
+                                         AND x.opt_out_line)) >= 4);
 END;
-COMMENT ON FUNCTION cadence.sms_ordinal(bigint, bigint, text) IS
-  'Internal: which text to the lead a new one is, counting only texts that reached the lead (done), for the opt-out line';
+COMMENT ON FUNCTION cadence.opt_out_line_due(bigint, bigint, text) IS
+  'Internal: whether a new text to the lead carries the opt-out line: until one with it was accepted by the gateway (done), and then on the 5th text counting from the last one with it';
 
 -- Whether a lead has withdrawn from all contact: its latest revocation of
 -- "all" is not followed by any grant.  A later revoke of one channel does not
@@ -840,7 +856,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_touch    cadence.touch;
-    v_ordinal  bigint;
+    v_line     boolean;
     v_rendered record;
 BEGIN
     IF body IS NULL OR btrim(body) = '' THEN
@@ -851,6 +867,14 @@ BEGIN
                 CASE WHEN body ~ '\{\{' THEN 'body' ELSE 'subject' END
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Write the final text the customer will read.';
     END IF;
+    -- The lead's running enrolment is locked first, as a tick locks it
+    -- before it writes the lead's texts: the opt-out line is then decided
+    -- from every text written so far, not beside a tick writing another.
+    PERFORM FROM cadence.enrolment e
+      WHERE e.tenant_id = cadence.current_tenant() AND e.status IN ('active', 'paused')
+        AND e.lead_id = (SELECT t.lead_id FROM cadence.touch t
+                          WHERE t.tenant_id = cadence.current_tenant() AND t.touch_id = release_touch.touch_id)
+        FOR NO KEY UPDATE;
     SELECT * INTO v_touch FROM cadence.touch t
      WHERE t.tenant_id = cadence.current_tenant() AND t.touch_id = release_touch.touch_id AND t.status = 'held'
        FOR NO KEY UPDATE;
@@ -865,13 +889,13 @@ BEGIN
 
     -- The reviewer writes the message; the footer or opt-out line is added
     -- exactly as the tick would have added it.
-    SELECT o.ordinal INTO v_ordinal FROM cadence.sms_ordinal(v_touch.tenant_id, v_touch.lead_id, v_touch.channel) o;
+    SELECT o.opt_out_line INTO v_line FROM cadence.opt_out_line_due(v_touch.tenant_id, v_touch.lead_id, v_touch.channel) o;
     SELECT r.* INTO v_rendered
       FROM cadence.lead l
       JOIN cadence.tenant tn ON tn.tenant_id = l.tenant_id
       LEFT JOIN cadence.rep rep ON rep.tenant_id = l.tenant_id AND rep.rep_id = coalesce(v_touch.assignee_rep_id, l.owner_rep_id)
      CROSS JOIN LATERAL cadence.render(
-            cadence.with_compliance_text(release_touch.body, v_touch.channel, tn.email_footer, tn.sms_opt_out_line, v_ordinal),
+            cadence.with_compliance_text(release_touch.body, v_touch.channel, tn.email_footer, tn.sms_opt_out_line, v_line),
             cadence.render_context(l, rep, tn)) r
      WHERE l.tenant_id = v_touch.tenant_id AND l.lead_id = v_touch.lead_id;
     IF v_rendered.rendered IS NULL THEN
@@ -882,6 +906,7 @@ BEGIN
 
     UPDATE cadence.touch t
        SET status = 'queued', status_reason = 'released_after_review', body = v_rendered.rendered,
+           opt_out_line = v_line,
            subject = CASE WHEN t.channel = 'email' THEN coalesce(release_touch.subject, t.subject) END,
            due_at = greatest(t.due_at, as_of)
      WHERE t.tenant_id = v_touch.tenant_id AND t.touch_id = v_touch.touch_id

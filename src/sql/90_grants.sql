@@ -12,7 +12,7 @@ GRANT EXECUTE ON FUNCTION
     cadence.plan_touch(timestamptz, text, time, time, integer, interval, timestamptz[]),
     cadence.is_allowed_at(timestamptz, text, time, time), cadence.check_template(text, text),
     cadence.render(text, jsonb), cadence.render_touch(text, text, jsonb), cadence.render_context(cadence.lead, cadence.rep, cadence.tenant),
-    cadence.with_compliance_text(text, text, text, text, bigint), cadence.sms_ordinal(bigint, bigint, text),
+    cadence.with_compliance_text(text, text, text, text, boolean), cadence.opt_out_line_due(bigint, bigint, text),
     cadence.opted_out_everywhere(bigint, bigint),
     cadence.consent_refusal(boolean, text[], text[], text, boolean),
     cadence.attempt_limits(bigint), cadence.attempt_allowed(bigint, bigint, text[], bigint, timestamptz, interval, integer),

@@ -1,11 +1,15 @@
--- The SMS opt-out line goes on the first text that reaches the lead and
--- every 5th, counting only texts that were sent (done): a text that
--- failed, or was still on its way when the next one was written and failed
--- later, told nobody how to opt out.  The tick and release_touch() count
--- alike.  Simulated clock; leads in America/Chicago, Tuesday 2026-03-10 on
--- CDT (UTC-5): texts may go out 14:00-01:00 UTC.
+-- The SMS opt-out line (the seed: the first SMS and every 5th).  Until a
+-- text with the line has been accepted by the SMS gateway (done, outcome
+-- sent), every text carries it: a text that failed told nobody how to opt
+-- out, and one still queued or claimed may yet fail.  After that the line
+-- comes back on the 5th text counting from the last one with it, counting
+-- texts done or still on their way (not failed ones), so texts written
+-- together by one tick each take their own place (1st, 5th, 9th, ...).
+-- The tick and release_touch() decide alike, from touch.opt_out_line.
+-- Simulated clock; leads in America/Chicago, Tuesday 2026-03-10 on CDT
+-- (UTC-5): texts may go out 14:00-01:00 UTC.
 BEGIN;
-SELECT plan(8);
+SELECT plan(16);
 
 INSERT INTO cadence.tenant (name) VALUES ('Lakeside Motors') RETURNING tenant_id AS lakeside \gset
 SELECT cadence.set_tenant(:lakeside) AS acting \gset
@@ -89,6 +93,97 @@ SELECT results_eq(
                 'About the car you asked about.', NULL, '2026-03-10 16:10Z')$$, :review_lead),
     $$VALUES ('queued'::text, 'About the car you asked about. Reply STOP to opt out.'::text)$$,
     'release_touch adds the line to the first text that can reach the lead after a failed one');
+
+-- ---------------------------------------------------------------------------
+-- Texts written together.  Wednesday 2026-03-11: three texts sent one by
+-- one (10:00, 10:10, 10:20 CDT), then one tick at 11:10 writes the 4th and
+-- the 5th, both overdue, while neither has gone out: the 5th carries the
+-- line (a count of the texts sent would give both the 4th place).
+SELECT cadence.define_cadence('{"key": "five-texts", "name": "Three texts, then two close together", "steps": [
+    {"channel": "sms", "timing": "immediate",   "message": {"body": "Text 1."}},
+    {"channel": "sms", "timing": "+10 minutes", "message": {"body": "Text 2."}},
+    {"channel": "sms", "timing": "+20 minutes", "message": {"body": "Text 3."}},
+    {"channel": "sms", "timing": "+60 minutes", "message": {"body": "Text 4."}},
+    {"channel": "sms", "timing": "+65 minutes", "message": {"body": "Text 5."}}]}') AS defined \gset
+SELECT cadence.define_cadence('{"key": "ten-texts", "name": "Ten texts ten minutes apart", "steps": [
+    {"channel": "sms", "timing": "immediate",   "message": {"body": "Text 1."}},
+    {"channel": "sms", "timing": "+10 minutes", "message": {"body": "Text 2."}},
+    {"channel": "sms", "timing": "+20 minutes", "message": {"body": "Text 3."}},
+    {"channel": "sms", "timing": "+30 minutes", "message": {"body": "Text 4."}},
+    {"channel": "sms", "timing": "+40 minutes", "message": {"body": "Text 5."}},
+    {"channel": "sms", "timing": "+50 minutes", "message": {"body": "Text 6."}},
+    {"channel": "sms", "timing": "+60 minutes", "message": {"body": "Text 7."}},
+    {"channel": "sms", "timing": "+70 minutes", "message": {"body": "Text 8."}},
+    {"channel": "sms", "timing": "+80 minutes", "message": {"body": "Text 9."}},
+    {"channel": "sms", "timing": "+90 minutes", "message": {"body": "Text 10."}}]}') AS defined \gset
+
+-- Every 10 minutes from from_at to until_at a tick, and the sender reports
+-- the lead's texts due by then: failed for the steps listed, else sent.
+CREATE FUNCTION pg_temp.send_texts(lead bigint, from_at timestamptz, until_at timestamptz,
+                                   failing integer[] DEFAULT '{}') RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    t timestamptz := from_at;
+    queued integer := 0;
+    x record;
+BEGIN
+    WHILE t <= until_at LOOP
+        queued := queued + cadence.tick(t);
+        FOR x IN SELECT touch_id, step_no FROM cadence.touch
+                  WHERE lead_id = lead AND status = 'queued' AND due_at <= t ORDER BY step_no LOOP
+            PERFORM cadence.complete_touch(x.touch_id, CASE WHEN x.step_no = ANY (failing) THEN 'failed' ELSE 'sent' END,
+                                           '{}', t);
+        END LOOP;
+        t := t + interval '10 minutes';
+    END LOOP;
+    RETURN queued;
+END
+$$;
+
+SELECT pg_temp.new_lead('SMS-TOGETHER') AS together_lead \gset
+SELECT cadence.enroll(:together_lead, 'five-texts', '2026-03-11 15:00Z') AS e4 \gset
+SELECT is(pg_temp.send_texts(:together_lead, '2026-03-11 15:00Z', '2026-03-11 15:20Z'), 3,
+          'three texts are written and sent one by one, 10:00-10:20 CDT');
+SELECT is(cadence.tick('2026-03-11 16:10Z'), 2, 'one tick at 11:10 CDT writes the 4th and 5th texts');
+SELECT results_eq(
+    format('SELECT * FROM pg_temp.texts(%s)', :together_lead),
+    $$VALUES (1, 'done'::text, 'Text 1. Reply STOP to opt out.'::text),
+             (2, 'done', 'Text 2.'),
+             (3, 'done', 'Text 3.'),
+             (4, 'queued', 'Text 4.'),
+             (5, 'queued', 'Text 5. Reply STOP to opt out.')$$,
+    'of two texts written together after three sent, the 5th carries the line');
+
+-- The sequence, each text sent before the next is written: the 1st, 5th
+-- and 9th carry the line (never more than 3 in a row without it).
+SELECT pg_temp.new_lead('SMS-EVERY-5TH') AS every_lead \gset
+SELECT cadence.enroll(:every_lead, 'ten-texts', '2026-03-11 15:00Z') AS e5 \gset
+SELECT is(pg_temp.send_texts(:every_lead, '2026-03-11 15:00Z', '2026-03-11 16:30Z'), 10,
+          'ten texts, written and sent one by one');
+SELECT results_eq(
+    format('SELECT step_no FROM cadence.touch WHERE lead_id = %s AND body LIKE ''%%Reply STOP to opt out.'' ORDER BY step_no',
+           :every_lead),
+    $$VALUES (1), (5), (9)$$,
+    'sent one by one, the 1st, 5th and 9th texts carry the line');
+
+-- A text with the line that fails does not count: the next one carries
+-- the line again, and the count goes on from it.  Here the 5th fails.
+SELECT pg_temp.new_lead('SMS-5TH-FAILS') AS fails_lead \gset
+SELECT cadence.enroll(:fails_lead, 'ten-texts', '2026-03-11 15:00Z') AS e6 \gset
+SELECT is(pg_temp.send_texts(:fails_lead, '2026-03-11 15:00Z', '2026-03-11 16:30Z', '{5}'), 10,
+          'ten texts, the 5th fails');
+SELECT results_eq(
+    format('SELECT step_no, status FROM cadence.touch WHERE lead_id = %s AND body LIKE ''%%Reply STOP to opt out.'' ORDER BY step_no',
+           :fails_lead),
+    $$VALUES (1, 'done'::text), (5, 'failed'), (6, 'done'), (10, 'done')$$,
+    'after the 5th text, with the line, failed, the 6th carries it, then the 10th');
+
+-- The flags the lines were decided from, as written with each body.
+SELECT results_eq(
+    format('SELECT step_no, opt_out_line, body LIKE ''%%Reply STOP to opt out.'' FROM cadence.touch WHERE lead_id = %s ORDER BY step_no',
+           :failed_lead),
+    $$VALUES (1, true, true), (2, true, true), (3, false, false)$$,
+    'touch.opt_out_line records which texts carry the line');
 
 SELECT * FROM finish();
 ROLLBACK;

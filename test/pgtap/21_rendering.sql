@@ -2,11 +2,11 @@
 -- directly (fallbacks, attr.<key>, numbers, blank values, errors with their
 -- path), then through the tick: a touch missing a merge value is held for
 -- review and release_touch queues the reviewer's text; message variants
--- rotate by enrolment; the first, 5th and 10th text to a lead carry the
+-- rotate by enrolment; the first, 5th and 9th text to a lead carry the
 -- opt-out line; emails carry the tenant footer; lead.preferred_channel picks
 -- among a step's channels.  Simulated clock, leads in New York (EDT, UTC-4).
 BEGIN;
-SELECT plan(52);
+SELECT plan(53);
 
 CREATE TEMP VIEW lead_touch AS
 SELECT l.external_id, t.*
@@ -239,7 +239,8 @@ SELECT results_eq(
     'a variant without a subject keeps the step''s subject');
 
 -- ---------------------------------------------------------------------------
--- The opt-out line: the first text to a lead, then every 5th.
+-- The opt-out line: the first text to a lead, then the 5th counting from
+-- the last text with it.
 SELECT cadence.define_cadence($${
   "key": "render-ten-texts", "name": "Ten texts",
   "steps": [
@@ -255,38 +256,26 @@ SELECT cadence.define_cadence($${
     {"channel": "sms", "timing": "+90 minutes", "message": {"body": "Text 10."}}
   ]}$$) AS v_ten \gset
 SELECT cadence.enroll(lead_id, 'render-ten-texts', '2026-04-14 14:00+00') AS e_text FROM cadence.lead WHERE external_id = 'R-TEXT' \gset
--- Every 10 minutes a tick, and the sender reports the text it queued as sent.
-CREATE FUNCTION pg_temp.send_texts(from_at timestamptz, until_at timestamptz) RETURNS integer
-LANGUAGE plpgsql AS $$
-DECLARE
-    t timestamptz := from_at;
-    queued integer := 0;
-BEGIN
-    WHILE t <= until_at LOOP
-        queued := queued + cadence.tick(t);
-        PERFORM cadence.complete_touches(ARRAY(SELECT touch_id FROM lead_touch
-                                                WHERE external_id = 'R-TEXT' AND status = 'queued' AND due_at <= t),
-                                         'sent', '{}', t)
-          WHERE EXISTS (SELECT FROM lead_touch WHERE external_id = 'R-TEXT' AND status = 'queued' AND due_at <= t);
-        t := t + interval '10 minutes';
-    END LOOP;
-    RETURN queued;
-END
-$$;
-SELECT is(pg_temp.send_texts('2026-04-14 14:00+00', '2026-04-14 15:30+00'), 10, 'ten ticks queue the ten texts, one at a time');
+-- The first text goes out (accepted by the gateway: sent) at 14:00; a tick
+-- at 15:30 then catches up the nine others at once, none sent yet: each
+-- takes its own place in the count, so the 5th and 9th carry the line.
+SELECT is(cadence.tick('2026-04-14 14:00+00'), 1, 'the first text is queued at 14:00');
+SELECT (cadence.complete_touch(touch_id, 'sent', '{}', '2026-04-14 14:00:05+00')).status AS sent
+  FROM lead_touch WHERE external_id = 'R-TEXT' AND step_no = 1 \gset
+SELECT is(cadence.tick('2026-04-14 15:30+00'), 9, 'one tick catches up the nine other texts');
 SELECT results_eq(
     $$SELECT step_no, status, due_at, body FROM lead_touch WHERE external_id = 'R-TEXT' ORDER BY step_no$$,
     $$VALUES (1, 'done', '2026-04-14 14:00+00'::timestamptz, 'Text 1 for Ava. Reply STOP to opt out.'),
-             (2, 'done', '2026-04-14 14:10+00'::timestamptz, 'Text 2.'),
-             (3, 'done', '2026-04-14 14:20+00'::timestamptz, 'Text 3.'),
-             (4, 'done', '2026-04-14 14:30+00'::timestamptz, 'Text 4.'),
-             (5, 'done', '2026-04-14 14:40+00'::timestamptz, 'Text 5. Reply STOP to opt out.'),
-             (6, 'done', '2026-04-14 14:50+00'::timestamptz, 'Text 6.'),
-             (7, 'done', '2026-04-14 15:00+00'::timestamptz, 'Text 7.'),
-             (8, 'done', '2026-04-14 15:10+00'::timestamptz, 'Text 8.'),
-             (9, 'done', '2026-04-14 15:20+00'::timestamptz, 'Text 9.'),
-             (10, 'done', '2026-04-14 15:30+00'::timestamptz, 'Text 10. Reply STOP to opt out.')$$,
-    'the 1st, 5th and 10th texts carry the opt-out line, the others do not');
+             (2, 'queued', '2026-04-14 14:10+00'::timestamptz, 'Text 2.'),
+             (3, 'queued', '2026-04-14 14:20+00'::timestamptz, 'Text 3.'),
+             (4, 'queued', '2026-04-14 14:30+00'::timestamptz, 'Text 4.'),
+             (5, 'queued', '2026-04-14 14:40+00'::timestamptz, 'Text 5. Reply STOP to opt out.'),
+             (6, 'queued', '2026-04-14 14:50+00'::timestamptz, 'Text 6.'),
+             (7, 'queued', '2026-04-14 15:00+00'::timestamptz, 'Text 7.'),
+             (8, 'queued', '2026-04-14 15:10+00'::timestamptz, 'Text 8.'),
+             (9, 'queued', '2026-04-14 15:20+00'::timestamptz, 'Text 9. Reply STOP to opt out.'),
+             (10, 'queued', '2026-04-14 15:30+00'::timestamptz, 'Text 10.')$$,
+    'texts written together by one tick: the 1st, 5th and 9th carry the opt-out line, the others do not');
 
 -- ---------------------------------------------------------------------------
 -- lead.preferred_channel picks among a step's channel options.

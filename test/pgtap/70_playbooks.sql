@@ -333,11 +333,11 @@ SELECT is(
     'the 19 texts of the playbooks are checked with and without a rep');
 SELECT is_empty(
     $$SELECT m.cadence_key, m.place, x.who, length(cadence.with_compliance_text((cadence.render(m.body, x.context)).rendered,
-                                                                               'sms', x.email_footer, x.sms_opt_out_line, 1))
+                                                                               'sms', x.email_footer, x.sms_opt_out_line, true))
         FROM message m, merge_context x
        WHERE 'sms' = ANY (m.channels)
          AND coalesce(length(cadence.with_compliance_text((cadence.render(m.body, x.context)).rendered,
-                                                          'sms', x.email_footer, x.sms_opt_out_line, 1)), 999) > 160$$,
+                                                          'sms', x.email_footer, x.sms_opt_out_line, true)), 999) > 160$$,
     'every text, rendered for long names and no attributes, fits one SMS (160 characters) with " Reply STOP to opt out."');
 SELECT is_empty(
     $$SELECT m.cadence_key, m.place, m.body FROM message m
