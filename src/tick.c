@@ -291,7 +291,9 @@ static const char *const move_sql =
  * then stays open, unescalated, and is marked no_manager_at (once, by the
  * first tick that found nobody) for the dashboards to show; it goes to the
  * first manager a later tick finds.  Until then the marked alerts are left
- * alone, so that ticks do not take them up again and again.
+ * alone, so that ticks do not take them up again and again: they have an
+ * index of their own (alert_awaiting_manager), read only once there is a
+ * manager.
  */
 static const char *const alert_sql =
 "WITH manager AS ("
@@ -301,8 +303,15 @@ static const char *const alert_sql =
 "), due AS ("
 "    SELECT a.tenant_id, a.alert_id"
 "      FROM cadence.alert a"
-"     WHERE a.tenant_id = $1 AND a.status = 'open' AND a.escalate_at <= $2"
-"       AND (a.no_manager_at IS NULL OR (SELECT m.rep_id FROM manager m) IS NOT NULL)"
+"     WHERE a.tenant_id = $1 AND a.status = 'open' AND a.no_manager_at IS NULL AND a.escalate_at <= $2"
+"     ORDER BY a.escalate_at"
+"     LIMIT $3"
+"       FOR NO KEY UPDATE OF a SKIP LOCKED"
+"), waited AS ("
+"    SELECT a.tenant_id, a.alert_id"
+"      FROM cadence.alert a"
+"     WHERE a.tenant_id = $1 AND a.status = 'open' AND a.no_manager_at IS NOT NULL AND a.escalate_at <= $2"
+"       AND EXISTS (SELECT FROM manager m WHERE m.rep_id IS NOT NULL)"
 "     ORDER BY a.escalate_at"
 "     LIMIT $3"
 "       FOR NO KEY UPDATE OF a SKIP LOCKED"
@@ -312,8 +321,8 @@ static const char *const alert_sql =
 "           escalated_at = CASE WHEN manager.rep_id IS NOT NULL THEN $2 END,"
 "           escalated_to_rep_id = manager.rep_id,"
 "           no_manager_at = coalesce(a.no_manager_at, CASE WHEN manager.rep_id IS NULL THEN $2 END)"
-"      FROM due, manager"
-"     WHERE a.tenant_id = due.tenant_id AND a.alert_id = due.alert_id"
+"      FROM (SELECT * FROM due UNION ALL SELECT * FROM waited) d, manager"
+"     WHERE a.tenant_id = d.tenant_id AND a.alert_id = d.alert_id"
 "    RETURNING 1"
 ")"
 "SELECT count(*), 0::bigint FROM escalated";
@@ -322,7 +331,9 @@ static const char *const alert_sql =
  * Whether anything at all is due for a tenant: the earliest entry of each
  * due-time index, read with a plan made once.  It spares an idle tick the
  * planning of the big statements, which would otherwise be most of its
- * cost, and its own cost does not grow with the number of enrolments.
+ * cost, and its own cost does not grow with the number of enrolments, nor
+ * with the alerts waiting for a manager: those are looked at (in an index
+ * of their own) only once the tenant has an active manager.
  */
 static const char *const due_check_sql =
 "SELECT (coalesce((SELECT e.next_due_at FROM cadence.enrolment e"
@@ -332,12 +343,14 @@ static const char *const due_check_sql =
 "                  WHERE e.tenant_id = $1 AND e.status = 'active' AND e.move_due_at IS NOT NULL"
 "                  ORDER BY e.move_due_at LIMIT 1) <= $2, false)"
 "    OR coalesce((SELECT a.escalate_at FROM cadence.alert a"
-"                  WHERE a.tenant_id = $1 AND a.status = 'open'"
+"                  WHERE a.tenant_id = $1 AND a.status = 'open' AND a.no_manager_at IS NULL"
+"                  ORDER BY a.escalate_at LIMIT 1) <= $2, false)"
 /* an alert waiting for a manager is due again only once there is one */
-"                    AND (a.no_manager_at IS NULL"
-"                         OR EXISTS (SELECT FROM cadence.rep r"
-"                                     WHERE r.tenant_id = $1 AND r.role = 'manager' AND r.active))"
-"                  ORDER BY a.escalate_at LIMIT 1) <= $2, false))::integer::bigint,"
+"    OR (EXISTS (SELECT FROM cadence.rep r"
+"                 WHERE r.tenant_id = $1 AND r.role = 'manager' AND r.active)"
+"        AND EXISTS (SELECT FROM cadence.alert a"
+"                     WHERE a.tenant_id = $1 AND a.status = 'open' AND a.no_manager_at IS NOT NULL"
+"                       AND a.escalate_at <= $2)))::integer::bigint,"
 "       0::bigint";
 
 static const char *const tenants_sql =

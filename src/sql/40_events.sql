@@ -173,7 +173,10 @@ CREATE TABLE cadence.alert (
     FOREIGN KEY (tenant_id, rep_id) REFERENCES cadence.rep,
     FOREIGN KEY (tenant_id, escalated_to_rep_id) REFERENCES cadence.rep
 );
-CREATE INDEX alert_to_escalate ON cadence.alert (tenant_id, escalate_at) WHERE status = 'open';
+-- Alerts waiting for a manager are kept apart: the tick's due check reads
+-- only alerts still to be escalated, however many wait.
+CREATE INDEX alert_to_escalate ON cadence.alert (tenant_id, escalate_at) WHERE status = 'open' AND no_manager_at IS NULL;
+CREATE INDEX alert_awaiting_manager ON cadence.alert (tenant_id, escalate_at) WHERE status = 'open' AND no_manager_at IS NOT NULL;
 CREATE INDEX alert_open_lead ON cadence.alert (tenant_id, lead_id) WHERE status IN ('open', 'escalated');
 COMMENT ON TABLE cadence.alert IS 'Hand-offs to a human: the rep alerted, and the manager it went to when nobody made contact in time';
 COMMENT ON COLUMN cadence.alert.reason IS 'new_hot_lead, or the event kind that raised it (sms_reply, trade_value_request, ...)';

@@ -128,7 +128,8 @@ BEGIN
                    WHERE e.tenant_id = v_tenant AND e.status = 'active' AND e.move_due_at > as_of
                    ORDER BY e.move_due_at LIMIT 1),
                  (SELECT a.escalate_at FROM cadence.alert a
-                   WHERE a.tenant_id = v_tenant AND a.status = 'open' AND a.escalate_at > as_of
+                   WHERE a.tenant_id = v_tenant AND a.status = 'open' AND a.no_manager_at IS NULL
+                     AND a.escalate_at > as_of
                    ORDER BY a.escalate_at LIMIT 1),
                  (SELECT min(x.due_at) FROM cadence.channel c
                    CROSS JOIN LATERAL (SELECT t.due_at FROM cadence.touch t
