@@ -487,6 +487,42 @@ END;
 COMMENT ON FUNCTION cadence.attempt_limits(bigint) IS
   'Internal: per channel, the daily cap and gap its attempts are held to under the tenant''s policy (NULL: none), and the channels counted against them (call and voicemail together)';
 
+-- A channel counts as one that counts as no other: attempt_limits()
+-- follows counts_as one step, so a chain (a as b, b as c) would hold a's
+-- attempts to b's limits while c counted none of them.
+CREATE FUNCTION cadence.channel_counts_as_check()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_other text;
+BEGIN
+    IF NEW.counts_as IS NOT NULL THEN
+        SELECT c.counts_as INTO v_other FROM cadence.channel c
+         WHERE c.channel = NEW.counts_as AND c.channel <> NEW.channel;
+        IF v_other IS NOT NULL THEN
+            RAISE EXCEPTION '% counts as %, which counts as % itself: no chains in field "counts_as"',
+                    NEW.channel, NEW.counts_as, v_other
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = format('Set counts_as to %s.', v_other);
+        END IF;
+        SELECT min(c.channel) INTO v_other FROM cadence.channel c
+         WHERE c.counts_as = NEW.channel AND c.channel <> NEW.channel;
+        IF v_other IS NOT NULL THEN
+            RAISE EXCEPTION '% counts as %, so % cannot count as another channel in field "counts_as"',
+                    v_other, NEW.channel, NEW.channel
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION cadence.channel_counts_as_check() IS
+  'Trigger: refuse a counts_as chain (a channel counting as one that counts as another)';
+CREATE TRIGGER channel_counts_as_check BEFORE INSERT OR UPDATE OF counts_as ON cadence.channel
+    FOR EACH ROW EXECUTE FUNCTION cadence.channel_counts_as_check();
+
 -- A policy cannot give a channel that counts as another limits of its own:
 -- they would be silently ignored, and a voicemail would seem capped apart
 -- from calls.

@@ -3,10 +3,11 @@
 -- voicemail attempts share the call cap (3 in any 24 hours) and the call
 -- gap (4 hours by default), both when the tick plans a touch and when a
 -- dialer claims it; a tenant's call policy holds for voicemails too, and a
--- voicemail policy cannot carry limits of its own.
+-- voicemail policy cannot carry limits of its own; counts_as makes no
+-- chains.
 -- All leads are in America/Chicago; Tuesday 2026-03-10 is on CDT (UTC-5).
 BEGIN;
-SELECT plan(16);
+SELECT plan(19);
 
 -- The default gap and cap, as configured: every expected time below is
 -- taken from them.
@@ -190,6 +191,20 @@ SELECT throws_ok(
       ON CONFLICT (tenant_id, channel) DO UPDATE SET min_gap = EXCLUDED.min_gap$$,
     '22023', 'voicemail attempts count as call attempts: no limit of its own in field "min_gap"',
     'a voicemail gap of its own is refused, naming the field');
+
+-- counts_as is followed one step: a channel cannot count as one that
+-- counts as another, nor be counted as if it counts as another itself.
+SELECT throws_ok(
+    $$UPDATE cadence.channel SET counts_as = 'voicemail' WHERE channel = 'video'$$,
+    '22023', 'video counts as voicemail, which counts as call itself: no chains in field "counts_as"',
+    'a channel counting as voicemail (which counts as call) is refused, naming the field');
+SELECT throws_ok(
+    $$UPDATE cadence.channel SET counts_as = 'linkedin' WHERE channel = 'call'$$,
+    '22023', 'voicemail counts as call, so call cannot count as another channel in field "counts_as"',
+    'call, counted by voicemail, cannot count as another channel');
+SELECT lives_ok(
+    $$UPDATE cadence.channel SET counts_as = 'call' WHERE channel = 'video'$$,
+    'a channel may count as call, which counts as no other');
 
 SELECT * FROM finish();
 ROLLBACK;
