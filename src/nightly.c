@@ -62,7 +62,7 @@ PG_FUNCTION_INFO_V1(cadence_rescore_tenant_leads);
  * The tenant's events up to as_of, a lead's together, and within a lead in
  * the order of the event_lead index, so that the sums are the same at every
  * run.  (The SQL statement's aggregate sums them in the order its plan reads
- * them, which can differ in the last bit of a double, never in a score but
+ * them; the two sums can differ in the last bit, which changes a score only
  * at an exact half.)
  */
 static const char *const events_sql =
