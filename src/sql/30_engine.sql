@@ -595,6 +595,10 @@ DECLARE
     v_claimed  bigint := 0;
     v_round    integer;
     v_held     bigint;       -- touches of a round held back: a lead's later ones
+    v_busy     bigint[] := '{}';  -- touches of leads another claim is taking an attempt on
+    v_dropped  bigint;       -- touches of a round given up after the lead's lock
+    v_locked_out bigint[];   -- of a round, those whose lead's lock another claim holds
+    v_any_limited boolean;   -- whether any of the channels has attempt limits
     v_take     bigint[];     -- the touches of a pass handed out,
     v_refused  bigint[];     -- those the lead's consent now refuses,
     v_reasons  text[];       -- and why
@@ -630,6 +634,9 @@ BEGIN
       FROM cadence.channel ch
       LEFT JOIN cadence.channel_policy p ON p.tenant_id = v_tenant AND p.channel = ch.channel
      WHERE ch.channel = ANY (channels);
+    SELECT coalesce(bool_or(lim.min_gap IS NOT NULL OR lim.max_per_day IS NOT NULL), false) INTO v_any_limited
+      FROM cadence.attempt_limits(v_tenant) lim
+     WHERE lim.channel = ANY (v_channels);
 
     -- Claimed touches whose lease ran out come first (their sender is gone),
     -- then due ones.  Each channel is read in index order and only as far as
@@ -671,7 +678,7 @@ BEGIN
                               FROM cadence.touch t
                               JOIN cadence.lead l ON l.tenant_id = t.tenant_id AND l.lead_id = t.lead_id
                              WHERE t.tenant_id = v_tenant AND t.status = 'claimed' AND t.channel = c.channel
-                               AND t.lease_until <= as_of
+                               AND t.lease_until <= as_of AND t.touch_id <> ALL (v_busy)
                                AND cadence.is_allowed_at(as_of, l.time_zone, c.allowed_from, c.allowed_until)
                                AND (lim.min_gap IS NULL AND lim.max_per_day IS NULL
                                     OR cadence.attempt_allowed(t.tenant_id, t.lead_id, lim.counted_channels, t.touch_id,
@@ -702,7 +709,7 @@ BEGIN
                               FROM cadence.touch t
                               JOIN cadence.lead l ON l.tenant_id = t.tenant_id AND l.lead_id = t.lead_id
                              WHERE t.tenant_id = v_tenant AND t.status = 'queued' AND t.channel = c.channel
-                               AND t.due_at <= as_of
+                               AND t.due_at <= as_of AND t.touch_id <> ALL (v_busy)
                                AND cadence.is_allowed_at(as_of, l.time_zone, c.allowed_from, c.allowed_until)
                                AND (lim.min_gap IS NULL AND lim.max_per_day IS NULL
                                     OR cadence.attempt_allowed(t.tenant_id, t.lead_id, lim.counted_channels, t.touch_id,
@@ -714,6 +721,39 @@ BEGIN
                      LIMIT max_touches - v_claimed) x;
         END IF;
 
+        -- The limits were asked from committed claims only: a dialer and a
+        -- voicemail service claiming one lead's call and voicemail at once
+        -- would each miss the other's.  So an attempt on a channel with
+        -- limits takes a lock on the lead for the rest of the transaction
+        -- (an advisory lock, tried, never waited for: a lead whose lock
+        -- another claim holds is left to a later claim, as SKIP LOCKED
+        -- leaves rows), and the limits are asked again once it is held, in a
+        -- statement of its own, whose snapshot sees any claim committed
+        -- before the lock was had (in READ COMMITTED, the default; a
+        -- REPEATABLE READ claim keeps its first snapshot).
+        IF v_take IS NOT NULL AND v_any_limited THEN
+            SELECT coalesce(array_agg(x.touch_id) FILTER (WHERE x.limited AND NOT x.locked), '{}')
+              INTO v_locked_out
+              FROM (SELECT t.touch_id, lim.min_gap IS NOT NULL OR lim.max_per_day IS NOT NULL AS limited,
+                           CASE WHEN lim.min_gap IS NOT NULL OR lim.max_per_day IS NOT NULL
+                                THEN pg_try_advisory_xact_lock(
+                                         hashtextextended('cadence.attempt:' || t.tenant_id || ':' || t.lead_id, 0))
+                           END AS locked
+                      FROM cadence.touch t
+                      JOIN cadence.attempt_limits(v_tenant) lim ON lim.channel = t.channel
+                     WHERE t.tenant_id = v_tenant AND t.touch_id = ANY (v_take)
+                     ORDER BY t.lead_id) x;
+            v_busy := v_busy || v_locked_out;
+            SELECT array_agg(t.touch_id), cardinality(v_take) - count(*)
+              INTO v_take, v_dropped
+              FROM cadence.touch t
+              JOIN cadence.attempt_limits(v_tenant) lim ON lim.channel = t.channel
+             WHERE t.tenant_id = v_tenant AND t.touch_id = ANY (v_take) AND t.touch_id <> ALL (v_locked_out)
+               AND (lim.min_gap IS NULL AND lim.max_per_day IS NULL
+                    OR cadence.attempt_allowed(t.tenant_id, t.lead_id, lim.counted_channels, t.touch_id,
+                                               as_of, lim.min_gap, lim.max_per_day));
+            v_held := v_held + v_dropped;
+        END IF;
         IF v_take IS NOT NULL THEN
             RETURN QUERY
             UPDATE cadence.touch t
