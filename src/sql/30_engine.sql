@@ -724,25 +724,31 @@ BEGIN
         -- The limits were asked from committed claims only: a dialer and a
         -- voicemail service claiming one lead's call and voicemail at once
         -- would each miss the other's.  So an attempt on a channel with
-        -- limits takes a lock on the lead for the rest of the transaction
-        -- (an advisory lock, tried, never waited for: a lead whose lock
-        -- another claim holds is left to a later claim, as SKIP LOCKED
-        -- leaves rows), and the limits are asked again once it is held, in a
-        -- statement of its own, whose snapshot sees any claim committed
-        -- before the lock was had (in READ COMMITTED, the default; a
-        -- REPEATABLE READ claim keeps its first snapshot).
+        -- limits locks the lead's row for the rest of the transaction
+        -- (SKIP LOCKED: never waited for; a lead another claim holds is
+        -- left to a later claim, as its touches are), and the limits are
+        -- asked again once it is held, in a statement of its own, whose
+        -- snapshot sees any claim committed before the lock was had (in
+        -- READ COMMITTED, the default; a REPEATABLE READ claim keeps its
+        -- first snapshot).  A row lock, not an advisory lock: a claim of
+        -- thousands of calls would fill the shared lock table.
         IF v_take IS NOT NULL AND v_any_limited THEN
-            SELECT coalesce(array_agg(x.touch_id) FILTER (WHERE x.limited AND NOT x.locked), '{}')
-              INTO v_locked_out
-              FROM (SELECT t.touch_id, lim.min_gap IS NOT NULL OR lim.max_per_day IS NOT NULL AS limited,
-                           CASE WHEN lim.min_gap IS NOT NULL OR lim.max_per_day IS NOT NULL
-                                THEN pg_try_advisory_xact_lock(
-                                         hashtextextended('cadence.attempt:' || t.tenant_id || ':' || t.lead_id, 0))
-                           END AS locked
-                      FROM cadence.touch t
-                      JOIN cadence.attempt_limits(v_tenant) lim ON lim.channel = t.channel
-                     WHERE t.tenant_id = v_tenant AND t.touch_id = ANY (v_take)
-                     ORDER BY t.lead_id) x;
+            WITH limited AS (
+                SELECT t.touch_id, t.lead_id
+                  FROM cadence.touch t
+                  JOIN cadence.attempt_limits(v_tenant) lim ON lim.channel = t.channel
+                 WHERE t.tenant_id = v_tenant AND t.touch_id = ANY (v_take)
+                   AND (lim.min_gap IS NOT NULL OR lim.max_per_day IS NOT NULL)
+            ), locked AS MATERIALIZED (
+                SELECT l.lead_id
+                  FROM cadence.lead l
+                 WHERE l.tenant_id = v_tenant AND l.lead_id IN (SELECT x.lead_id FROM limited x)
+                 ORDER BY l.lead_id
+                   FOR NO KEY UPDATE OF l SKIP LOCKED
+            )
+            SELECT coalesce(array_agg(x.touch_id), '{}') INTO v_locked_out
+              FROM limited x
+             WHERE x.lead_id NOT IN (SELECT k.lead_id FROM locked k);
             v_busy := v_busy || v_locked_out;
             SELECT array_agg(t.touch_id), cardinality(v_take) - count(*)
               INTO v_take, v_dropped
