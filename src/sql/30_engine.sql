@@ -598,7 +598,7 @@ DECLARE
     v_busy     bigint[] := '{}';  -- touches of leads another claim is taking an attempt on
     v_dropped  bigint;       -- touches of a round given up after the lead's lock
     v_locked_out bigint[];   -- of a round, those whose lead's lock another claim holds
-    v_any_limited boolean;   -- whether any of the channels has attempt limits
+    v_take_limited boolean;  -- whether a round takes a touch on a channel with attempt limits
     v_take     bigint[];     -- the touches of a pass handed out,
     v_refused  bigint[];     -- those the lead's consent now refuses,
     v_reasons  text[];       -- and why
@@ -634,9 +634,6 @@ BEGIN
       FROM cadence.channel ch
       LEFT JOIN cadence.channel_policy p ON p.tenant_id = v_tenant AND p.channel = ch.channel
      WHERE ch.channel = ANY (channels);
-    SELECT coalesce(bool_or(lim.min_gap IS NOT NULL OR lim.max_per_day IS NOT NULL), false) INTO v_any_limited
-      FROM cadence.attempt_limits(v_tenant) lim
-     WHERE lim.channel = ANY (v_channels);
 
     -- Claimed touches whose lease ran out come first (their sender is gone),
     -- then due ones.  Each channel is read in index order and only as far as
@@ -661,9 +658,10 @@ BEGIN
             SELECT array_agg(x.touch_id) FILTER (WHERE x.refusal IS NULL AND x.first_of_lead),
                    array_agg(x.touch_id ORDER BY x.touch_id) FILTER (WHERE x.refusal IS NOT NULL),
                    array_agg(x.refusal ORDER BY x.touch_id) FILTER (WHERE x.refusal IS NOT NULL),
-                   count(*) FILTER (WHERE x.refusal IS NULL AND NOT x.first_of_lead)
-              INTO v_take, v_refused, v_reasons, v_held
-              FROM (SELECT y.touch_id, y.refusal,
+                   count(*) FILTER (WHERE x.refusal IS NULL AND NOT x.first_of_lead),
+                   coalesce(bool_or(x.limited) FILTER (WHERE x.refusal IS NULL AND x.first_of_lead), false)
+              INTO v_take, v_refused, v_reasons, v_held, v_take_limited
+              FROM (SELECT y.touch_id, y.refusal, y.limited,
                            y.limited IS NOT TRUE
                            OR row_number() OVER (PARTITION BY y.counted_channels, y.lead_id ORDER BY y.since, y.touch_id) = 1
                            AS first_of_lead
@@ -692,9 +690,10 @@ BEGIN
             SELECT array_agg(x.touch_id) FILTER (WHERE x.refusal IS NULL AND x.first_of_lead),
                    array_agg(x.touch_id ORDER BY x.touch_id) FILTER (WHERE x.refusal IS NOT NULL),
                    array_agg(x.refusal ORDER BY x.touch_id) FILTER (WHERE x.refusal IS NOT NULL),
-                   count(*) FILTER (WHERE x.refusal IS NULL AND NOT x.first_of_lead)
-              INTO v_take, v_refused, v_reasons, v_held
-              FROM (SELECT y.touch_id, y.refusal,
+                   count(*) FILTER (WHERE x.refusal IS NULL AND NOT x.first_of_lead),
+                   coalesce(bool_or(x.limited) FILTER (WHERE x.refusal IS NULL AND x.first_of_lead), false)
+              INTO v_take, v_refused, v_reasons, v_held, v_take_limited
+              FROM (SELECT y.touch_id, y.refusal, y.limited,
                            y.limited IS NOT TRUE
                            OR row_number() OVER (PARTITION BY y.counted_channels, y.lead_id ORDER BY y.since, y.touch_id) = 1
                            AS first_of_lead
@@ -732,7 +731,7 @@ BEGIN
         -- READ COMMITTED, the default; a REPEATABLE READ claim keeps its
         -- first snapshot).  A row lock, not an advisory lock: a claim of
         -- thousands of calls would fill the shared lock table.
-        IF v_take IS NOT NULL AND v_any_limited THEN
+        IF v_take_limited THEN
             WITH limited AS (
                 SELECT t.touch_id, t.lead_id
                   FROM cadence.touch t
