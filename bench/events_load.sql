@@ -10,7 +10,7 @@
 -- or any click move the lead to bench-hot (score +20), 30 days of silence to
 -- bench-nurture; replies pause it and hand the lead to a rep, appointments
 -- and opt-outs end it (the defaults).  So the events do real work: every
--- engagement pushes the silence clock, and some escalate, pause or exit.
+-- engagement restarts the lead's silence, and some escalate, pause or exit.
 --
 -- Leads: four US time zones, half owned by one of ten on-duty reps (the
 -- others' alerts go round robin), scored as they arrive.  Enrolled 2 to 9

@@ -12,9 +12,10 @@
 --     cannot deadlock with it): exit (exit_on), pause and hand-off
 --     (pause_on), escalation (the first escalate rule whose counter over its
 --     window this event completes: the enrolment exits 'escalated', the lead
---     starts the next cadence and gets the rule's score bonus), else the
---     silence clock pushed back by engagement; the touches of an enrolment
---     that stops are cancelled, after an exit every unsent touch of the lead;
+--     starts the next cadence and gets the rule's score bonus); the touches
+--     of an enrolment that stops are cancelled, after an exit every unsent
+--     touch of the lead (engagement alone writes only the lead: its
+--     last_engagement_at is what the tick reads for a move on silence);
 --   - hand-off alerts (hand_off_on), and alerts closed by human contact or
 --     an exit;
 --   - the lead scored again as of the event, from its events in this table,
@@ -89,7 +90,7 @@ BEGIN
       WHERE t.tenant_id = NEW.tenant_id AND t.lead_id = NEW.lead_id AND t.status IN ('queued', 'claimed', 'held')
       ORDER BY t.touch_id
         FOR NO KEY UPDATE;
-    SELECT e.enrolment_id, e.status, e.enrolled_at, e.move_reason, v.cadence_key, v.rules
+    SELECT e.enrolment_id, e.status, e.enrolled_at, v.cadence_key, v.rules
       INTO r
       FROM cadence.enrolment e
       JOIN cadence.cadence_version v ON v.tenant_id = e.tenant_id AND v.cadence_version_id = e.cadence_version_id
@@ -120,8 +121,7 @@ BEGIN
     END IF;
 
     -- the enrolment stops (exit, escalation, pause) and its unsent touches
-    -- are cancelled (after an exit, every unsent touch of the lead), or
-    -- engagement restarts its silence clock
+    -- are cancelled (after an exit, every unsent touch of the lead)
     IF v_exits OR v_move_to IS NOT NULL OR (v_pauses AND r.status = 'active') THEN
         UPDATE cadence.enrolment e
            SET status = CASE WHEN v_exits OR v_move_to IS NOT NULL THEN 'exited' ELSE 'paused' END,
@@ -136,10 +136,6 @@ BEGIN
            SET status = 'cancelled', status_reason = CASE WHEN v_exits THEN v_kind ELSE v_reason END, lease_until = NULL
          WHERE t.tenant_id = NEW.tenant_id AND t.status IN ('queued', 'claimed', 'held')
            AND CASE WHEN v_exits THEN t.lead_id = NEW.lead_id ELSE t.enrolment_id = r.enrolment_id END;
-    ELSIF r.move_reason = 'silence' AND k.engagement THEN
-        UPDATE cadence.enrolment e
-           SET move_due_at = greatest(e.move_due_at, NEW.occurred_at + cadence.parse_duration(r.rules -> 'on_silence' ->> 'after'))
-         WHERE e.tenant_id = NEW.tenant_id AND e.enrolment_id = r.enrolment_id;
     END IF;
 
     IF k.response OR k.engagement OR k.preferred_channel IS NOT NULL OR v_move_to IS NOT NULL THEN

@@ -15,11 +15,12 @@
  *	  to the consent ledger, whose own trigger cancels unsent touches;
  *	- the lead: last response, last engagement, preferred channel (in a
  *	  batch of up to SMALL_BATCH events, written with its new score by
- *	  rescore.c);
+ *	  rescore.c); the last engagement is also what holds back a move on
+ *	  silence (on_silence), which the tick reads when the move falls due,
+ *	  so engagement alone does not write the enrolment;
  *	- the enrolment: exit (exit_on), pause and hand to a human (pause_on),
  *	  escalation to another cadence when a counter over a window is reached
- *	  (escalate; the move keeps history and adds to the score), and the
- *	  silence clock pushed back by engagement (on_silence);
+ *	  (escalate; the move keeps history and adds to the score);
  *	- touches of an enrolment that stops are cancelled;
  *	- alerts for a human (hand_off_on), and alerts closed by human contact.
  *
@@ -224,8 +225,7 @@ DECISION_ENROLMENT \
 "    SELECT d.*, x.move_to, x.last_at AS moved_at, x.score AS move_score," \
 "           d.enrolment_id IS NOT NULL" \
 "           AND (d.exit_kind IS NOT NULL OR x.move_to IS NOT NULL" \
-"                OR (d.pause_kind IS NOT NULL AND d.enrolment_status = 'active')" \
-"                OR (d.move_reason = 'silence' AND d.engaged_at IS NOT NULL)) AS changes_enrolment" \
+"                OR (d.pause_kind IS NOT NULL AND d.enrolment_status = 'active')) AS changes_enrolment" \
 "      FROM decision d" \
 "      LEFT JOIN escalation x ON x.tenant_id = d.tenant_id AND x.lead_id = d.lead_id" \
 "), final AS (" \
@@ -242,9 +242,7 @@ DECISION_ENROLMENT \
 /* a lead's decision as the statements that apply decisions take it */
 #define DECISION_ROW \
 "ROW(f.tenant_id, f.lead_id, f.enrolment_id, f.enrolment_status, f.new_status, f.new_reason," \
-"    f.changes_enrolment, CASE WHEN f.move_reason = 'silence'" \
-"         THEN cadence.parse_duration(f.rules -> 'on_silence' ->> 'after') END," \
-"    f.exit_kind, f.exit_at, f.pause_kind, f.pause_at," \
+"    f.changes_enrolment, f.exit_kind, f.exit_at, f.pause_kind, f.pause_at," \
 "    f.hand_off_kind, f.hand_off_event, f.hand_off_at, f.response_at, f.engaged_at," \
 "    f.contact_at, f.contact_kind, f.preferred_channel, f.move_to, f.moved_at, f.move_score" \
 "   )::cadence.event_decision"
@@ -298,7 +296,7 @@ DECISION_OF_ONE_EVENT ESCALATION_AND_OUTCOME
 enum
 {
 	DECIDE_DECISIONS = 1,
-	DECIDE_ENROLMENTS,			/* an enrolment exits, pauses, or its silence clock moves */
+	DECIDE_ENROLMENTS,			/* an enrolment exits, escalates or pauses */
 	DECIDE_TOUCHES,				/* unsent touches are withdrawn */
 	DECIDE_LEADS,				/* a lead's response, engagement, channel or bonus changes */
 	DECIDE_MOVES,				/* a lead escalates to another cadence */
@@ -309,7 +307,7 @@ enum
 	DECIDE_NCOLUMNS = DECIDE_CONSENT
 };
 
-/* The enrolment stops (exit, escalation, pause), or its silence clock restarts. */
+/* The enrolment stops (exit, escalation, pause). */
 static const char enrolments_sql[] =
 "UPDATE cadence.enrolment e"
 "   SET status = d.new_status,"
@@ -321,10 +319,7 @@ static const char enrolments_sql[] =
 "       next_due_at = CASE WHEN d.exit_kind IS NOT NULL OR d.move_to IS NOT NULL OR d.pause_kind IS NOT NULL"
 "                          THEN NULL ELSE e.next_due_at END,"
 "       move_due_at = CASE WHEN d.exit_kind IS NOT NULL OR d.move_to IS NOT NULL OR d.pause_kind IS NOT NULL"
-"                          THEN NULL"
-"                          WHEN e.move_reason = 'silence' AND d.engaged_at IS NOT NULL"
-"                          THEN greatest(e.move_due_at, d.engaged_at + d.silence_after)"
-"                          ELSE e.move_due_at END"
+"                          THEN NULL ELSE e.move_due_at END"
 "  FROM cadence.event_decisions($1) d"
 " WHERE d.changes_enrolment AND e.tenant_id = d.tenant_id AND e.enrolment_id = d.enrolment_id"
 "   AND e.status IN ('active', 'paused')";

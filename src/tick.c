@@ -237,22 +237,44 @@ static const char *const tick_sql =
  * silence (on_silence).  A silence move with a break-up message first sends
  * that message (by pointing the enrolment at its step, which the tick
  * statement then plans like any other) and moves a day after it went out.
- * Returns the enrolments handled and the moves made.
+ *
+ * For a silence move, move_due_at is the earliest time: engagement events
+ * only write the lead's last_engagement_at, and the move is due once that
+ * is on_silence.after ago.  An enrolment found too early is given its
+ * later time instead (pushed).  The lead is locked in share mode with the
+ * enrolment, so that an event committing meanwhile (it locks the lead to
+ * write it) is seen: the row is read again as that event left it.
+ * Returns the enrolments handled (moved, pushed, or sent to the break-up
+ * message) and the moves made.
  */
 static const char *const move_sql =
 "WITH due AS ("
-"    SELECT e.tenant_id, e.enrolment_id, e.lead_id, e.cadence_version_id, e.next_step_no, e.move_to, e.move_reason"
+"    SELECT e.tenant_id, e.enrolment_id, e.lead_id, e.cadence_version_id, e.next_step_no, e.move_to, e.move_reason,"
+"           CASE WHEN e.move_reason = 'silence'"
+"                THEN greatest(e.move_due_at, l.last_engagement_at"
+"                                             + cadence.parse_duration(v.rules -> 'on_silence' ->> 'after'))"
+"           END AS silence_due"
 "      FROM cadence.enrolment e"
+"      JOIN cadence.lead l ON l.tenant_id = e.tenant_id AND l.lead_id = e.lead_id"
+"      JOIN cadence.cadence_version v ON v.tenant_id = e.tenant_id AND v.cadence_version_id = e.cadence_version_id"
 "     WHERE e.tenant_id = $1 AND e.status = 'active' AND e.move_due_at <= $2"
 "     ORDER BY e.move_due_at, e.enrolment_id"
 "     LIMIT $3"
-"       FOR NO KEY UPDATE SKIP LOCKED"
+"       FOR NO KEY UPDATE OF e SKIP LOCKED"
+"       FOR SHARE OF l SKIP LOCKED"
+"), pushed AS ("
+"    UPDATE cadence.enrolment e"
+"       SET move_due_at = d.silence_due"
+"      FROM due d"
+"     WHERE e.tenant_id = d.tenant_id AND e.enrolment_id = d.enrolment_id AND d.silence_due > $2"
+"    RETURNING 1"
 "), planned AS ("
 "    SELECT d.*, b.step_no AS break_up_step,"
 "           coalesce(d.move_reason = 'silence' AND d.next_step_no <= b.step_no, false) AS break_up_first"
 "      FROM due d"
 "      LEFT JOIN cadence.step b"
 "        ON b.tenant_id = d.tenant_id AND b.cadence_version_id = d.cadence_version_id AND b.is_break_up"
+"     WHERE d.silence_due IS NULL OR d.silence_due <= $2"
 "), break_up AS ("
 "    UPDATE cadence.enrolment e"
 "       SET next_step_no = p.break_up_step, next_due_at = $2, move_due_at = NULL"
@@ -274,7 +296,8 @@ static const char *const move_sql =
 "       AND t.status IN ('queued', 'held') AND t.step_no IS DISTINCT FROM x.break_up_step"
 "    RETURNING 1"
 ")"
-"SELECT (SELECT count(*) FROM break_up) + (SELECT count(*) FROM ended) + 0 * (SELECT count(*) FROM withdrawn),"
+"SELECT (SELECT count(*) FROM break_up) + (SELECT count(*) FROM ended) + (SELECT count(*) FROM pushed)"
+"       + 0 * (SELECT count(*) FROM withdrawn),"
 /* the new enrolments are made in the order of the old ones: same input, same ids */
 "       (SELECT coalesce(cardinality(cadence.start_enrolments(array_agg(x.tenant_id ORDER BY x.enrolment_id),"
 "                                                    array_agg(x.lead_id ORDER BY x.enrolment_id),"

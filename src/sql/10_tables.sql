@@ -235,7 +235,7 @@ CREATE INDEX enrolment_due ON cadence.enrolment (tenant_id, next_due_at) WHERE s
 CREATE INDEX enrolment_move ON cadence.enrolment (tenant_id, move_due_at) WHERE status = 'active' AND move_due_at IS NOT NULL;
 COMMENT ON TABLE cadence.enrolment IS 'A lead running through one cadence version; next_due_at is when its next step is planned';
 COMMENT ON COLUMN cadence.enrolment.next_due_at IS 'Planned time of the next step; NULL while waiting for the previous touch to be completed';
-COMMENT ON COLUMN cadence.enrolment.move_due_at IS 'When the lead moves to cadence move_to (on silence, or after the last step); engagement pushes a silence move later';
+COMMENT ON COLUMN cadence.enrolment.move_due_at IS 'When the lead moves to cadence move_to (on silence, or after the last step); for a silence move the earliest time: the tick moves the lead only once lead.last_engagement_at is as long ago as on_silence.after, else sets this to that later time';
 COMMENT ON COLUMN cadence.enrolment.status IS 'active, paused (handed to a human after a reply), completed, exited (exit_reason says why) or replaced';
 
 CREATE TABLE cadence.touch (

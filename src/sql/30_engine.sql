@@ -801,8 +801,7 @@ DECLARE
     v_tenant bigint := cadence.current_tenant();
     v_bad    record;
     v_done   bigint[];       -- the touches this call completed
-    v_leads  bigint[];       -- their leads and enrolments
-    v_enrolments bigint[];
+    v_leads  bigint[];       -- their leads
     v_worked_leads   bigint[];   -- leads of the completed touches a rep worked
     v_worked_touches bigint[];   -- and those touches, in the same order
 BEGIN
@@ -869,12 +868,12 @@ BEGIN
                outcome = complete_touches.outcome, outcome_detail = coalesce(detail, '{}'),
                completed_at = as_of, lease_until = NULL
          WHERE t.tenant_id = v_tenant AND t.touch_id = ANY (touch_ids) AND t.status IN ('queued', 'claimed')
-        RETURNING t.touch_id, t.lead_id, t.enrolment_id, t.assignee_rep_id
+        RETURNING t.touch_id, t.lead_id, t.assignee_rep_id
     )
-    SELECT array_agg(d.touch_id), array_agg(d.lead_id), array_agg(d.enrolment_id),
+    SELECT array_agg(d.touch_id), array_agg(d.lead_id),
            array_agg(d.lead_id) FILTER (WHERE d.assignee_rep_id IS NOT NULL),
            array_agg(d.touch_id) FILTER (WHERE d.assignee_rep_id IS NOT NULL)
-      INTO v_done, v_leads, v_enrolments, v_worked_leads, v_worked_touches
+      INTO v_done, v_leads, v_worked_leads, v_worked_touches
       FROM done d;
 
     -- The statements below find their rows by key from these arrays, never
@@ -882,17 +881,11 @@ BEGIN
     -- otherwise scan every enrolment or alert of the tenant.
 
     IF v_done IS NOT NULL AND complete_touches.outcome IN ('answered', 'replied') THEN
+        -- the last engagement also holds back a move on silence (the tick reads it)
         UPDATE cadence.lead l
            SET last_response_at = greatest(l.last_response_at, as_of),
                last_engagement_at = greatest(l.last_engagement_at, as_of)
          WHERE l.tenant_id = v_tenant AND l.lead_id = ANY (v_leads);
-        -- engagement restarts the silence clock
-        UPDATE cadence.enrolment e
-           SET move_due_at = greatest(e.move_due_at, as_of + cadence.parse_duration(v.rules -> 'on_silence' ->> 'after'))
-          FROM cadence.cadence_version v
-         WHERE e.tenant_id = v_tenant AND e.enrolment_id = ANY (v_enrolments)
-           AND e.status = 'active' AND e.move_reason = 'silence'
-           AND v.tenant_id = e.tenant_id AND v.cadence_version_id = e.cadence_version_id;
     END IF;
 
     -- A rep who worked a call or task for the lead has acted on its alerts.

@@ -402,8 +402,7 @@ CREATE TYPE cadence.event_decision AS (
     enrolment_status  text,
     new_status        text,         -- the enrolment's status after the events
     new_reason        text,         -- and its exit_reason
-    changes_enrolment boolean,      -- it exits, pauses, escalates or its silence clock moves
-    silence_after     interval,     -- the cadence's on_silence.after, for a silence clock
+    changes_enrolment boolean,      -- it exits, pauses or escalates
     exit_kind         text,
     exit_at           timestamptz,
     pause_kind        text,
@@ -438,7 +437,7 @@ LANGUAGE c
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'cadence_event_applied';
 COMMENT ON FUNCTION cadence.event_applied() IS
-  'Trigger (statement level, C): apply new events set-based: consent, exits, pauses, alerts, escalation, silence clock';
+  'Trigger (statement level, C): apply new events set-based: consent, exits, pauses, alerts, escalation, the lead''s engagement';
 CREATE TRIGGER event_applied AFTER INSERT ON cadence.event
     REFERENCING NEW TABLE AS new_events
     FOR EACH STATEMENT EXECUTE FUNCTION cadence.event_applied();

@@ -11,7 +11,7 @@
 -- Simulated clock: every call passes its time.  Leads are in New York (EDT,
 -- UTC-4 in April 2026): texts may go out 13:00-24:00 UTC.
 BEGIN;
-SELECT plan(41);
+SELECT plan(42);
 
 CREATE TEMP VIEW lead_touch AS
 SELECT l.external_id, t.*
@@ -138,11 +138,13 @@ SELECT cadence.record_event(:opened, 'email_open', '2026-04-08 16:30+00') AS ev_
 SELECT outcome AS ignored FROM cadence.complete_touch(
     (SELECT touch_id FROM lead_touch WHERE external_id = 'S-REPLIED' AND step_no = 2), 'replied', '{}', '2026-04-08 18:00+00') \gset
 SELECT results_eq(
-    $$SELECT external_id, move_due_at FROM lead_enrolment WHERE external_id IN ('S-QUIET', 'S-OPEN', 'S-REPLIED') ORDER BY 1$$,
-    $$VALUES ('S-OPEN',    '2026-04-15 16:30+00'::timestamptz),
-             ('S-QUIET',   '2026-04-13 14:00+00'::timestamptz),
-             ('S-REPLIED', '2026-04-15 18:00+00'::timestamptz)$$,
-    'an open on day 3 and a reply reported on day 3 push the move to 7 days after each');
+    $$SELECT e.external_id, l.last_engagement_at, e.move_due_at
+        FROM lead_enrolment e JOIN cadence.lead l USING (lead_id)
+       WHERE e.external_id IN ('S-QUIET', 'S-OPEN', 'S-REPLIED') ORDER BY 1$$,
+    $$VALUES ('S-OPEN',    '2026-04-08 16:30+00'::timestamptz, '2026-04-13 14:00+00'::timestamptz),
+             ('S-QUIET',   NULL,                               '2026-04-13 14:00+00'::timestamptz),
+             ('S-REPLIED', '2026-04-08 18:00+00'::timestamptz, '2026-04-13 14:00+00'::timestamptz)$$,
+    'an open and a reply on day 3 are the leads'' last engagement; the enrolments keep the earliest move time');
 SELECT is(cadence.tick('2026-04-08 14:00+00'), 3, 'tick on April 8 queues the third hot emails');
 SELECT results_eq(
     $$SELECT external_id, status, next_step_no, next_due_at FROM lead_enrolment
@@ -196,6 +198,11 @@ SELECT results_eq(
     $$SELECT external_id, status FROM lead_enrolment WHERE external_id IN ('S-OPEN', 'S-REPLIED') ORDER BY 1$$,
     $$VALUES ('S-OPEN', 'active'), ('S-REPLIED', 'active')$$,
     'the leads who engaged on day 3 stay on hot');
+SELECT results_eq(
+    $$SELECT external_id, move_due_at FROM lead_enrolment WHERE external_id IN ('S-OPEN', 'S-REPLIED') ORDER BY 1$$,
+    $$VALUES ('S-OPEN',    '2026-04-15 16:30+00'::timestamptz),
+             ('S-REPLIED', '2026-04-15 18:00+00'::timestamptz)$$,
+    'the tick that found them too early set their moves to 7 days after the open and the reply');
 
 -- The break-up lead moves a day after its text went out.
 SELECT is(cadence.tick('2026-04-14 12:59:59+00'), 0, 'tick one second before a day after the break-up text');
