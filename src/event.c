@@ -28,10 +28,11 @@
  * apply when a cadence does not say.  Every row written belongs to the
  * event's own tenant, and cadence definitions are only read.
  *
- * A batch of one event, the common case (a webhook, record_event), runs
+ * A batch of one event, the common case (a webhook, record_event), is
+ * checked and decided in C from reads by key (event_one.c), and locked by
  * statements of its own that take the event as parameters: they do the
  * same, and cost less to start, which is most of what a statement costs
- * for one event.
+ * for one event.  The SQL pieces both ways share are in event.h.
  */
 #include "postgres.h"
 
@@ -45,6 +46,7 @@
 #include "utils/rel.h"
 
 #include "cadence.h"
+#include "event.h"
 
 PG_FUNCTION_INFO_V1(cadence_event_applied);
 
@@ -61,51 +63,27 @@ PG_FUNCTION_INFO_V1(cadence_event_applied);
  * key.
  */
 #define NEW_EVENTS "new_events n"
-#define ONE_EVENT \
-"(SELECT $1::bigint AS tenant_id, $2::bigint AS lead_id, $3::bigint AS event_id, $4::text AS kind," \
-"        $5::timestamptz AS occurred_at, $6::jsonb AS payload, $7::text AS source, $8::bigint AS touch_id," \
-"        $9::text AS applied_kind) n"
-#define ONE_EVENT_NARGS 9
+
+Oid			OneEventTypes[ONE_EVENT_NARGS] = {
+	INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, JSONBOID, TEXTOID, INT8OID, TEXTOID
+};
 
 /* The first invalid event, if any: what is wrong and with which event. */
-#define VALIDATE_FROM(events) \
-"SELECT n.kind, n.lead_id, n.touch_id," \
-"       CASE WHEN NOT EXISTS (SELECT FROM cadence.event_kind b WHERE b.kind = n.kind)" \
-"             AND NOT EXISTS (SELECT FROM cadence.custom_event_kind c" \
-"                              WHERE c.tenant_id = n.tenant_id AND c.kind = n.kind) THEN 'kind'" \
-"            WHEN n.payload ? 'body' AND pg_catalog.jsonb_typeof(n.payload -> 'body') <> 'string' THEN 'body'" \
-"            ELSE 'touch' END" \
-"  FROM " events \
-" WHERE (NOT EXISTS (SELECT FROM cadence.event_kind b WHERE b.kind = n.kind)" \
-"        AND NOT EXISTS (SELECT FROM cadence.custom_event_kind c" \
-"                         WHERE c.tenant_id = n.tenant_id AND c.kind = n.kind))" \
-"    OR (n.payload ? 'body' AND pg_catalog.jsonb_typeof(n.payload -> 'body') <> 'string')" \
-"    OR (n.touch_id IS NOT NULL AND NOT EXISTS (SELECT FROM cadence.touch t" \
-"                                                WHERE t.tenant_id = n.tenant_id AND t.touch_id = n.touch_id" \
-"                                                  AND t.lead_id = n.lead_id))" \
-" LIMIT 1"
-
-static const char *const validate_sql = VALIDATE_FROM(NEW_EVENTS);
-static const char *const validate_one_sql = VALIDATE_FROM(ONE_EVENT);
+static const char *const validate_sql =
+"SELECT n.kind, n.lead_id, n.touch_id,"
+"       CASE WHEN " KIND_UNKNOWN("n") " THEN 'kind' WHEN " BODY_NOT_TEXT("n") " THEN 'body' ELSE 'touch' END"
+"  FROM " NEW_EVENTS
+" WHERE " KIND_UNKNOWN("n") " OR " BODY_NOT_TEXT("n") " OR " TOUCH_OF_ANOTHER_LEAD("n")
+" LIMIT 1";
 
 /* every new event with the kind it acts as (STOP in an SMS reply is sms_stop) and that kind's effects */
-#define EVENTS_WITH_KINDS_FROM(events) \
+#define EVENTS_WITH_KINDS \
 "ev AS (" \
-"    SELECT n.tenant_id, n.event_id, n.lead_id, n.occurred_at, n.source, n.applied_kind AS kind," \
-"           coalesce(c.response, b.response) AS response," \
-"           coalesce(c.engagement, b.engagement) AS engagement," \
-"           coalesce(c.human_contact, b.human_contact) AS human_contact," \
-"           CASE WHEN c.kind IS NULL THEN b.consent_channel ELSE c.consent_channel END AS consent_channel," \
-"           CASE WHEN c.kind IS NULL THEN b.consent_action ELSE c.consent_action END AS consent_action," \
-"           CASE WHEN c.kind IS NULL THEN b.preferred_channel ELSE c.preferred_channel END AS preferred_channel," \
-"           coalesce(c.default_exit, b.default_exit) AS default_exit," \
-"           coalesce(c.default_pause, b.default_pause) AS default_pause," \
-"           coalesce(c.default_hand_off, b.default_hand_off) AS default_hand_off" \
-"      FROM " events \
+"    SELECT n.tenant_id, n.event_id, n.lead_id, n.occurred_at, n.source, n.applied_kind AS kind, " KIND_EFFECTS \
+"      FROM " NEW_EVENTS \
 "      LEFT JOIN cadence.custom_event_kind c ON c.tenant_id = n.tenant_id AND c.kind = n.applied_kind" \
 "      LEFT JOIN cadence.event_kind b ON b.kind = n.applied_kind" \
 ")"
-#define EVENTS_WITH_KINDS EVENTS_WITH_KINDS_FROM(NEW_EVENTS)
 
 /*
  * The decision statement: what the events do to each of their leads, one
@@ -114,47 +92,36 @@ static const char *const validate_one_sql = VALIDATE_FROM(ONE_EVENT);
  * enrolment is locked (lock_enrolments_sql has already taken it), so the
  * statements that follow find it as decided here.
  *
- * It comes in two forms that decide alike: decide_sql for any batch, which
- * reduces each lead's events with aggregates, and decide_one_sql for a
- * batch of one event, which takes the event as parameters and reads its
- * effects directly (the aggregates would cost more to set up than the rest
- * of the statement takes to run).
+ * A batch of one event is decided alike by DecideOneEvent() (event_one.c),
+ * with the same pieces from event.h.
  */
 
-/*
- * the lead's running enrolment, locked, and what its cadence makes of each
- * event; leads is the condition that picks the events' leads
- */
-#define RUNNING_AND_EFFECTS_OF(leads) \
+/* the leads' running enrolments, locked, and what their cadences make of each event */
+#define RUNNING_AND_EFFECTS \
 ", running AS (" \
-"    SELECT e.tenant_id, e.lead_id, e.enrolment_id, e.status, e.enrolled_at, e.move_reason, e.exit_reason," \
+"    SELECT e.tenant_id, e.lead_id, e.enrolment_id, e.status, e.enrolled_at, e.exit_reason," \
 "           v.cadence_key, v.rules" \
 "      FROM cadence.enrolment e" \
 "      JOIN cadence.cadence_version v" \
 "        ON v.tenant_id = e.tenant_id AND v.cadence_version_id = e.cadence_version_id" \
-"     WHERE " leads \
+"     WHERE (e.tenant_id, e.lead_id) IN (SELECT ev.tenant_id, ev.lead_id FROM ev)" \
 "       AND e.status IN ('active', 'paused')" \
 "       FOR NO KEY UPDATE OF e" \
 "), effects AS (" \
-"    SELECT ev.*, r.enrolment_id, r.status AS enrolment_status, r.enrolled_at, r.move_reason, r.exit_reason," \
+"    SELECT ev.*, r.enrolment_id, r.status AS enrolment_status, r.enrolled_at, r.exit_reason," \
 "           r.cadence_key, r.rules," \
-"           CASE WHEN r.rules ? 'exit_on' THEN (r.rules -> 'exit_on') ? ev.kind ELSE ev.default_exit END AS exits," \
-"           CASE WHEN r.rules ? 'pause_on' THEN (r.rules -> 'pause_on') ? ev.kind ELSE ev.default_pause END AS pauses," \
-"           CASE WHEN r.rules ? 'hand_off_on' THEN (r.rules -> 'hand_off_on') ? ev.kind" \
-"                ELSE ev.default_hand_off END AS hands_off" \
+"           " RULES_SAY("r.rules", "exit_on", "ev.kind", "ev.default_exit") " AS exits," \
+"           " RULES_SAY("r.rules", "pause_on", "ev.kind", "ev.default_pause") " AS pauses," \
+"           " RULES_SAY("r.rules", "hand_off_on", "ev.kind", "ev.default_hand_off") " AS hands_off" \
 "      FROM ev" \
 "      LEFT JOIN running r ON r.tenant_id = ev.tenant_id AND r.lead_id = ev.lead_id" \
 ")"
 
-/* the decision columns that come straight from the lead's enrolment */
-#define DECISION_ENROLMENT \
-"    SELECT f.tenant_id, f.lead_id, f.enrolment_id, f.enrolment_status, f.enrolled_at, f.move_reason," \
-"           f.exit_reason, f.cadence_key, f.rules,"
-
 /* one row per lead: the first exit, pause and hand-off, the latest engagement */
 #define DECISION_OF_EVENTS \
 ", decision AS (" \
-DECISION_ENROLMENT \
+"    SELECT f.tenant_id, f.lead_id, f.enrolment_id, f.enrolment_status, f.enrolled_at," \
+"           f.exit_reason, f.cadence_key, f.rules," \
 "           (array_agg(f.kind ORDER BY f.occurred_at, f.event_id) FILTER (WHERE f.exits))[1] AS exit_kind," \
 "           min(f.occurred_at) FILTER (WHERE f.exits) AS exit_at," \
 "           (array_agg(f.kind ORDER BY f.occurred_at, f.event_id) FILTER (WHERE f.pauses))[1] AS pause_kind," \
@@ -171,29 +138,8 @@ DECISION_ENROLMENT \
 "           max(f.occurred_at) AS last_at," \
 "           array_agg(DISTINCT f.kind) AS kinds" \
 "      FROM effects f" \
-"     GROUP BY f.tenant_id, f.lead_id, f.enrolment_id, f.enrolment_status, f.enrolled_at, f.move_reason," \
+"     GROUP BY f.tenant_id, f.lead_id, f.enrolment_id, f.enrolment_status, f.enrolled_at," \
 "              f.exit_reason, f.cadence_key, f.rules" \
-")"
-
-/* the same for a batch of one event: that event is the first and the latest of everything */
-#define DECISION_OF_ONE_EVENT \
-", decision AS (" \
-DECISION_ENROLMENT \
-"           CASE WHEN f.exits THEN f.kind END AS exit_kind," \
-"           CASE WHEN f.exits THEN f.occurred_at END AS exit_at," \
-"           CASE WHEN f.pauses THEN f.kind END AS pause_kind," \
-"           CASE WHEN f.pauses THEN f.occurred_at END AS pause_at," \
-"           CASE WHEN f.hands_off THEN f.kind END AS hand_off_kind," \
-"           CASE WHEN f.hands_off THEN f.event_id END AS hand_off_event," \
-"           CASE WHEN f.hands_off THEN f.occurred_at END AS hand_off_at," \
-"           CASE WHEN f.response THEN f.occurred_at END AS response_at," \
-"           CASE WHEN f.engagement THEN f.occurred_at END AS engaged_at," \
-"           CASE WHEN f.human_contact THEN f.occurred_at END AS contact_at," \
-"           CASE WHEN f.human_contact THEN f.kind END AS contact_kind," \
-"           f.preferred_channel," \
-"           f.occurred_at AS last_at," \
-"           ARRAY[f.kind] AS kinds" \
-"      FROM effects f" \
 ")"
 
 /*
@@ -210,16 +156,8 @@ DECISION_ENROLMENT \
 "      FROM decision d" \
 "     CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(d.rules -> 'escalate') WITH ORDINALITY AS r(rule, ord)" \
 "     WHERE d.enrolment_status = 'active' AND d.exit_kind IS NULL" \
-"       AND r.rule ->> 'move_to' <> d.cadence_key" \
 "       AND d.kinds @> ARRAY[r.rule -> 'when' ->> 'event']" \
-"       AND (SELECT count(*) FROM cadence.event h" \
-"             WHERE h.tenant_id = d.tenant_id AND h.lead_id = d.lead_id" \
-"               AND h.applied_kind = r.rule -> 'when' ->> 'event'" \
-"               AND h.occurred_at >= d.enrolled_at AND h.occurred_at <= d.last_at" \
-"               AND h.occurred_at > d.last_at - coalesce(cadence.parse_duration(r.rule -> 'when' ->> 'within')," \
-"                                                        d.last_at - d.enrolled_at + interval '1 microsecond'))" \
-"           >= coalesce((r.rule -> 'when' ->> 'count')::integer, 1)" \
-"       AND EXISTS (SELECT FROM cadence.cadence c WHERE c.tenant_id = d.tenant_id AND c.cadence_key = r.rule ->> 'move_to')" \
+"       AND " ESCALATION_RULE_MET("d.tenant_id", "d.lead_id", "d.cadence_key", "d.enrolled_at", "d.last_at") \
 "     ORDER BY d.tenant_id, d.lead_id, r.ord" \
 "), decided AS (" \
 "    SELECT d.*, x.move_to, x.last_at AS moved_at, x.score AS move_score," \
@@ -262,9 +200,7 @@ DECISION_ENROLMENT \
 #define HAS_CONSENT			"EXISTS (SELECT FROM ev WHERE ev.consent_channel IS NOT NULL)"
 
 static const char *const decide_sql =
-"WITH " EVENTS_WITH_KINDS
-RUNNING_AND_EFFECTS_OF("(e.tenant_id, e.lead_id) IN (SELECT ev.tenant_id, ev.lead_id FROM ev)")
-DECISION_OF_EVENTS ESCALATION_AND_OUTCOME
+"WITH " EVENTS_WITH_KINDS RUNNING_AND_EFFECTS DECISION_OF_EVENTS ESCALATION_AND_OUTCOME
 "SELECT array_agg(" DECISION_ROW " ORDER BY f.tenant_id, f.lead_id),"
 "       coalesce(bool_or(" HAS_ENROLMENTS "), false),"
 "       coalesce(bool_or(" HAS_TOUCHES "), false),"
@@ -275,37 +211,6 @@ DECISION_OF_EVENTS ESCALATION_AND_OUTCOME
 "       coalesce(bool_or(" HAS_CONTACT "), false),"
 "       " HAS_CONSENT
 "  FROM final f";
-
-/* one event: one lead, one decision row, nothing to aggregate */
-static const char *const decide_one_sql =
-"WITH " EVENTS_WITH_KINDS_FROM(ONE_EVENT)
-RUNNING_AND_EFFECTS_OF("e.tenant_id = $1 AND e.lead_id = $2")
-DECISION_OF_ONE_EVENT ESCALATION_AND_OUTCOME
-"SELECT ARRAY[" DECISION_ROW "],"
-"       coalesce(" HAS_ENROLMENTS ", false),"
-"       coalesce(" HAS_TOUCHES ", false),"
-"       coalesce(" HAS_LEADS ", false),"
-"       coalesce(" HAS_MOVES ", false),"
-"       coalesce(" HAS_HAND_OFFS ", false),"
-"       coalesce(" HAS_ALERTS_CLOSED ", false),"
-"       coalesce(" HAS_CONTACT ", false),"
-"       " HAS_CONSENT
-"  FROM final f";
-
-/* The columns of the decision statement's result, after the decisions themselves. */
-enum
-{
-	DECIDE_DECISIONS = 1,
-	DECIDE_ENROLMENTS,			/* an enrolment exits, escalates or pauses */
-	DECIDE_TOUCHES,				/* unsent touches are withdrawn */
-	DECIDE_LEADS,				/* a lead's response, engagement, channel or bonus changes */
-	DECIDE_MOVES,				/* a lead escalates to another cadence */
-	DECIDE_HAND_OFFS,			/* a lead is handed to a rep */
-	DECIDE_ALERTS_CLOSED,		/* human contact or an exit closes existing alerts */
-	DECIDE_CONTACT,				/* human contact may close alerts this batch raises */
-	DECIDE_CONSENT,				/* consent is granted or revoked */
-	DECIDE_NCOLUMNS = DECIDE_CONSENT
-};
 
 /* The enrolment stops (exit, escalation, pause). */
 static const char enrolments_sql[] =
@@ -480,7 +385,6 @@ static const char *const close_sql =
 "   AND a.status IN ('open', 'escalated') AND a.created_at <= c.at";
 
 static SPIPlanPtr validate_plan = NULL;
-static SPIPlanPtr validate_one_plan = NULL;
 static SPIPlanPtr lock_touches_plan = NULL;
 static SPIPlanPtr lock_touches_one_plan = NULL;
 static SPIPlanPtr lock_enrolments_plan = NULL;
@@ -488,7 +392,6 @@ static SPIPlanPtr lock_enrolments_one_plan = NULL;
 static SPIPlanPtr lock_leads_plan = NULL;
 static SPIPlanPtr lock_leads_one_plan = NULL;
 static SPIPlanPtr decide_plan = NULL;
-static SPIPlanPtr decide_one_plan = NULL;
 static SPIPlanPtr consent_plan = NULL;
 static SPIPlanPtr close_plan = NULL;
 static SPIPlanPtr rescore_plan = NULL;
@@ -536,7 +439,8 @@ static const ApplyStep apply_steps[] = {
 
 /*
  * The batch being applied: small (kept plans) or not, and for a batch of
- * one event, that event as the parameters of the one-event statements.
+ * one event, that event as the parameters of the one-event statements and
+ * its kind's effects.
  */
 typedef struct Batch
 {
@@ -544,14 +448,12 @@ typedef struct Batch
 	bool		one;
 	Datum		values[ONE_EVENT_NARGS];
 	char		nulls[ONE_EVENT_NARGS];
+	EventKindEffects effects;
 } Batch;
 
-/* the columns of cadence.event that ONE_EVENT's parameters are, in order, and their types */
+/* the columns of cadence.event that ONE_EVENT's parameters are, in order */
 static const char *const one_event_columns[ONE_EVENT_NARGS] = {
 	"tenant_id", "lead_id", "event_id", "kind", "occurred_at", "payload", "source", "touch_id", "applied_kind"
-};
-static Oid	one_event_types[ONE_EVENT_NARGS] = {
-	INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, JSONBOID, TEXTOID, INT8OID, TEXTOID
 };
 
 /*
@@ -595,7 +497,7 @@ RunOverBatch(const Batch *batch, const char *sql, SPIPlanPtr *cache,
 	int			rc;
 
 	if (batch->one && one_sql != NULL)
-		rc = SPI_execute_plan(KeptPlan(one_cache, one_sql, ONE_EVENT_NARGS, one_event_types, 0),
+		rc = SPI_execute_plan(KeptPlan(one_cache, one_sql, ONE_EVENT_NARGS, OneEventTypes, 0),
 							  (Datum *) batch->values, batch->nulls, false, limit);
 	else if (batch->small)
 		rc = SPI_execute_plan(KeptPlan(cache, sql, 0, NULL, 0), NULL, NULL, false, limit);
@@ -665,29 +567,37 @@ static Datum
 ApplyNewEvents(const Batch *batch)
 {
 	bool		small = batch->small;
-	HeapTuple	row;
-	TupleDesc	desc;
 	Datum		decisions;
-	bool		isnull;
+	Oid			type;
 	bool		flags[DECIDE_NCOLUMNS + 1];
 	int			i;
 
-	RunOverBatch(batch, decide_sql, &decide_plan, decide_one_sql, &decide_one_plan, 0);
-	if (SPI_processed != 1)
-		elog(ERROR, "the event decision returned %llu rows, expected 1",
-			 (unsigned long long) SPI_processed);
-	row = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	decisions = SPI_getbinval(row, desc, DECIDE_DECISIONS, &isnull);
-	/* every event has a lead, so a batch has at least one decision */
-	if (isnull)
-		elog(ERROR, "the event decision returned no decisions");
-	for (i = DECIDE_ENROLMENTS; i <= DECIDE_NCOLUMNS; i++)
-		flags[i] = DecideFlag(row, desc, i);
+	if (batch->one)
+		decisions = DecideOneEvent(batch->values, batch->nulls, &batch->effects, flags, &type);
+	else
+	{
+		HeapTuple	row;
+		TupleDesc	desc;
+		bool		isnull;
+
+		RunOverBatch(batch, decide_sql, &decide_plan, NULL, NULL, 0);
+		if (SPI_processed != 1)
+			elog(ERROR, "the event decision returned %llu rows, expected 1",
+				 (unsigned long long) SPI_processed);
+		row = SPI_tuptable->vals[0];
+		desc = SPI_tuptable->tupdesc;
+		decisions = SPI_getbinval(row, desc, DECIDE_DECISIONS, &isnull);
+		/* every event has a lead, so a batch has at least one decision */
+		if (isnull)
+			elog(ERROR, "the event decision returned no decisions");
+		for (i = DECIDE_ENROLMENTS; i <= DECIDE_NCOLUMNS; i++)
+			flags[i] = DecideFlag(row, desc, i);
+		type = SPI_gettypeid(desc, DECIDE_DECISIONS);
+	}
 	/* a small batch's leads are written by the rescore, with their score */
 	if (small)
 		flags[DECIDE_LEADS] = false;
-	UseDecisionsType(SPI_gettypeid(desc, DECIDE_DECISIONS));
+	UseDecisionsType(type);
 
 	/* the tuple table stays until SPI_finish, and decisions with it */
 	for (i = 0; i < lengthof(apply_steps); i++)
@@ -701,42 +611,49 @@ ApplyNewEvents(const Batch *batch)
 	return decisions;
 }
 
-/*
- * Refuse the whole statement when one event is invalid; nothing is applied.
- */
-static void
-ValidateNewEvents(const Batch *batch)
+void
+ReportInvalidEvent(const char *problem, const char *kind, int64 lead_id, int64 touch_id)
 {
-	bool		isnull;
-	char	   *kind;
-	char	   *problem;
-	Datum		lead_id;
-	Datum		touch_id;
-
-	RunOverBatch(batch, validate_sql, &validate_plan, validate_one_sql, &validate_one_plan, 1);
-	if (SPI_processed == 0)
-		return;
-
-	kind = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	lead_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-	touch_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
-	problem = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
-
 	if (strcmp(problem, "kind") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown event kind \"%s\" in field \"kind\" (lead %lld)",
-						kind, (long long) DatumGetInt64(lead_id)),
+						kind, (long long) lead_id),
 				 errhint("Built-in kinds are listed in cadence.event_kind; a tenant adds its own with cadence.register_event_kind().")));
 	if (strcmp(problem, "body") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("malformed payload of a \"%s\" event for lead %lld: field \"body\" must be a string",
-						kind, (long long) DatumGetInt64(lead_id))));
+						kind, (long long) lead_id)));
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("touch %lld in field \"touch_id\" is not a touch of lead %lld",
-					(long long) DatumGetInt64(touch_id), (long long) DatumGetInt64(lead_id))));
+					(long long) touch_id, (long long) lead_id)));
+}
+
+/*
+ * Refuse the whole statement when one event is invalid; nothing is applied.
+ * A batch of one event also reads its kind's effects here, for its decision.
+ */
+static void
+ValidateNewEvents(Batch *batch)
+{
+	bool		isnull;
+	Datum		touch_id;
+
+	if (batch->one)
+	{
+		CheckOneEvent(batch->values, batch->nulls, &batch->effects);
+		return;
+	}
+	RunOverBatch(batch, validate_sql, &validate_plan, NULL, NULL, 1);
+	if (SPI_processed == 0)
+		return;
+	touch_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+	ReportInvalidEvent(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4),
+					   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
+					   DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)),
+					   isnull ? 0 : DatumGetInt64(touch_id));
 }
 
 /*

@@ -1,0 +1,152 @@
+/*
+ * event.h
+ *		What the event trigger's two ways of deciding share: the SQL pieces
+ *		that say what an event is and does, the one event as parameters, and
+ *		the shape of a decision.
+ *
+ * event.c decides for a batch of events in one set-based statement;
+ * event_one.c decides for a statement of one event in C, from reads by key.
+ * Both are built from the pieces below, so that a rule is written once.
+ */
+#ifndef CADENCE_EVENT_H
+#define CADENCE_EVENT_H
+
+#include "postgres.h"
+
+/*
+ * The one new event of a statement of one event, as the parameters of the
+ * statements made for it (ONE_EVENT in event.c), in this order.
+ */
+enum
+{
+	EVENT_TENANT,
+	EVENT_LEAD,
+	EVENT_ID,
+	EVENT_KIND,
+	EVENT_OCCURRED_AT,
+	EVENT_PAYLOAD,
+	EVENT_SOURCE,
+	EVENT_TOUCH,
+	EVENT_APPLIED_KIND,
+	ONE_EVENT_NARGS
+};
+
+/* those parameters as the row n of the event's columns */
+#define ONE_EVENT \
+"(SELECT $1::bigint AS tenant_id, $2::bigint AS lead_id, $3::bigint AS event_id, $4::text AS kind," \
+"        $5::timestamptz AS occurred_at, $6::jsonb AS payload, $7::text AS source, $8::bigint AS touch_id," \
+"        $9::text AS applied_kind) n"
+
+/* their types, in that order */
+extern Oid	OneEventTypes[ONE_EVENT_NARGS];
+
+/*
+ * Checks of an event (n): an unknown kind, a payload "body" that is not a
+ * string, a touch that is not one of the event's lead.
+ */
+#define KIND_UNKNOWN(n) \
+"(NOT EXISTS (SELECT FROM cadence.event_kind b WHERE b.kind = " n ".kind)" \
+" AND NOT EXISTS (SELECT FROM cadence.custom_event_kind c" \
+"                  WHERE c.tenant_id = " n ".tenant_id AND c.kind = " n ".kind))"
+#define BODY_NOT_TEXT(n) \
+"(" n ".payload ? 'body' AND pg_catalog.jsonb_typeof(" n ".payload -> 'body') <> 'string')"
+#define TOUCH_OF_ANOTHER_LEAD(n) \
+"(" n ".touch_id IS NOT NULL AND NOT EXISTS (SELECT FROM cadence.touch t" \
+"                                           WHERE t.tenant_id = " n ".tenant_id AND t.touch_id = " n ".touch_id" \
+"                                             AND t.lead_id = " n ".lead_id))"
+
+/*
+ * The effects of the kind an event acts as, from the tenant's own kind (c)
+ * or the built-in one (b), LEFT JOINed on it: a tenant's kind says all of
+ * its effects, NULL ones included.
+ */
+#define KIND_EFFECTS \
+"coalesce(c.response, b.response) AS response," \
+"coalesce(c.engagement, b.engagement) AS engagement," \
+"coalesce(c.human_contact, b.human_contact) AS human_contact," \
+"CASE WHEN c.kind IS NULL THEN b.consent_channel ELSE c.consent_channel END AS consent_channel," \
+"CASE WHEN c.kind IS NULL THEN b.consent_action ELSE c.consent_action END AS consent_action," \
+"CASE WHEN c.kind IS NULL THEN b.preferred_channel ELSE c.preferred_channel END AS preferred_channel," \
+"coalesce(c.default_exit, b.default_exit) AS default_exit," \
+"coalesce(c.default_pause, b.default_pause) AS default_pause," \
+"coalesce(c.default_hand_off, b.default_hand_off) AS default_hand_off"
+
+/*
+ * Whether a cadence's rules make an event of a kind exit, pause or hand
+ * off (list is exit_on, pause_on or hand_off_on): as the rules list it
+ * when they have the list, else as the kind's default says.
+ */
+#define RULES_SAY(rules, list, kind, by_default) \
+"CASE WHEN " rules " ? '" list "' THEN (" rules " -> '" list "') ? " kind " ELSE " by_default " END"
+
+/*
+ * An escalation rule (r.rule) that the lead's events complete: the count
+ * of its event kind since the enrolment began, within the rule's window
+ * ending at the lead's newest new event, reaches the rule's count; only
+ * to a cadence that exists, never to the cadence itself.
+ */
+#define ESCALATION_RULE_MET(tenant, lead, cadence_key, enrolled_at, last_at) \
+"r.rule ->> 'move_to' <> " cadence_key \
+" AND (SELECT count(*) FROM cadence.event h" \
+"       WHERE h.tenant_id = " tenant " AND h.lead_id = " lead \
+"         AND h.applied_kind = r.rule -> 'when' ->> 'event'" \
+"         AND h.occurred_at >= " enrolled_at " AND h.occurred_at <= " last_at \
+"         AND h.occurred_at > " last_at " - coalesce(cadence.parse_duration(r.rule -> 'when' ->> 'within')," \
+"                                                 " last_at " - " enrolled_at " + interval '1 microsecond'))" \
+"     >= coalesce((r.rule -> 'when' ->> 'count')::integer, 1)" \
+" AND EXISTS (SELECT FROM cadence.cadence c WHERE c.tenant_id = " tenant " AND c.cadence_key = r.rule ->> 'move_to')"
+
+/*
+ * What a decision says the batch has to do, over its leads: one flag per
+ * kind of effect, in the order of the batch statement's result columns
+ * (after the decisions themselves, column 1).
+ */
+enum
+{
+	DECIDE_DECISIONS = 1,
+	DECIDE_ENROLMENTS,			/* an enrolment exits, escalates or pauses */
+	DECIDE_TOUCHES,				/* unsent touches are withdrawn */
+	DECIDE_LEADS,				/* a lead's response, engagement, channel or bonus changes */
+	DECIDE_MOVES,				/* a lead escalates to another cadence */
+	DECIDE_HAND_OFFS,			/* a lead is handed to a rep */
+	DECIDE_ALERTS_CLOSED,		/* human contact or an exit closes existing alerts */
+	DECIDE_CONTACT,				/* human contact may close alerts this batch raises */
+	DECIDE_CONSENT,				/* consent is granted or revoked */
+	DECIDE_NCOLUMNS = DECIDE_CONSENT
+};
+
+/* refuse an invalid event (problem: "kind", "body" or "touch") */
+extern void ReportInvalidEvent(const char *problem, const char *kind, int64 lead_id,
+							   int64 touch_id) pg_attribute_noreturn();
+
+/* the effects of the kind one event acts as (KIND_EFFECTS), NULL as false */
+typedef struct EventKindEffects
+{
+	bool		response;
+	bool		engagement;
+	bool		human_contact;
+	bool		consent;		/* it grants or revokes consent */
+	bool		has_preferred_channel;
+	Datum		preferred_channel;	/* text */
+	bool		default_exit;
+	bool		default_pause;
+	bool		default_hand_off;
+} EventKindEffects;
+
+/*
+ * Refuse the one event (values and nulls, in the order above) if it is
+ * invalid, as the batch's check would; else read its kind's effects.
+ */
+extern void CheckOneEvent(const Datum *values, const char *nulls, EventKindEffects *effects);
+
+/*
+ * Decide what the one event does to its lead; fills
+ * flags[DECIDE_ENROLMENTS .. DECIDE_NCOLUMNS] and returns the decision as a
+ * cadence.event_decision[] of one element, whose (array) type is returned in
+ * *decisions_type.  The caller has locked the lead's touches and
+ * enrolments (event.c).
+ */
+extern Datum DecideOneEvent(const Datum *values, const char *nulls, const EventKindEffects *effects,
+							bool *flags, Oid *decisions_type);
+
+#endif							/* CADENCE_EVENT_H */
