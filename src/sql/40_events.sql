@@ -259,9 +259,14 @@ BEGIN
     IF cardinality(lead_ids) > 100 THEN
         PERFORM pg_catalog.set_config('plan_cache_mode', 'force_custom_plan', true);
     END IF;
-    -- concurrent batches take their turns of the round robin one after another
+    -- concurrent batches take their turns of the round robin one after
+    -- another; a tenant whose leads all have an active owner takes no turn
     PERFORM FROM cadence.rep r
      WHERE r.tenant_id = ANY (raise_alerts.tenant_ids) AND r.on_duty AND r.active AND r.role = 'rep'
+       AND EXISTS (SELECT FROM unnest(tenant_ids, lead_ids) AS i(tenant_id, lead_id)
+                     JOIN cadence.lead l ON l.tenant_id = i.tenant_id AND l.lead_id = i.lead_id
+                     LEFT JOIN cadence.rep o ON o.tenant_id = l.tenant_id AND o.rep_id = l.owner_rep_id AND o.active
+                    WHERE i.tenant_id = r.tenant_id AND o.rep_id IS NULL)
      ORDER BY r.tenant_id, r.rep_id
        FOR NO KEY UPDATE;
     -- the alerts to raise, each with its rep, in the order given
@@ -302,7 +307,10 @@ BEGIN
     -- batch's size: planned for the statistics of a tenant that had no
     -- events yet, the check of each alert's event would walk all of the
     -- tenant's events in the batch instead of looking one up by its key.
-    PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
+    -- (A small batch never left the function's own setting.)
+    IF cardinality(lead_ids) > 100 THEN
+        PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
+    END IF;
     WITH raised AS (
         INSERT INTO cadence.alert (tenant_id, lead_id, enrolment_id, event_id, reason, rep_id, created_at, escalate_at)
         SELECT u.tenant_id, u.lead_id, u.enrolment_id, u.event_id, u.reason, u.rep_id, u.raised_at, u.escalate_at
@@ -583,27 +591,6 @@ BEGIN
     IF cardinality(lead_ids) > 100 THEN
         PERFORM pg_catalog.set_config('plan_cache_mode', 'force_custom_plan', true);
     END IF;
-    SELECT i.lead_id INTO v_missing_lead
-      FROM unnest(tenant_ids, lead_ids) AS i(tenant_id, lead_id)
-     WHERE NOT EXISTS (SELECT FROM cadence.lead l WHERE l.tenant_id = i.tenant_id AND l.lead_id = i.lead_id)
-     LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'lead % does not exist (field "lead_id")', coalesce(v_missing_lead::text, 'NULL')
-            USING ERRCODE = 'no_data_found';
-    END IF;
-    SELECT i.cadence_key INTO v_missing
-      FROM unnest(tenant_ids, cadence_keys) AS i(tenant_id, cadence_key)
-     WHERE NOT EXISTS (SELECT FROM cadence.cadence c
-                         JOIN cadence.cadence_version v
-                           ON v.tenant_id = c.tenant_id AND v.cadence_key = c.cadence_key AND v.version = c.current_version
-                         JOIN cadence.step s
-                           ON s.tenant_id = v.tenant_id AND s.cadence_version_id = v.cadence_version_id AND s.step_no = 1
-                        WHERE c.tenant_id = i.tenant_id AND c.cadence_key = i.cadence_key)
-     LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'cadence "%" does not exist (field "cadence_key")', coalesce(v_missing, 'NULL')
-            USING ERRCODE = 'no_data_found';
-    END IF;
 
     WITH started AS (
         INSERT INTO cadence.enrolment (tenant_id, lead_id, cadence_version_id, enrolled_at, next_step_no, next_due_at,
@@ -635,6 +622,29 @@ BEGIN
               FROM started st
               JOIN cadence.cadence_version v ON v.tenant_id = st.tenant_id AND v.cadence_version_id = st.cadence_version_id
               JOIN cadence.cadence c ON c.tenant_id = v.tenant_id AND c.cadence_key = v.cadence_key) x;
+    -- A lead or cadence that is missing starts nothing (the statement above
+    -- joins them): name it.  The error undoes the enrolments made.
+    IF coalesce(cardinality(v_ids), 0) < cardinality(lead_ids) THEN
+        SELECT i.lead_id INTO v_missing_lead
+          FROM unnest(tenant_ids, lead_ids) AS i(tenant_id, lead_id)
+         WHERE NOT EXISTS (SELECT FROM cadence.lead l WHERE l.tenant_id = i.tenant_id AND l.lead_id = i.lead_id)
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'lead % does not exist (field "lead_id")', coalesce(v_missing_lead::text, 'NULL')
+                USING ERRCODE = 'no_data_found';
+        END IF;
+        SELECT i.cadence_key INTO v_missing
+          FROM unnest(tenant_ids, cadence_keys) AS i(tenant_id, cadence_key)
+         WHERE NOT EXISTS (SELECT FROM cadence.cadence c
+                             JOIN cadence.cadence_version v
+                               ON v.tenant_id = c.tenant_id AND v.cadence_key = c.cadence_key AND v.version = c.current_version
+                             JOIN cadence.step s
+                               ON s.tenant_id = v.tenant_id AND s.cadence_version_id = v.cadence_version_id AND s.step_no = 1
+                            WHERE c.tenant_id = i.tenant_id AND c.cadence_key = i.cadence_key)
+         LIMIT 1;
+        RAISE EXCEPTION 'cadence "%" does not exist (field "cadence_key")', coalesce(v_missing, 'NULL')
+            USING ERRCODE = 'no_data_found';
+    END IF;
     -- the first steps may be due now: the scheduler should not wait for its interval
     PERFORM cadence.wake_worker();
     IF v_hot_tenants IS NOT NULL THEN

@@ -13,7 +13,7 @@
 -- different lengths, missing times and reasons, unknown leads and cadences.
 -- Simulated clock: every call passes its time.  Leads are in New York.
 BEGIN;
-SELECT plan(53);
+SELECT plan(55);
 
 -- Everything an event could change, to compare before and after a refusal.
 CREATE FUNCTION pg_temp.event_state() RETURNS jsonb
@@ -289,5 +289,17 @@ SELECT throws_ok(
     '22004', 'an alert needs a reason (field "reasons")',
     'raise_alerts refuses a missing reason');
 SELECT is(pg_temp.event_state(), :'before_sets'::jsonb, 'and none of them changed anything');
+-- A batch with one unknown lead starts none of its leads.
+INSERT INTO cadence.lead (external_id, first_name, email, time_zone)
+VALUES ('E-PARTIAL', 'Pat', 'pat@example.com', 'America/New_York') RETURNING lead_id AS partial \gset
+SELECT throws_ok(
+    format($$SELECT cadence.start_enrolments(ARRAY[cadence.current_tenant(), cadence.current_tenant()],
+                                              ARRAY[%s, 987654]::bigint[], ARRAY['warm-30', 'warm-30'],
+                                              ARRAY['2026-04-07 15:00+00', '2026-04-07 15:00+00']::timestamptz[],
+                                              ARRAY[NULL, NULL]::bigint[])$$, :partial),
+    'P0002', 'lead 987654 does not exist (field "lead_id")',
+    'start_enrolments refuses a batch with one unknown lead');
+SELECT is((SELECT count(*) FROM cadence.enrolment WHERE lead_id = :partial), 0::bigint,
+          'and enrols none of the batch, the known lead included');
 SELECT * FROM finish();
 ROLLBACK;
