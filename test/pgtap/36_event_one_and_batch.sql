@@ -1,8 +1,10 @@
 -- One event at a time and a batch of events end in the same state.  The
--- trigger has statements of its own for a statement of one event (what
--- record_event and most webhooks send) and a lead's own columns are then
--- written together with its new score; a statement of several events takes
--- the set-based path.  Two tenants get the same cadences, reps and leads,
+-- trigger decides a statement of one event (what record_event and most
+-- webhooks send) in C from reads by key (src/event_one.c), and a lead's
+-- own columns are then written together with its new score; a statement of
+-- several events takes the set-based path.  The day covers the defaults,
+-- a cadence's own exit_on, pause_on and hand_off_on lists, the tenant's own
+-- kinds, escalation, and a lead with no enrolment.  Two tenants get the same cadences, reps and leads,
 -- and the same day of events: Lakeside through record_event, one call per
 -- event; Harbor in one INSERT per minute, each minute holding events of
 -- different leads.  Leads, enrolments, touches, alerts and consent must
@@ -10,7 +12,7 @@
 -- Simulated clock: every call passes its time.  Leads are in New York (EDT,
 -- UTC-4 in April 2026).
 BEGIN;
-SELECT plan(6);
+SELECT plan(8);
 
 CREATE FUNCTION pg_temp.set_up_tenant() RETURNS void
 LANGUAGE plpgsql AS $fn$
@@ -38,6 +40,26 @@ BEGIN
     PERFORM cadence.enroll(l.lead_id, 'one-warm', '2026-04-01 13:00Z')
        FROM cadence.lead l WHERE l.tenant_id = cadence.current_tenant();
     PERFORM cadence.tick('2026-04-01 13:05Z');
+    -- A cadence that lists its own exit, pause and hand-off kinds, two
+    -- kinds of the tenant's own, and four more leads: two on that cadence,
+    -- one never enrolled, one on warm.
+    PERFORM cadence.register_event_kind('test_drive_booked', response => true, default_exit => true);
+    PERFORM cadence.register_event_kind('brochure_view', preferred_channel => 'email');
+    PERFORM cadence.define_cadence($${
+      "key": "one-rules", "name": "Own rules", "tier": "warm",
+      "steps": [{"channel": "email", "timing": "immediate", "message": {"subject": "Hello", "body": "Hi {{first_name|there}}."}},
+                {"channel": "email", "timing": "day 3", "message": {"subject": "Brochure", "body": "Here it is."}}],
+      "rules": {"exit_on": ["test_drive_booked", "sold"], "pause_on": ["email_reply"],
+                "hand_off_on": ["email_reply", "credit_question"],
+                "escalate": [{"when": {"event": "brochure_view", "count": 2}, "move_to": "one-hot", "score": 10}]}}$$);
+    INSERT INTO cadence.lead (external_id, first_name, email, phone, time_zone, source)
+    SELECT 'L-' || n, 'Lead' || n, 'lead' || n || '@example.com', '+155555507' || n, 'America/New_York', 'web'
+      FROM generate_series(9, 12) AS n;
+    PERFORM cadence.enroll(l.lead_id, CASE WHEN l.external_id = 'L-12' THEN 'one-warm' ELSE 'one-rules' END,
+                           '2026-04-01 13:10Z')
+       FROM cadence.lead l
+      WHERE l.tenant_id = cadence.current_tenant() AND l.external_id IN ('L-9', 'L-10', 'L-12');
+    PERFORM cadence.tick('2026-04-01 13:15Z');
 END
 $fn$;
 
@@ -67,6 +89,20 @@ INSERT INTO day_events VALUES
     ('2026-04-01 14:05Z', 'L-2', 'sms_reply', 'Call me after 5'),
     ('2026-04-01 14:05Z', 'L-4', 'email_open', NULL),
     ('2026-04-01 14:05Z', 'L-7', 'email_open', NULL),
+    -- the cadence's own rules, the tenant's kinds, a lead with no enrolment
+    ('2026-04-01 15:00Z', 'L-9', 'sms_reply', 'Sounds good'),
+    ('2026-04-01 15:00Z', 'L-10', 'credit_question', NULL),
+    ('2026-04-01 15:00Z', 'L-11', 'trade_value_request', NULL),
+    ('2026-04-01 15:00Z', 'L-12', 'brochure_view', NULL),
+    ('2026-04-01 15:01Z', 'L-9', 'brochure_view', NULL),
+    ('2026-04-01 15:01Z', 'L-10', 'email_reply', 'Call me'),
+    ('2026-04-01 15:01Z', 'L-11', 'test_drive_booked', NULL),
+    ('2026-04-01 15:02Z', 'L-9', 'brochure_view', NULL),
+    ('2026-04-01 15:02Z', 'L-12', 'email_open', NULL),
+    ('2026-04-01 15:03Z', 'L-10', 'test_drive_booked', NULL),
+    ('2026-04-01 15:03Z', 'L-12', 'lost', NULL),
+    ('2026-04-01 15:04Z', 'L-10', 'email_reply', 'Thanks'),
+    ('2026-04-01 15:04Z', 'L-11', 'email_open', NULL),
     ('2026-04-02 10:00Z', 'L-8', 'email_open', NULL),
     ('2026-04-02 10:00Z', 'L-1', 'email_open', NULL);
 
@@ -139,9 +175,9 @@ BEGIN
 END
 $$;
 
-SELECT is(:recorded::bigint, 21::bigint, 'Lakeside recorded the 21 events one by one');
-SELECT is((SELECT count(*) FROM cadence.event WHERE tenant_id = :harbor), 21::bigint,
-          'Harbor loaded the same 21 events in 7 statements of 2 to 4 events');
+SELECT is(:recorded::bigint, 34::bigint, 'Lakeside recorded the 34 events one by one');
+SELECT is((SELECT count(*) FROM cadence.event WHERE tenant_id = :harbor), 34::bigint,
+          'Harbor loaded the same 34 events in 12 statements of 2 to 4 events');
 
 -- The day did real work on both paths.
 SELECT ok((SELECT count(*) FILTER (WHERE e.exit_reason = 'escalated') >= 3
@@ -154,6 +190,29 @@ SELECT ok((SELECT count(*) >= 3 FROM cadence.alert WHERE tenant_id = :lakeside)
           AND (SELECT count(*) = 2 FROM cadence.consent WHERE tenant_id = :lakeside AND action = 'revoke')
           AND (SELECT count(*) >= 1 FROM cadence.lead WHERE tenant_id = :lakeside AND preferred_channel = 'sms'),
           'Lakeside: alerts raised and closed, two opt-outs, a preferred channel');
+
+SELECT results_eq(
+    format($$SELECT l.external_id, v.cadence_key, e.status, e.exit_reason, e.paused_at, e.ended_at
+               FROM cadence.enrolment e
+               JOIN cadence.lead l ON l.tenant_id = e.tenant_id AND l.lead_id = e.lead_id
+               JOIN cadence.cadence_version v ON v.tenant_id = e.tenant_id AND v.cadence_version_id = e.cadence_version_id
+              WHERE e.tenant_id = %s AND l.external_id IN ('L-9', 'L-10', 'L-12') ORDER BY 1, e.enrolment_id$$, :lakeside),
+    $$VALUES ('L-10', 'one-rules', 'exited', 'test_drive_booked', '2026-04-01 15:01Z'::timestamptz, '2026-04-01 15:03Z'::timestamptz),
+             ('L-12', 'one-warm', 'exited', 'lost', NULL, '2026-04-01 15:03Z'),
+             ('L-9', 'one-rules', 'exited', 'escalated', NULL, '2026-04-01 15:02Z'),
+             ('L-9', 'one-hot', 'active', NULL, NULL, NULL)$$,
+    'Lakeside: the cadence''s own lists pause on an email reply (not a text) and exit on the tenant''s kind; '
+    'two brochure views escalate');
+SELECT results_eq(
+    format($$SELECT l.external_id, a.reason, a.status, a.created_at, a.closed_by
+               FROM cadence.alert a JOIN cadence.lead l ON l.tenant_id = a.tenant_id AND l.lead_id = a.lead_id
+              WHERE a.tenant_id = %s AND l.external_id IN ('L-9', 'L-10', 'L-11', 'L-12') ORDER BY 1, a.alert_id$$, :lakeside),
+    $$VALUES ('L-10', 'credit_question', 'closed', '2026-04-01 15:00Z'::timestamptz, 'event:test_drive_booked'),
+             ('L-10', 'email_reply', 'closed', '2026-04-01 15:01Z', 'event:test_drive_booked'),
+             ('L-10', 'email_reply', 'open', '2026-04-01 15:04Z', NULL),
+             ('L-11', 'trade_value_request', 'closed', '2026-04-01 15:00Z', 'event:test_drive_booked'),
+             ('L-9', 'new_hot_lead', 'open', '2026-04-01 15:02Z', NULL)$$,
+    'Lakeside: hand-offs by the cadence''s list, by default without an enrolment, closed by an exit');
 
 SELECT bag_eq(format('SELECT * FROM pg_temp.state(%s)', :lakeside),
               format('SELECT * FROM pg_temp.state(%s)', :harbor),
