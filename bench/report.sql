@@ -50,13 +50,14 @@ SELECT figure,
 
 \pset format unaligned
 \pset tuples_only on
-SELECT format('tick runs (s): engine %s; baseline %s; one committed tick (commit included): %s s',
+-- the committed tick is timed when the claim figure builds its queue
+SELECT format('tick runs (s): engine %s; baseline %s%s',
               (SELECT string_agg(to_char(seconds, 'FM990.000'), ' ' ORDER BY run) FROM bench.result
                 WHERE figure = 'tick' AND variant = 'engine'),
               (SELECT string_agg(to_char(seconds, 'FM990.000'), ' ' ORDER BY run) FROM bench.result
                 WHERE figure = 'tick' AND variant = 'baseline'),
-              (SELECT to_char(seconds, 'FM990.000') FROM bench.result
-                WHERE figure = 'tick' AND variant = 'engine_committed'));
+              (SELECT '; one committed tick (commit included): ' || to_char(seconds, 'FM990.000') || ' s'
+                 FROM bench.result WHERE figure = 'tick' AND variant = 'engine_committed'));
 SELECT format('claim+complete runs: engine %s touches in %s s; baseline %s touches in %s s',
               e.items, to_char(e.seconds, 'FM990.00'), b.items, to_char(b.seconds, 'FM990.00'))
   FROM bench.result e, bench.result b
