@@ -11,7 +11,7 @@
 -- Simulated clock: every call passes its time.  Leads are in New York (EDT,
 -- UTC-4 in April 2026): texts may go out 13:00-24:00 UTC.
 BEGIN;
-SELECT plan(42);
+SELECT plan(51);
 
 CREATE TEMP VIEW lead_touch AS
 SELECT l.external_id, t.*
@@ -264,5 +264,34 @@ SELECT results_eq(
     $$VALUES ('sil-hot',  'exited', 'silence', '2026-06-01 14:00+00'::timestamptz),
              ('sil-warm', 'active', NULL,      NULL::timestamptz)$$,
     'the lead resumed after its last step has moved to warm on silence');
+
+-- ---------------------------------------------------------------------------
+-- An open after the break-up text was queued, before the move a day after
+-- it: the move comes 7 days after the open instead, to the second.
+INSERT INTO cadence.lead (external_id, first_name, email, phone, time_zone)
+VALUES ('S-LATE', 'Lea', 'lea@example.com', '+15555550509', 'America/New_York');
+SELECT cadence.record_consent(lead_id, 'sms', 'grant', 'web_form', '2026-07-06 12:00+00') AS late_consent
+  FROM cadence.lead WHERE external_id = 'S-LATE' \gset
+SELECT cadence.enroll(lead_id, 'sil-breakup', '2026-07-06 14:00+00') AS e_late FROM cadence.lead WHERE external_id = 'S-LATE' \gset
+SELECT lives_ok($$SELECT cadence.tick('2026-07-07 14:00+00')$$, 'ticks queue the two emails');
+SELECT lives_ok($$SELECT cadence.tick('2026-07-13 14:00+00')$$, 'tick at the silence time queues the break-up text');
+SELECT row_eq(
+    format($$SELECT status, next_step_no, move_due_at FROM cadence.enrolment WHERE enrolment_id = %s$$, :e_late),
+    ROW('active'::text, 4, '2026-07-14 14:00+00'::timestamptz),
+    'the move is set for a day after the break-up text');
+SELECT cadence.record_event(lead_id, 'email_open', '2026-07-13 20:00+00') AS ev_late
+  FROM cadence.lead WHERE external_id = 'S-LATE' \gset
+SELECT lives_ok($$SELECT cadence.tick('2026-07-14 14:00+00')$$, 'tick a day after the break-up text');
+SELECT row_eq(
+    format($$SELECT status, move_due_at FROM cadence.enrolment WHERE enrolment_id = %s$$, :e_late),
+    ROW('active'::text, '2026-07-20 20:00+00'::timestamptz),
+    'the lead opened since: no move, set for 7 days after the open');
+SELECT lives_ok($$SELECT cadence.tick('2026-07-20 19:59:59+00')$$, 'tick one second before');
+SELECT is((SELECT status FROM cadence.enrolment WHERE enrolment_id = :e_late), 'active', 'still on its cadence');
+SELECT lives_ok($$SELECT cadence.tick('2026-07-20 20:00+00')$$, 'tick 7 days after the open');
+SELECT row_eq(
+    format($$SELECT status, exit_reason, ended_at FROM cadence.enrolment WHERE enrolment_id = %s$$, :e_late),
+    ROW('exited'::text, 'silence'::text, '2026-07-20 20:00+00'::timestamptz),
+    'moves on silence 7 days after the open');
 SELECT * FROM finish();
 ROLLBACK;
