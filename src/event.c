@@ -101,15 +101,14 @@ static const char *const validate_sql =
 ", running AS (" \
 "    SELECT e.tenant_id, e.lead_id, e.enrolment_id, e.status, e.enrolled_at, e.exit_reason," \
 "           v.cadence_key, v.rules" \
-"      FROM cadence.enrolment e" \
+"      FROM (SELECT DISTINCT ev.tenant_id, ev.lead_id FROM ev) x" \
+"      JOIN cadence.enrolment e" \
+"        ON e.tenant_id = x.tenant_id AND e.lead_id = x.lead_id AND e.status IN ('active', 'paused')" \
 "      JOIN cadence.cadence_version v" \
 "        ON v.tenant_id = e.tenant_id AND v.cadence_version_id = e.cadence_version_id" \
-"     WHERE (e.tenant_id, e.lead_id) IN (SELECT ev.tenant_id, ev.lead_id FROM ev)" \
-"       AND e.status IN ('active', 'paused')" \
 "       FOR NO KEY UPDATE OF e" \
 "), effects AS (" \
-"    SELECT ev.*, r.enrolment_id, r.status AS enrolment_status, r.enrolled_at, r.exit_reason," \
-"           r.cadence_key, r.rules," \
+"    SELECT ev.*," \
 "           " RULES_SAY("r.rules", "exit_on", "ev.kind", "ev.default_exit") " AS exits," \
 "           " RULES_SAY("r.rules", "pause_on", "ev.kind", "ev.default_pause") " AS pauses," \
 "           " RULES_SAY("r.rules", "hand_off_on", "ev.kind", "ev.default_hand_off") " AS hands_off" \
@@ -117,11 +116,15 @@ static const char *const validate_sql =
 "      LEFT JOIN running r ON r.tenant_id = ev.tenant_id AND r.lead_id = ev.lead_id" \
 ")"
 
-/* one row per lead: the first exit, pause and hand-off, the latest engagement */
+/*
+ * one row per lead: the first exit, pause and hand-off, the latest
+ * engagement, grouped by the lead alone; then the lead's enrolment
+ */
 #define DECISION_OF_EVENTS \
 ", decision AS (" \
-"    SELECT f.tenant_id, f.lead_id, f.enrolment_id, f.enrolment_status, f.enrolled_at," \
-"           f.exit_reason, f.cadence_key, f.rules," \
+"    SELECT a.*, r.enrolment_id, r.status AS enrolment_status, r.enrolled_at, r.exit_reason, r.cadence_key, r.rules" \
+"      FROM (" \
+"    SELECT f.tenant_id, f.lead_id," \
 "           (array_agg(f.kind ORDER BY f.occurred_at, f.event_id) FILTER (WHERE f.exits))[1] AS exit_kind," \
 "           min(f.occurred_at) FILTER (WHERE f.exits) AS exit_at," \
 "           (array_agg(f.kind ORDER BY f.occurred_at, f.event_id) FILTER (WHERE f.pauses))[1] AS pause_kind," \
@@ -138,8 +141,9 @@ static const char *const validate_sql =
 "           max(f.occurred_at) AS last_at," \
 "           array_agg(DISTINCT f.kind) AS kinds" \
 "      FROM effects f" \
-"     GROUP BY f.tenant_id, f.lead_id, f.enrolment_id, f.enrolment_status, f.enrolled_at," \
-"              f.exit_reason, f.cadence_key, f.rules" \
+"     GROUP BY f.tenant_id, f.lead_id" \
+"           ) a" \
+"      LEFT JOIN running r ON r.tenant_id = a.tenant_id AND r.lead_id = a.lead_id" \
 ")"
 
 /*
