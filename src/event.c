@@ -8,8 +8,8 @@
  * It first refuses the whole statement if any event is invalid (an unknown
  * kind, a touch of another lead, a malformed payload), locks the leads'
  * unsent touches and running enrolments, decides in one statement what the
- * events do to each lead (decide_sql), and then runs only the statements
- * for the effects the batch has:
+ * events do to each lead (decide_sql; DecideOneEvent for one event), and
+ * then runs only the statements for the effects the batch has:
  *
  *	- consent: unsubscribe, STOP-like SMS replies, START, opt_out are written
  *	  to the consent ledger, whose own trigger cancels unsent touches;
@@ -420,8 +420,8 @@ static DecisionStatement alerts_closed_stmt = {alerts_closed_sql, NULL};
 static Oid	decisions_type = InvalidOid;
 
 /*
- * The effects over decisions, in order.  Each runs when its column of
- * decide_sql says the batch has such work.  Existing alerts are closed
+ * The effects over decisions, in order.  Each runs when its flag (a column
+ * of decide_sql, or set by DecideOneEvent) says the batch has such work.  Existing alerts are closed
  * before the batch raises its own, so that a contact closes what was open
  * and a later signal of the same kind still raises a new alert (close_sql
  * then closes it if a later contact in the batch answered it).

@@ -15,7 +15,7 @@
 
 /*
  * The one new event of a statement of one event, as the parameters of the
- * statements made for it (ONE_EVENT in event.c), in this order.
+ * statements made for it (ONE_EVENT below), in this order.
  */
 enum
 {

@@ -162,8 +162,11 @@ CheckOneEvent(const Datum *values, const char *nulls, EventKindEffects *effects)
 
 	rc = SPI_execute_plan(KeptPlan(&kind_plan, kind_sql, ONE_EVENT_NARGS, OneEventTypes, 0),
 						  (Datum *) values, nulls, false, 1);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "reading the kind of an event failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed != 1)
+		elog(ERROR, "reading the kind of an event returned %llu rows, expected 1",
+			 (unsigned long long) SPI_processed);
 
 	if (ResultFlag(KIND_IS_UNKNOWN))
 		problem = "kind";
@@ -190,9 +193,10 @@ CheckOneEvent(const Datum *values, const char *nulls, EventKindEffects *effects)
 }
 
 /*
- * cadence.event_decision's type and row descriptor, checked against
- * decision_fields (the type comes with the extension, so it is looked up by
- * name; a re-created extension gives it a new OID).
+ * cadence.event_decision's type and row descriptor (reference-counted: the
+ * caller releases it), checked against decision_fields.  The type comes
+ * with the extension, so it is looked up by name; a re-created extension
+ * gives it a new OID.
  */
 static TupleDesc
 DecisionDescriptor(Oid *type)
@@ -206,7 +210,7 @@ DecisionDescriptor(Oid *type)
 							ObjectIdGetDatum(namespace));
 	if (!OidIsValid(*type))
 		elog(ERROR, "type cadence.event_decision is missing");
-	desc = lookup_rowtype_tupdesc_copy(*type, -1);
+	desc = lookup_rowtype_tupdesc(*type, -1);
 	if (*type == checked_type)
 		return desc;
 	if (desc->natts != D_NFIELDS)
@@ -364,6 +368,7 @@ DecideOneEvent(const Datum *values, const char *nulls, const EventKindEffects *e
 	desc = DecisionDescriptor(&type);
 	decision = heap_form_tuple(desc, fields, isnull);
 	element = heap_copy_tuple_as_datum(decision, desc);
+	ReleaseTupleDesc(desc);
 	*decisions_type = get_array_type(type);
 	return PointerGetDatum(construct_array(&element, 1, type, -1, false, TYPALIGN_DOUBLE));
 }

@@ -241,9 +241,13 @@ static const char *const tick_sql =
  * For a silence move, move_due_at is the earliest time: engagement events
  * only write the lead's last_engagement_at, and the move is due once that
  * is on_silence.after ago.  An enrolment found too early is given its
- * later time instead (pushed).  The lead is locked in share mode with the
- * enrolment, so that an event committing meanwhile (it locks the lead to
- * write it) is seen: the row is read again as that event left it.
+ * later time instead (pushed).  An event being applied holds the
+ * enrolment, so its lead is skipped; the lead itself is locked in share
+ * mode, so that a writer of last_engagement_at that committed since the
+ * statement began (an event, complete_touches, the CRM) is seen: the row is
+ * read again as it left it.  The lead is locked first, so that a lead held
+ * by a writer (a long rescore, say) is skipped without leaving its
+ * enrolment locked until the tick commits.
  * Returns the enrolments handled (moved, pushed, or sent to the break-up
  * message) and the moves made.
  */
@@ -260,8 +264,8 @@ static const char *const move_sql =
 "     WHERE e.tenant_id = $1 AND e.status = 'active' AND e.move_due_at <= $2"
 "     ORDER BY e.move_due_at, e.enrolment_id"
 "     LIMIT $3"
-"       FOR NO KEY UPDATE OF e SKIP LOCKED"
 "       FOR SHARE OF l SKIP LOCKED"
+"       FOR NO KEY UPDATE OF e SKIP LOCKED"
 "), pushed AS ("
 "    UPDATE cadence.enrolment e"
 "       SET move_due_at = d.silence_due"

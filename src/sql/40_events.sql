@@ -259,14 +259,19 @@ BEGIN
     IF cardinality(lead_ids) > 100 THEN
         PERFORM pg_catalog.set_config('plan_cache_mode', 'force_custom_plan', true);
     END IF;
+    -- The reps this call may alert are locked first, in order, so that
     -- concurrent batches take their turns of the round robin one after
-    -- another; a tenant whose leads all have an active owner takes no turn
+    -- another and update the reps they share without deadlocking: the
+    -- leads' active owners, and the on-duty reps when a lead has no active
+    -- owner (otherwise the tenant takes no turn).
     PERFORM FROM cadence.rep r
-     WHERE r.tenant_id = ANY (raise_alerts.tenant_ids) AND r.on_duty AND r.active AND r.role = 'rep'
+     WHERE r.tenant_id = ANY (raise_alerts.tenant_ids) AND r.active
        AND EXISTS (SELECT FROM unnest(tenant_ids, lead_ids) AS i(tenant_id, lead_id)
                      JOIN cadence.lead l ON l.tenant_id = i.tenant_id AND l.lead_id = i.lead_id
                      LEFT JOIN cadence.rep o ON o.tenant_id = l.tenant_id AND o.rep_id = l.owner_rep_id AND o.active
-                    WHERE i.tenant_id = r.tenant_id AND o.rep_id IS NULL)
+                    WHERE i.tenant_id = r.tenant_id
+                      AND (o.rep_id = r.rep_id
+                           OR (o.rep_id IS NULL AND r.on_duty AND r.role = 'rep')))
      ORDER BY r.tenant_id, r.rep_id
        FOR NO KEY UPDATE;
     -- the alerts to raise, each with its rep, in the order given
@@ -401,8 +406,9 @@ COMMENT ON FUNCTION cadence.record_event(bigint, text, timestamptz, bigint, json
   'Record an engagement event and apply it at once; a repeated (source, provider_id) returns the first event''s id';
 
 -- What a batch of new events does to one lead, as the event trigger decides
--- it in one statement and then applies it in the few statements that have
--- work (src/event.c).  Internal: nothing else reads or stores it.
+-- it (in one statement, or in C for a single event) and then applies it in
+-- the few statements that have work (src/event.c, src/event_one.c).
+-- Internal: nothing else reads or stores it.
 CREATE TYPE cadence.event_decision AS (
     tenant_id         bigint,
     lead_id           bigint,
@@ -642,8 +648,12 @@ BEGIN
                                ON s.tenant_id = v.tenant_id AND s.cadence_version_id = v.cadence_version_id AND s.step_no = 1
                             WHERE c.tenant_id = i.tenant_id AND c.cadence_key = i.cadence_key)
          LIMIT 1;
-        RAISE EXCEPTION 'cadence "%" does not exist (field "cadence_key")', coalesce(v_missing, 'NULL')
-            USING ERRCODE = 'no_data_found';
+        IF FOUND THEN
+            RAISE EXCEPTION 'cadence "%" does not exist (field "cadence_key")', coalesce(v_missing, 'NULL')
+                USING ERRCODE = 'no_data_found';
+        END IF;
+        RAISE EXCEPTION 'enrolled % of the % leads given', coalesce(cardinality(v_ids), 0), cardinality(lead_ids)
+            USING ERRCODE = 'internal_error';
     END IF;
     -- the first steps may be due now: the scheduler should not wait for its interval
     PERFORM cadence.wake_worker();
