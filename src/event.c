@@ -642,8 +642,11 @@ ReportInvalidEvent(const char *problem, const char *kind, int64 lead_id, int64 t
 static void
 ValidateNewEvents(Batch *batch)
 {
+	HeapTuple	row;
+	TupleDesc	desc;
 	bool		isnull;
-	Datum		touch_id;
+	int64		lead_id;
+	int64		touch_id;
 
 	if (batch->one)
 	{
@@ -653,11 +656,11 @@ ValidateNewEvents(Batch *batch)
 	RunOverBatch(batch, validate_sql, &validate_plan, NULL, NULL, 1);
 	if (SPI_processed == 0)
 		return;
-	touch_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
-	ReportInvalidEvent(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4),
-					   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
-					   DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)),
-					   isnull ? 0 : DatumGetInt64(touch_id));
+	row = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	lead_id = DatumGetInt64(SPI_getbinval(row, desc, 2, &isnull));
+	touch_id = DatumGetInt64(SPI_getbinval(row, desc, 3, &isnull));
+	ReportInvalidEvent(SPI_getvalue(row, desc, 4), SPI_getvalue(row, desc, 1), lead_id, isnull ? 0 : touch_id);
 }
 
 /*
