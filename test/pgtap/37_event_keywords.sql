@@ -7,7 +7,7 @@
 -- Simulated clock: every call passes its time.  Leads are in New York (EDT,
 -- UTC-4 in April 2026).
 BEGIN;
-SELECT plan(16);
+SELECT plan(17);
 
 -- The keyword rules on their own.
 SELECT results_eq(
@@ -36,6 +36,20 @@ SELECT results_eq(
        ORDER BY n$$,
     $$VALUES ('unsubscribe'), ('unsubscribe'), ('unsubscribe'), (NULL::text), (NULL), (NULL)$$,
     'email: the first line typed above the quote, or the subject, is the keyword; a keyword further down is not');
+
+SELECT results_eq(
+    $$SELECT cadence.applied_event_kind(k, p)
+        FROM (VALUES (1, 'sms_reply', '{"body": "STOP"}'::jsonb), (2, 'sms_reply', '{"body": "Start!"}'),
+                     (3, 'sms_reply', '{"body": "Stop by Saturday?"}'), (4, 'sms_reply', '{}'),
+                     (5, 'sms_reply', NULL), (6, 'email_reply', '{"subject": "Unsubscribe"}'),
+                     (7, 'email_reply', '{"body": "remove me\n> On Monday you wrote"}'),
+                     (8, 'email_reply', '{"body": "Send the price", "subject": "Re: RAV4"}'),
+                     (9, 'email_open', '{"body": "STOP"}'), (10, 'unsubscribe', '{}'),
+                     (11, NULL, '{"body": "STOP"}')) AS x(n, k, p)
+       ORDER BY n$$,
+    $$VALUES ('sms_stop'::text), ('sms_start'), ('sms_reply'), ('sms_reply'), ('sms_reply'), ('unsubscribe'),
+             ('unsubscribe'), ('email_reply'), ('email_open'), ('unsubscribe'), (NULL)$$,
+    'applied kind: only a reply''s body (or an email''s subject) can make it act as a keyword; other kinds stay');
 
 INSERT INTO cadence.rep (external_id, name, phone, email, on_duty)
 VALUES ('R-KIM', 'Kim Osei', '+15555550300', 'kim@lakeside.example', true);
