@@ -7,9 +7,9 @@
  * new_events), so a bulk load is applied in sets rather than row by row.
  * It first refuses the whole statement if any event is invalid (an unknown
  * kind, a touch of another lead, a malformed payload), locks the leads'
- * unsent touches and running enrolments, decides in one statement what the
- * events do to each lead (decide_sql; DecideOneEvent for one event), and
- * then runs only the statements for the effects the batch has:
+ * unsent touches and running enrolments, decides what the events do to
+ * each lead (event_decide.c, for one event or a batch alike), and then runs
+ * only the statements for the effects the batch has:
  *
  *	- consent: unsubscribe, STOP-like SMS replies, START, opt_out are written
  *	  to the consent ledger, whose own trigger cancels unsent touches;
@@ -29,10 +29,10 @@
  * event's own tenant, and cadence definitions are only read.
  *
  * A batch of one event, the common case (a webhook, record_event), is
- * checked and decided in C from reads by key (event_one.c), and locked by
- * statements of its own that take the event as parameters: they do the
- * same, and cost less to start, which is most of what a statement costs
- * for one event.  The SQL pieces both ways share are in event.h.
+ * checked and decided from reads by key (event_one.c, event_decide.c), and
+ * locked by statements of its own that take the event as parameters: they
+ * do the same, and cost less to start, which is most of what a statement
+ * costs for one event.  The SQL pieces both ways share are in event.h.
  */
 #include "postgres.h"
 
@@ -56,14 +56,6 @@ PG_FUNCTION_INFO_V1(cadence_event_applied);
  */
 #define SMALL_BATCH 1000
 
-/*
- * The statements below read the new events from the transition table
- * (NEW_EVENTS), or those for a batch of one event read it from parameters
- * $1 to $9 (ONE_EVENT, filled by ReadOneEvent()) and its lead's rows by
- * key.
- */
-#define NEW_EVENTS "new_events n"
-
 Oid			OneEventTypes[ONE_EVENT_NARGS] = {
 	INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, JSONBOID, TEXTOID, INT8OID, TEXTOID
 };
@@ -75,146 +67,6 @@ static const char *const validate_sql =
 "  FROM " NEW_EVENTS
 " WHERE " KIND_UNKNOWN("n") " OR " BODY_NOT_TEXT("n") " OR " TOUCH_OF_ANOTHER_LEAD("n")
 " LIMIT 1";
-
-/* every new event with the kind it acts as (STOP in an SMS reply is sms_stop) and that kind's effects */
-#define EVENTS_WITH_KINDS \
-"ev AS (" \
-"    SELECT n.tenant_id, n.event_id, n.lead_id, n.occurred_at, n.source, n.applied_kind AS kind, " KIND_EFFECTS \
-"      FROM " NEW_EVENTS \
-"      LEFT JOIN cadence.custom_event_kind c ON c.tenant_id = n.tenant_id AND c.kind = n.applied_kind" \
-"      LEFT JOIN cadence.event_kind b ON b.kind = n.applied_kind" \
-")"
-
-/*
- * The decision statement: what the events do to each of their leads, one
- * row per lead (an event_decision), and which kinds of effect the batch has
- * at all, so that only the statements with work run.  The lead's running
- * enrolment is locked (lock_enrolments_sql has already taken it), so the
- * statements that follow find it as decided here.
- *
- * A batch of one event is decided alike by DecideOneEvent() (event_one.c),
- * with the same pieces from event.h.
- */
-
-/* the leads' running enrolments, locked, and what their cadences make of each event */
-#define RUNNING_AND_EFFECTS \
-", running AS (" \
-"    SELECT e.tenant_id, e.lead_id, e.enrolment_id, e.status, e.enrolled_at, e.exit_reason," \
-"           v.cadence_key, v.rules" \
-"      FROM (SELECT DISTINCT ev.tenant_id, ev.lead_id FROM ev) x" \
-"      JOIN cadence.enrolment e" \
-"        ON e.tenant_id = x.tenant_id AND e.lead_id = x.lead_id AND e.status IN ('active', 'paused')" \
-"      JOIN cadence.cadence_version v" \
-"        ON v.tenant_id = e.tenant_id AND v.cadence_version_id = e.cadence_version_id" \
-"       FOR NO KEY UPDATE OF e" \
-"), effects AS (" \
-"    SELECT ev.*," \
-"           " RULES_SAY("r.rules", "exit_on", "ev.kind", "ev.default_exit") " AS exits," \
-"           " RULES_SAY("r.rules", "pause_on", "ev.kind", "ev.default_pause") " AS pauses," \
-"           " RULES_SAY("r.rules", "hand_off_on", "ev.kind", "ev.default_hand_off") " AS hands_off" \
-"      FROM ev" \
-"      LEFT JOIN running r ON r.tenant_id = ev.tenant_id AND r.lead_id = ev.lead_id" \
-")"
-
-/*
- * one row per lead: the first exit, pause and hand-off, the latest
- * engagement, grouped by the lead alone; then the lead's enrolment
- */
-#define DECISION_OF_EVENTS \
-", decision AS (" \
-"    SELECT a.*, r.enrolment_id, r.status AS enrolment_status, r.enrolled_at, r.exit_reason, r.cadence_key, r.rules" \
-"      FROM (" \
-"    SELECT f.tenant_id, f.lead_id," \
-"           (array_agg(f.kind ORDER BY f.occurred_at, f.event_id) FILTER (WHERE f.exits))[1] AS exit_kind," \
-"           min(f.occurred_at) FILTER (WHERE f.exits) AS exit_at," \
-"           (array_agg(f.kind ORDER BY f.occurred_at, f.event_id) FILTER (WHERE f.pauses))[1] AS pause_kind," \
-"           min(f.occurred_at) FILTER (WHERE f.pauses) AS pause_at," \
-"           (array_agg(f.kind ORDER BY f.occurred_at, f.event_id) FILTER (WHERE f.hands_off))[1] AS hand_off_kind," \
-"           (array_agg(f.event_id ORDER BY f.occurred_at, f.event_id) FILTER (WHERE f.hands_off))[1] AS hand_off_event," \
-"           min(f.occurred_at) FILTER (WHERE f.hands_off) AS hand_off_at," \
-"           max(f.occurred_at) FILTER (WHERE f.response) AS response_at," \
-"           max(f.occurred_at) FILTER (WHERE f.engagement) AS engaged_at," \
-"           min(f.occurred_at) FILTER (WHERE f.human_contact) AS contact_at," \
-"           (array_agg(f.kind ORDER BY f.occurred_at, f.event_id) FILTER (WHERE f.human_contact))[1] AS contact_kind," \
-"           (array_agg(f.preferred_channel ORDER BY f.occurred_at DESC, f.event_id DESC)" \
-"              FILTER (WHERE f.preferred_channel IS NOT NULL))[1] AS preferred_channel," \
-"           max(f.occurred_at) AS last_at," \
-"           array_agg(DISTINCT f.kind) AS kinds" \
-"      FROM effects f" \
-"     GROUP BY f.tenant_id, f.lead_id" \
-"           ) a" \
-"      LEFT JOIN running r ON r.tenant_id = a.tenant_id AND r.lead_id = a.lead_id" \
-")"
-
-/*
- * The first escalation rule of the cadence that a new event completes: the
- * count of its event kind since the enrolment began, within the window,
- * reaches the rule's count.  Only to a cadence that exists, never to itself.
- * Events are counted only for rules whose kind is among the lead's new ones.
- * Then the enrolment's new status and reason.
- */
-#define ESCALATION_AND_OUTCOME \
-", escalation AS (" \
-"    SELECT DISTINCT ON (d.tenant_id, d.lead_id) d.tenant_id, d.lead_id, d.enrolment_id, d.last_at," \
-"           r.rule ->> 'move_to' AS move_to, coalesce((r.rule ->> 'score')::integer, 0) AS score" \
-"      FROM decision d" \
-"     CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(d.rules -> 'escalate') WITH ORDINALITY AS r(rule, ord)" \
-"     WHERE d.enrolment_status = 'active' AND d.exit_kind IS NULL" \
-"       AND d.kinds @> ARRAY[r.rule -> 'when' ->> 'event']" \
-"       AND " ESCALATION_RULE_MET("d.tenant_id", "d.lead_id", "d.cadence_key", "d.enrolled_at", "d.last_at") \
-"     ORDER BY d.tenant_id, d.lead_id, r.ord" \
-"), decided AS (" \
-"    SELECT d.*, x.move_to, x.last_at AS moved_at, x.score AS move_score," \
-"           d.enrolment_id IS NOT NULL" \
-"           AND (d.exit_kind IS NOT NULL OR x.move_to IS NOT NULL" \
-"                OR (d.pause_kind IS NOT NULL AND d.enrolment_status = 'active')) AS changes_enrolment" \
-"      FROM decision d" \
-"      LEFT JOIN escalation x ON x.tenant_id = d.tenant_id AND x.lead_id = d.lead_id" \
-"), final AS (" \
-"    SELECT z.*," \
-"           CASE WHEN z.exit_kind IS NOT NULL OR z.move_to IS NOT NULL THEN 'exited'" \
-"                WHEN z.pause_kind IS NOT NULL THEN 'paused' ELSE z.enrolment_status END AS new_status," \
-"           CASE WHEN z.exit_kind IS NOT NULL THEN z.exit_kind" \
-"                WHEN z.move_to IS NOT NULL THEN 'escalated'" \
-"                WHEN z.pause_kind IS NOT NULL AND z.enrolment_status = 'active' THEN 'handed_off:' || z.pause_kind" \
-"                ELSE z.exit_reason END AS new_reason" \
-"      FROM decided z" \
-")"
-
-/* a lead's decision as the statements that apply decisions take it */
-#define DECISION_ROW \
-"ROW(f.tenant_id, f.lead_id, f.enrolment_id, f.enrolment_status, f.new_status, f.new_reason," \
-"    f.changes_enrolment, f.exit_kind, f.exit_at, f.pause_kind, f.pause_at," \
-"    f.hand_off_kind, f.hand_off_event, f.hand_off_at, f.response_at, f.engaged_at," \
-"    f.contact_at, f.contact_kind, f.preferred_channel, f.move_to, f.moved_at, f.move_score" \
-"   )::cadence.event_decision"
-
-/*
- * Whether a lead's decision has each kind of work (the DECIDE_ columns
- * below, in order, but consent): over the batch, any lead's.
- */
-#define HAS_ENROLMENTS		"f.changes_enrolment"
-#define HAS_TOUCHES			"f.exit_kind IS NOT NULL OR (f.changes_enrolment AND f.new_status IN ('exited', 'paused'))"
-#define HAS_LEADS			"f.response_at IS NOT NULL OR f.engaged_at IS NOT NULL" \
-							" OR f.preferred_channel IS NOT NULL OR f.move_to IS NOT NULL"
-#define HAS_MOVES			"f.move_to IS NOT NULL"
-#define HAS_HAND_OFFS		"f.hand_off_kind IS NOT NULL AND f.exit_kind IS NULL"
-#define HAS_ALERTS_CLOSED	"f.contact_at IS NOT NULL OR f.exit_at IS NOT NULL"
-#define HAS_CONTACT			"f.contact_at IS NOT NULL"
-#define HAS_CONSENT			"EXISTS (SELECT FROM ev WHERE ev.consent_channel IS NOT NULL)"
-
-static const char *const decide_sql =
-"WITH " EVENTS_WITH_KINDS RUNNING_AND_EFFECTS DECISION_OF_EVENTS ESCALATION_AND_OUTCOME
-"SELECT array_agg(" DECISION_ROW " ORDER BY f.tenant_id, f.lead_id),"
-"       coalesce(bool_or(" HAS_ENROLMENTS "), false),"
-"       coalesce(bool_or(" HAS_TOUCHES "), false),"
-"       coalesce(bool_or(" HAS_LEADS "), false),"
-"       coalesce(bool_or(" HAS_MOVES "), false),"
-"       coalesce(bool_or(" HAS_HAND_OFFS "), false),"
-"       coalesce(bool_or(" HAS_ALERTS_CLOSED "), false),"
-"       coalesce(bool_or(" HAS_CONTACT "), false),"
-"       " HAS_CONSENT
-"  FROM final f";
 
 /* The enrolment stops (exit, escalation, pause). */
 static const char enrolments_sql[] =
@@ -375,7 +227,7 @@ static const char *const rescore_sql =
  * raised any alert and closed those that existed, as of the first contact;
  * this one, run last, closes what is still open as of the latest contact,
  * the batch's own alerts among them.  Kinds are the effective ones, as in
- * decide_sql (a STOP texted back is sms_stop, whatever sms_reply does).
+ * the decision (a STOP texted back is sms_stop, whatever sms_reply does).
  */
 static const char *const close_sql =
 "WITH " EVENTS_WITH_KINDS
@@ -395,7 +247,6 @@ static SPIPlanPtr lock_enrolments_plan = NULL;
 static SPIPlanPtr lock_enrolments_one_plan = NULL;
 static SPIPlanPtr lock_leads_plan = NULL;
 static SPIPlanPtr lock_leads_one_plan = NULL;
-static SPIPlanPtr decide_plan = NULL;
 static SPIPlanPtr consent_plan = NULL;
 static SPIPlanPtr close_plan = NULL;
 static SPIPlanPtr rescore_plan = NULL;
@@ -420,15 +271,15 @@ static DecisionStatement alerts_closed_stmt = {alerts_closed_sql, NULL};
 static Oid	decisions_type = InvalidOid;
 
 /*
- * The effects over decisions, in order.  Each runs when its flag (a column
- * of decide_sql, or set by DecideOneEvent) says the batch has such work.  Existing alerts are closed
+ * The effects over decisions, in order.  Each runs when its flag (set by
+ * the decision) says the batch has such work.  Existing alerts are closed
  * before the batch raises its own, so that a contact closes what was open
  * and a later signal of the same kind still raises a new alert (close_sql
  * then closes it if a later contact in the batch answered it).
  */
 typedef struct ApplyStep
 {
-	int			column;
+	int			flag;
 	DecisionStatement *stmt;
 } ApplyStep;
 
@@ -551,15 +402,6 @@ UseDecisionsType(Oid type)
 	decisions_type = type;
 }
 
-static bool
-DecideFlag(HeapTuple row, TupleDesc desc, int column)
-{
-	bool		isnull;
-	Datum		value = SPI_getbinval(row, desc, column, &isnull);
-
-	return !isnull && DatumGetBool(value);
-}
-
 /*
  * Decide what the events do to each lead, then apply it, one statement per
  * kind of effect the batch has (apply_steps, then consent, then alerts the
@@ -573,31 +415,13 @@ ApplyNewEvents(const Batch *batch)
 	bool		small = batch->small;
 	Datum		decisions;
 	Oid			type;
-	bool		flags[DECIDE_NCOLUMNS + 1];
+	bool		flags[DECIDE_NFLAGS + 1];
 	int			i;
 
 	if (batch->one)
 		decisions = DecideOneEvent(batch->values, batch->nulls, &batch->effects, flags, &type);
 	else
-	{
-		HeapTuple	row;
-		TupleDesc	desc;
-		bool		isnull;
-
-		RunOverBatch(batch, decide_sql, &decide_plan, NULL, NULL, 0);
-		if (SPI_processed != 1)
-			elog(ERROR, "the event decision returned %llu rows, expected 1",
-				 (unsigned long long) SPI_processed);
-		row = SPI_tuptable->vals[0];
-		desc = SPI_tuptable->tupdesc;
-		decisions = SPI_getbinval(row, desc, DECIDE_DECISIONS, &isnull);
-		/* every event has a lead, so a batch has at least one decision */
-		if (isnull)
-			elog(ERROR, "the event decision returned no decisions");
-		for (i = DECIDE_ENROLMENTS; i <= DECIDE_NCOLUMNS; i++)
-			flags[i] = DecideFlag(row, desc, i);
-		type = SPI_gettypeid(desc, DECIDE_DECISIONS);
-	}
+		decisions = DecideEvents(small, flags, &type);
 	/* a small batch's leads are written by the rescore, with their score */
 	if (small)
 		flags[DECIDE_LEADS] = false;
@@ -605,7 +429,7 @@ ApplyNewEvents(const Batch *batch)
 
 	/* the tuple table stays until SPI_finish, and decisions with it */
 	for (i = 0; i < lengthof(apply_steps); i++)
-		if (flags[apply_steps[i].column])
+		if (flags[apply_steps[i].flag])
 			RunOverDecisions(apply_steps[i].stmt, small, decisions);
 	/* consent last, as the ledger's trigger saw the other effects before */
 	if (flags[DECIDE_CONSENT])

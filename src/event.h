@@ -4,9 +4,10 @@
  *		that say what an event is and does, the one event as parameters, and
  *		the shape of a decision.
  *
- * event.c decides for a batch of events in one set-based statement;
- * event_one.c decides for a statement of one event in C, from reads by key.
- * Both are built from the pieces below, so that a rule is written once.
+ * event_one.c checks one event and reads its kind; event_decide.c decides
+ * what new events do to their leads, for one event or a batch; event.c
+ * locks, applies the decisions and checks a batch.  They are built from the
+ * pieces below, so that a rule is written once.
  */
 #ifndef CADENCE_EVENT_H
 #define CADENCE_EVENT_H
@@ -40,6 +41,9 @@ enum
 /* their types, in that order */
 extern Oid	OneEventTypes[ONE_EVENT_NARGS];
 
+/* the new events of a batch, the trigger's transition table */
+#define NEW_EVENTS "new_events n"
+
 /*
  * Checks of an event (n): an unknown kind, a payload "body" that is not a
  * string, a touch that is not one of the event's lead.
@@ -72,6 +76,18 @@ extern Oid	OneEventTypes[ONE_EVENT_NARGS];
 "coalesce(c.default_hand_off, b.default_hand_off) AS default_hand_off"
 
 /*
+ * Every new event of a batch (ev) with the kind it acts as (STOP in an SMS
+ * reply is sms_stop) and that kind's effects, as a WITH item.
+ */
+#define EVENTS_WITH_KINDS \
+"ev AS (" \
+"    SELECT n.tenant_id, n.event_id, n.lead_id, n.occurred_at, n.source, n.applied_kind AS kind, " KIND_EFFECTS \
+"      FROM " NEW_EVENTS \
+"      LEFT JOIN cadence.custom_event_kind c ON c.tenant_id = n.tenant_id AND c.kind = n.applied_kind" \
+"      LEFT JOIN cadence.event_kind b ON b.kind = n.applied_kind" \
+")"
+
+/*
  * Whether a cadence's rules make an event of a kind exit, pause or hand
  * off (list is exit_on, pause_on or hand_off_on): as the rules list it
  * when they have the list, else as the kind's default says.
@@ -97,14 +113,12 @@ extern Oid	OneEventTypes[ONE_EVENT_NARGS];
 " AND EXISTS (SELECT FROM cadence.cadence c WHERE c.tenant_id = " tenant " AND c.cadence_key = r.rule ->> 'move_to')"
 
 /*
- * What a decision says the batch has to do, over its leads: one flag per
- * kind of effect, in the order of the batch statement's result columns
- * (after the decisions themselves, column 1).
+ * What the decisions say the batch has to do, over its leads: one flag per
+ * kind of effect (flags[DECIDE_ENROLMENTS .. DECIDE_NFLAGS]).
  */
 enum
 {
-	DECIDE_DECISIONS = 1,
-	DECIDE_ENROLMENTS,			/* an enrolment exits, escalates or pauses */
+	DECIDE_ENROLMENTS = 1,		/* an enrolment exits, escalates or pauses */
 	DECIDE_TOUCHES,				/* unsent touches are withdrawn */
 	DECIDE_LEADS,				/* a lead's response, engagement, channel or bonus changes */
 	DECIDE_MOVES,				/* a lead escalates to another cadence */
@@ -112,7 +126,7 @@ enum
 	DECIDE_ALERTS_CLOSED,		/* human contact or an exit closes existing alerts */
 	DECIDE_CONTACT,				/* human contact may close alerts this batch raises */
 	DECIDE_CONSENT,				/* consent is granted or revoked */
-	DECIDE_NCOLUMNS = DECIDE_CONSENT
+	DECIDE_NFLAGS = DECIDE_CONSENT
 };
 
 /* refuse an invalid event (problem: "kind", "body" or "touch") */
@@ -140,13 +154,20 @@ typedef struct EventKindEffects
 extern void CheckOneEvent(const Datum *values, const char *nulls, EventKindEffects *effects);
 
 /*
- * Decide what the one event does to its lead; fills
- * flags[DECIDE_ENROLMENTS .. DECIDE_NCOLUMNS] and returns the decision as a
+ * Decide what the one event does to its lead (event_decide.c); fills
+ * flags[DECIDE_ENROLMENTS .. DECIDE_NFLAGS] and returns the decision as a
  * cadence.event_decision[] of one element, whose (array) type is returned in
  * *decisions_type.  The caller has locked the lead's touches and
  * enrolments (event.c).
  */
 extern Datum DecideOneEvent(const Datum *values, const char *nulls, const EventKindEffects *effects,
 							bool *flags, Oid *decisions_type);
+
+/*
+ * The same for every lead of a batch (new_events, registered with SPI), one
+ * decision per lead in lead order; small: a kept plan, else one planned
+ * for the batch.
+ */
+extern Datum DecideEvents(bool small, bool *flags, Oid *decisions_type);
 
 #endif							/* CADENCE_EVENT_H */

@@ -424,8 +424,8 @@ COMMENT ON FUNCTION cadence.record_event(bigint, text, timestamptz, bigint, json
   'Record an engagement event and apply it at once; a repeated (source, provider_id) returns the first event''s id';
 
 -- What a batch of new events does to one lead, as the event trigger decides
--- it (in one statement, or in C for a single event) and then applies it in
--- the few statements that have work (src/event.c, src/event_one.c).
+-- it (src/event_decide.c) and then applies it in the few statements that
+-- have work (src/event.c).
 -- Internal: nothing else reads or stores it.
 CREATE TYPE cadence.event_decision AS (
     tenant_id         bigint,

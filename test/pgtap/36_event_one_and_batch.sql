@@ -1,8 +1,9 @@
 -- One event at a time and a batch of events end in the same state.  The
--- trigger decides a statement of one event (what record_event and most
--- webhooks send) in C from reads by key (src/event_one.c), and a lead's
--- own columns are then written together with its new score; a statement of
--- several events takes the set-based path.  The day covers the defaults,
+-- trigger reads a statement of one event (what record_event and most
+-- webhooks send) by key, and a lead's own columns are then written
+-- together with its new score; a statement of several events is read from
+-- the transition table and its effects applied set-based.  Both are folded
+-- into decisions by the same code (src/event_decide.c).  The day covers the defaults,
 -- a cadence's own exit_on, pause_on and hand_off_on lists, the tenant's own
 -- kinds, escalation, and a lead with no enrolment.  Two tenants get the same cadences, reps and leads,
 -- and the same day of events: Lakeside through record_event, one call per

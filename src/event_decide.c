@@ -1,0 +1,688 @@
+/*
+ * event_decide.c
+ *		What new events do to each of their leads, decided in C.
+ *
+ * A lead's decision (a cadence.event_decision) is folded from its new
+ * events in time order, by the same code whether the statement brought one
+ * event or a bulk load: the first exit, pause and hand-off, the latest
+ * response, engagement and channel, the first human contact.  Then, for
+ * the leads whose active enrolment the events do not end, escalation_sql
+ * finds in one statement the first escalation rule each lead's events
+ * complete; then each enrolment's outcome.  Along the way the kinds of
+ * effect the batch has at all are noted (DECIDE_ flags), so that event.c
+ * runs only the statements with work.
+ *
+ * Where the events come from differs:
+ *
+ *	- one event: its kind's effects were read by CheckOneEvent()
+ *	  (event_one.c); running_sql reads its lead's running enrolment by key,
+ *	  with what the cadence's rules make of the kind.  A statement that
+ *	  would join the transition table costs more to start than this.
+ *	- a batch: events_sql reads every new event with its kind's effects and
+ *	  its lead's running enrolment, in lead and time order, through a
+ *	  cursor, so that a bulk load's rows are not all held at once.
+ *
+ * Both lock the running enrolment again (the trigger's lock statements
+ * took it before): the read sees what a transaction that held the lock
+ * committed, a new enrolment included.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
+
+#include "cadence.h"
+#include "event.h"
+
+/* $1 tenant, $2 lead, $3 the kind the event acts as, $4-$6 its defaults: exit, pause, hand off */
+static const char *const running_sql =
+"SELECT " RULES_SAY("v.rules", "exit_on", "$3", "$4") ","
+"       " RULES_SAY("v.rules", "pause_on", "$3", "$5") ","
+"       " RULES_SAY("v.rules", "hand_off_on", "$3", "$6") ","
+"       e.enrolment_id, e.status, e.enrolled_at, e.exit_reason, v.cadence_key, v.rules, v.rules ? 'escalate'"
+"  FROM cadence.enrolment e"
+"  JOIN cadence.cadence_version v ON v.tenant_id = e.tenant_id AND v.cadence_version_id = e.cadence_version_id"
+" WHERE e.tenant_id = $1 AND e.lead_id = $2 AND e.status IN ('active', 'paused')"
+"   FOR NO KEY UPDATE OF e";
+
+static Oid	running_types[6] = {INT8OID, INT8OID, TEXTOID, BOOLOID, BOOLOID, BOOLOID};
+
+/*
+ * Every new event of a batch with the effects of the kind it acts as, what
+ * its lead's cadence makes of it, and that running enrolment (locked), in
+ * lead and time order.  The columns after the event's own are those of
+ * running_sql, in its order.
+ */
+static const char *const events_sql =
+"WITH " EVENTS_WITH_KINDS ","
+"running AS ("
+"    SELECT e.tenant_id, e.lead_id, e.enrolment_id, e.status, e.enrolled_at, e.exit_reason,"
+"           v.cadence_key, v.rules"
+"      FROM (SELECT DISTINCT ev.tenant_id, ev.lead_id FROM ev) x"
+"      JOIN cadence.enrolment e"
+"        ON e.tenant_id = x.tenant_id AND e.lead_id = x.lead_id AND e.status IN ('active', 'paused')"
+"      JOIN cadence.cadence_version v"
+"        ON v.tenant_id = e.tenant_id AND v.cadence_version_id = e.cadence_version_id"
+"       FOR NO KEY UPDATE OF e"
+")"
+"SELECT ev.tenant_id, ev.lead_id, ev.event_id, ev.occurred_at, ev.kind,"
+"       ev.response, ev.engagement, ev.human_contact, ev.consent_channel IS NOT NULL, ev.preferred_channel,"
+"       " RULES_SAY("r.rules", "exit_on", "ev.kind", "ev.default_exit") ","
+"       " RULES_SAY("r.rules", "pause_on", "ev.kind", "ev.default_pause") ","
+"       " RULES_SAY("r.rules", "hand_off_on", "ev.kind", "ev.default_hand_off") ","
+"       r.enrolment_id, r.status, r.enrolled_at, r.exit_reason, r.cadence_key, r.rules, r.rules ? 'escalate'"
+"  FROM ev"
+"  LEFT JOIN running r ON r.tenant_id = ev.tenant_id AND r.lead_id = ev.lead_id"
+" ORDER BY ev.tenant_id, ev.lead_id, ev.occurred_at, ev.event_id";
+
+/* the event's own columns of events_sql */
+enum
+{
+	EV_TENANT = 1,
+	EV_LEAD,
+	EV_ID,
+	EV_OCCURRED_AT,
+	EV_KIND,
+	EV_RESPONSE,
+	EV_ENGAGEMENT,
+	EV_HUMAN_CONTACT,
+	EV_CONSENT,
+	EV_PREFERRED_CHANNEL,
+	EV_NCOLUMNS = EV_PREFERRED_CHANNEL
+};
+
+/* then those of running_sql, from its first column (offset 0) or after the event's (EV_NCOLUMNS) */
+enum
+{
+	RUNNING_EXITS = 1,
+	RUNNING_PAUSES,
+	RUNNING_HANDS_OFF,
+	RUNNING_ENROLMENT,
+	RUNNING_STATUS,
+	RUNNING_ENROLLED_AT,
+	RUNNING_EXIT_REASON,
+	RUNNING_CADENCE_KEY,
+	RUNNING_RULES,
+	RUNNING_ESCALATES
+};
+
+/* how many rows of a batch are read at a time */
+#define EVENTS_PER_FETCH 10000
+
+/*
+ * The first escalation rule, in the cadence's order, that a lead's new
+ * events complete: the cadence to move to and the rule's score bonus.  The
+ * lead's rules, the kinds its new events act as (a jsonb array), its
+ * cadence, when its enrolment began and when its newest new event occurred
+ * are given.
+ */
+#define FIRST_ESCALATION(tenant, lead, rules, kinds, cadence_key, enrolled_at, last_at) \
+"SELECT r.rule ->> 'move_to' AS move_to, coalesce((r.rule ->> 'score')::integer, 0) AS score" \
+"  FROM pg_catalog.jsonb_array_elements(" rules " -> 'escalate') WITH ORDINALITY AS r(rule, ord)" \
+" WHERE " kinds " ? (r.rule -> 'when' ->> 'event')" \
+"   AND " ESCALATION_RULE_MET(tenant, lead, cadence_key, enrolled_at, last_at) \
+" ORDER BY r.ord" \
+" LIMIT 1"
+
+/* for one lead, by key: $1 tenant, $2 lead, $3-$7 as FIRST_ESCALATION takes them */
+static const char *const escalation_one_sql =
+FIRST_ESCALATION("$1", "$2", "$3", "$4", "$5", "$6", "$7");
+
+static Oid	escalation_one_types[7] = {INT8OID, INT8OID, JSONBOID, JSONBOID, TEXTOID,
+									   TIMESTAMPTZOID, TIMESTAMPTZOID};
+
+/* for several, as aligned arrays of those, with each answer's position */
+static const char *const escalation_sql =
+"SELECT x.ord, e.move_to, e.score"
+"  FROM unnest($1::bigint[], $2::bigint[], $3::jsonb[], $4::jsonb[], $5::text[],"
+"              $6::timestamptz[], $7::timestamptz[])"
+"       WITH ORDINALITY AS x(tenant_id, lead_id, rules, kinds, cadence_key, enrolled_at, last_at, ord)"
+" CROSS JOIN LATERAL ("
+FIRST_ESCALATION("x.tenant_id", "x.lead_id", "x.rules", "x.kinds", "x.cadence_key", "x.enrolled_at", "x.last_at")
+"     ) e";
+
+static Oid	escalation_types[7] = {INT8ARRAYOID, INT8ARRAYOID, JSONBARRAYOID, JSONBARRAYOID, TEXTARRAYOID,
+								   TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID};
+
+static SPIPlanPtr running_plan = NULL;
+static SPIPlanPtr events_plan = NULL;
+static SPIPlanPtr escalation_one_plan = NULL;
+static SPIPlanPtr escalation_plan = NULL;
+
+/* The fields of cadence.event_decision, in order (40_events.sql). */
+typedef enum DecisionField
+{
+	D_TENANT,
+	D_LEAD,
+	D_ENROLMENT,
+	D_ENROLMENT_STATUS,
+	D_NEW_STATUS,
+	D_NEW_REASON,
+	D_CHANGES_ENROLMENT,
+	D_EXIT_KIND,
+	D_EXIT_AT,
+	D_PAUSE_KIND,
+	D_PAUSE_AT,
+	D_HAND_OFF_KIND,
+	D_HAND_OFF_EVENT,
+	D_HAND_OFF_AT,
+	D_RESPONSE_AT,
+	D_ENGAGED_AT,
+	D_CONTACT_AT,
+	D_CONTACT_KIND,
+	D_PREFERRED_CHANNEL,
+	D_MOVE_TO,
+	D_MOVED_AT,
+	D_MOVE_SCORE,
+	D_NFIELDS
+} DecisionField;
+
+static const char *const decision_fields[D_NFIELDS] = {
+	"tenant_id", "lead_id", "enrolment_id", "enrolment_status", "new_status", "new_reason",
+	"changes_enrolment", "exit_kind", "exit_at", "pause_kind", "pause_at", "hand_off_kind",
+	"hand_off_event", "hand_off_at", "response_at", "engaged_at", "contact_at", "contact_kind",
+	"preferred_channel", "move_to", "moved_at", "move_score"
+};
+
+/*
+ * One lead's decision as its events are folded in.  Values are copied out
+ * of the rows read, as a batch's rows are freed chunk by chunk; everything
+ * lives until the trigger's SPI_finish(), as the decisions do.
+ */
+typedef struct LeadDecision
+{
+	Datum		fields[D_NFIELDS];
+	bool		isnull[D_NFIELDS];
+	bool		running;		/* it has a running enrolment */
+	bool		active;			/* and that enrolment is active */
+	bool		escalates;		/* whose cadence has escalation rules */
+	Datum		rules;			/* jsonb: that cadence's rules */
+	Datum		cadence_key;
+	Datum		enrolled_at;
+	Datum		last_at;		/* the newest event's time */
+	List	   *kinds;			/* the kinds its events act as (text Datums) */
+} LeadDecision;
+
+/* an event as the fold takes it */
+typedef struct FoldedEvent
+{
+	Datum		event_id;
+	Datum		occurred_at;
+	Datum		kind;			/* text: the kind it acts as */
+	EventKindEffects effects;
+	bool		exits;			/* as its lead's cadence (or the kind's default) says */
+	bool		pauses;
+	bool		hands_off;
+} FoldedEvent;
+
+/* a boolean column of a row, NULL as false */
+static bool
+RowFlag(HeapTuple row, TupleDesc desc, int column)
+{
+	bool		isnull;
+	Datum		value = SPI_getbinval(row, desc, column, &isnull);
+
+	return !isnull && DatumGetBool(value);
+}
+
+/* a column of a row, copied */
+static Datum
+RowCopy(HeapTuple row, TupleDesc desc, int column, bool *isnull)
+{
+	Datum		value = SPI_getbinval(row, desc, column, isnull);
+	Form_pg_attribute att = TupleDescAttr(desc, column - 1);
+
+	if (*isnull)
+		return (Datum) 0;
+	return datumCopy(value, att->attbyval, att->attlen);
+}
+
+/* set a field of the decision being built */
+#define SET(lead, field, value) ((lead)->fields[field] = (value), (lead)->isnull[field] = false)
+
+/*
+ * Start the decision of a lead, with its running enrolment if it has one:
+ * the columns of running_sql from first + RUNNING_ENROLMENT on, in row (a
+ * NULL row: no running enrolment).
+ */
+static void
+StartLead(LeadDecision *lead, Datum tenant, Datum lead_id, HeapTuple row, TupleDesc desc, int first)
+{
+	bool		isnull = true;
+	Datum		enrolment = (Datum) 0;
+	int			i;
+
+	for (i = 0; i < D_NFIELDS; i++)
+		lead->isnull[i] = true;
+	SET(lead, D_TENANT, tenant);
+	SET(lead, D_LEAD, lead_id);
+	lead->kinds = NIL;
+	lead->last_at = (Datum) 0;
+
+	if (row != NULL)
+		enrolment = SPI_getbinval(row, desc, first + RUNNING_ENROLMENT, &isnull);
+	lead->running = !isnull;
+	lead->active = false;
+	lead->escalates = false;
+	if (lead->running)
+	{
+		Datum		status = RowCopy(row, desc, first + RUNNING_STATUS, &isnull);
+		Datum		exit_reason = RowCopy(row, desc, first + RUNNING_EXIT_REASON, &isnull);
+
+		SET(lead, D_ENROLMENT, enrolment);
+		SET(lead, D_ENROLMENT_STATUS, status);
+		SET(lead, D_NEW_STATUS, status);
+		if (!isnull)
+			SET(lead, D_NEW_REASON, exit_reason);
+		lead->active = strcmp(TextDatumGetCString(status), "active") == 0;
+		lead->escalates = RowFlag(row, desc, first + RUNNING_ESCALATES);
+		lead->rules = RowCopy(row, desc, first + RUNNING_RULES, &isnull);
+		lead->cadence_key = RowCopy(row, desc, first + RUNNING_CADENCE_KEY, &isnull);
+		lead->enrolled_at = SPI_getbinval(row, desc, first + RUNNING_ENROLLED_AT, &isnull);
+	}
+}
+
+/* whether a kind (text) is one of a list of them, byte for byte */
+static bool
+KindListed(List *kinds, Datum kind)
+{
+	text	   *wanted = DatumGetTextPP(kind);
+	ListCell   *cell;
+
+	foreach(cell, kinds)
+	{
+		text	   *listed = DatumGetTextPP((Datum) lfirst(cell));
+
+		if (VARSIZE_ANY_EXHDR(listed) == VARSIZE_ANY_EXHDR(wanted) &&
+			memcmp(VARDATA_ANY(listed), VARDATA_ANY(wanted), VARSIZE_ANY_EXHDR(wanted)) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Fold an event into its lead's decision.  Events come in time order, so
+ * the first of a kind of effect is the earliest and the last the latest.
+ */
+static void
+FoldEvent(LeadDecision *lead, const FoldedEvent *event)
+{
+	Datum		kind = datumCopy(event->kind, false, -1);
+
+	if (event->exits && lead->isnull[D_EXIT_KIND])
+	{
+		SET(lead, D_EXIT_KIND, kind);
+		SET(lead, D_EXIT_AT, event->occurred_at);
+	}
+	if (event->pauses && lead->isnull[D_PAUSE_KIND])
+	{
+		SET(lead, D_PAUSE_KIND, kind);
+		SET(lead, D_PAUSE_AT, event->occurred_at);
+	}
+	if (event->hands_off && lead->isnull[D_HAND_OFF_KIND])
+	{
+		SET(lead, D_HAND_OFF_KIND, kind);
+		SET(lead, D_HAND_OFF_EVENT, event->event_id);
+		SET(lead, D_HAND_OFF_AT, event->occurred_at);
+	}
+	if (event->effects.response)
+		SET(lead, D_RESPONSE_AT, event->occurred_at);
+	if (event->effects.engagement)
+		SET(lead, D_ENGAGED_AT, event->occurred_at);
+	if (event->effects.human_contact && lead->isnull[D_CONTACT_AT])
+	{
+		SET(lead, D_CONTACT_AT, event->occurred_at);
+		SET(lead, D_CONTACT_KIND, kind);
+	}
+	if (event->effects.has_preferred_channel)
+		SET(lead, D_PREFERRED_CHANNEL, datumCopy(event->effects.preferred_channel, false, -1));
+	lead->last_at = event->occurred_at;
+	if (!KindListed(lead->kinds, kind))
+		lead->kinds = lappend(lead->kinds, DatumGetPointer(kind));
+}
+
+/* the kinds of a lead's events as a jsonb array of strings */
+static Datum
+KindsAsJsonb(List *kinds)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue	element;
+	ListCell   *cell;
+
+	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+	foreach(cell, kinds)
+	{
+		text	   *kind = DatumGetTextPP((Datum) lfirst(cell));
+
+		element.type = jbvString;
+		element.val.string.val = VARDATA_ANY(kind);
+		element.val.string.len = VARSIZE_ANY_EXHDR(kind);
+		pushJsonbValue(&state, WJB_ELEM, &element);
+	}
+	return JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_ARRAY, NULL)));
+}
+
+/* note the escalation that a lead's new events complete (row: move_to, score from column first) */
+static void
+SetEscalation(LeadDecision *lead, HeapTuple row, TupleDesc desc, int first)
+{
+	bool		isnull;
+
+	SET(lead, D_MOVE_TO, RowCopy(row, desc, first, &isnull));
+	SET(lead, D_MOVE_SCORE, SPI_getbinval(row, desc, first + 1, &isnull));
+	SET(lead, D_MOVED_AT, lead->last_at);
+}
+
+/*
+ * The escalations of the leads: for each whose active enrolment the events
+ * do not end and whose cadence has escalation rules, the first rule its
+ * events complete; by key for one such lead (most statements are one
+ * event), else in one statement for all of them.
+ */
+static void
+Escalate(LeadDecision *leads, int nleads)
+{
+	Datum	   *columns[7];
+	int		   *candidates = palloc(sizeof(int) * nleads);
+	int			n = 0;
+	Datum		args[7];
+	static const Oid element_types[7] = {INT8OID, INT8OID, JSONBOID, JSONBOID, TEXTOID,
+										 TIMESTAMPTZOID, TIMESTAMPTZOID};
+	uint64		r;
+	int			i;
+	int			c;
+	int			rc;
+
+	for (c = 0; c < 7; c++)
+		columns[c] = palloc(sizeof(Datum) * nleads);
+	for (i = 0; i < nleads; i++)
+	{
+		LeadDecision *lead = &leads[i];
+
+		if (!lead->active || !lead->escalates || !lead->isnull[D_EXIT_KIND])
+			continue;
+		columns[0][n] = lead->fields[D_TENANT];
+		columns[1][n] = lead->fields[D_LEAD];
+		columns[2][n] = lead->rules;
+		columns[3][n] = KindsAsJsonb(lead->kinds);
+		columns[4][n] = lead->cadence_key;
+		columns[5][n] = lead->enrolled_at;
+		columns[6][n] = lead->last_at;
+		candidates[n++] = i;
+	}
+	if (n == 0)
+		return;
+	if (n == 1)
+	{
+		for (c = 0; c < 7; c++)
+			args[c] = columns[c][0];
+		rc = SPI_execute_plan(KeptPlan(&escalation_one_plan, escalation_one_sql, 7, escalation_one_types, 0),
+							  args, NULL, false, 1);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "checking the escalation rules failed: %s", SPI_result_code_string(rc));
+		if (SPI_processed > 0)
+			SetEscalation(&leads[candidates[0]], SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		SPI_freetuptable(SPI_tuptable);
+		return;
+	}
+	for (c = 0; c < 7; c++)
+	{
+		int16		len;
+		bool		byval;
+		char		align;
+
+		get_typlenbyvalalign(element_types[c], &len, &byval, &align);
+		args[c] = PointerGetDatum(construct_array(columns[c], n, element_types[c], len, byval, align));
+	}
+	rc = SPI_execute_plan(KeptPlan(&escalation_plan, escalation_sql, 7, escalation_types, 0),
+						  args, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "checking the escalation rules failed: %s", SPI_result_code_string(rc));
+	for (r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		int64		ord = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+
+		if (ord < 1 || ord > n)
+			elog(ERROR, "the escalation rules answered for lead %lld of %d", (long long) ord, n);
+		SetEscalation(&leads[candidates[ord - 1]], SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2);
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
+ * Finish the lead's decision (its escalation is known): the enrolment's
+ * outcome, and the kinds of effect it has (OR-ed into flags).  Returns it
+ * as a Datum of the decision type (desc).
+ */
+static Datum
+FinishLead(LeadDecision *lead, TupleDesc desc, bool *flags)
+{
+	bool		exits = !lead->isnull[D_EXIT_KIND];
+	bool		pauses = !lead->isnull[D_PAUSE_KIND];
+	bool		moves = !lead->isnull[D_MOVE_TO];
+	bool		changes_enrolment;
+
+	if (exits || moves)
+		SET(lead, D_NEW_STATUS, CStringGetTextDatum("exited"));
+	else if (pauses)
+		SET(lead, D_NEW_STATUS, CStringGetTextDatum("paused"));
+	if (exits)
+		SET(lead, D_NEW_REASON, lead->fields[D_EXIT_KIND]);
+	else if (moves)
+		SET(lead, D_NEW_REASON, CStringGetTextDatum("escalated"));
+	else if (pauses && lead->active)
+		SET(lead, D_NEW_REASON,
+			CStringGetTextDatum(psprintf("handed_off:%s", TextDatumGetCString(lead->fields[D_PAUSE_KIND]))));
+	changes_enrolment = lead->running && (exits || moves || (pauses && lead->active));
+	SET(lead, D_CHANGES_ENROLMENT, BoolGetDatum(changes_enrolment));
+
+	flags[DECIDE_ENROLMENTS] |= changes_enrolment;
+	/* after an exit every unsent touch goes; else those of an enrolment that stops */
+	flags[DECIDE_TOUCHES] |= exits || changes_enrolment;
+	flags[DECIDE_LEADS] |= !lead->isnull[D_RESPONSE_AT] || !lead->isnull[D_ENGAGED_AT] ||
+		!lead->isnull[D_PREFERRED_CHANNEL] || moves;
+	flags[DECIDE_MOVES] |= moves;
+	flags[DECIDE_HAND_OFFS] |= !lead->isnull[D_HAND_OFF_KIND] && !exits;
+	flags[DECIDE_ALERTS_CLOSED] |= !lead->isnull[D_CONTACT_AT] || exits;
+	flags[DECIDE_CONTACT] |= !lead->isnull[D_CONTACT_AT];
+
+	return heap_copy_tuple_as_datum(heap_form_tuple(desc, lead->fields, lead->isnull), desc);
+}
+
+/*
+ * cadence.event_decision's type and row descriptor (reference-counted: the
+ * caller releases it), checked against decision_fields.  The type comes
+ * with the extension, so it is looked up by name; a re-created extension
+ * gives it a new OID.
+ */
+static TupleDesc
+DecisionDescriptor(Oid *type)
+{
+	static Oid	checked_type = InvalidOid;
+	Oid			namespace = get_namespace_oid("cadence", false);
+	TupleDesc	desc;
+	int			i;
+
+	*type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("event_decision"),
+							ObjectIdGetDatum(namespace));
+	if (!OidIsValid(*type))
+		elog(ERROR, "type cadence.event_decision is missing");
+	desc = lookup_rowtype_tupdesc(*type, -1);
+	if (*type == checked_type)
+		return desc;
+	if (desc->natts != D_NFIELDS)
+		elog(ERROR, "cadence.event_decision has %d fields, expected %d", desc->natts, D_NFIELDS);
+	for (i = 0; i < D_NFIELDS; i++)
+		if (strcmp(NameStr(TupleDescAttr(desc, i)->attname), decision_fields[i]) != 0)
+			elog(ERROR, "field %d of cadence.event_decision is \"%s\", expected \"%s\"",
+				 i + 1, NameStr(TupleDescAttr(desc, i)->attname), decision_fields[i]);
+	checked_type = *type;
+	return desc;
+}
+
+/*
+ * Escalate and finish the leads' decisions; returns them as a
+ * cadence.event_decision[] and its type in *decisions_type.
+ */
+static Datum
+FinishLeads(LeadDecision *leads, int nleads, bool *flags, Oid *decisions_type)
+{
+	Datum	   *decisions = palloc(sizeof(Datum) * nleads);
+	TupleDesc	desc;
+	Oid			type;
+	int			i;
+
+	Escalate(leads, nleads);
+	desc = DecisionDescriptor(&type);
+	for (i = 0; i < nleads; i++)
+		decisions[i] = FinishLead(&leads[i], desc, flags);
+	ReleaseTupleDesc(desc);
+	*decisions_type = get_array_type(type);
+	return PointerGetDatum(construct_array(decisions, nleads, type, -1, false, TYPALIGN_DOUBLE));
+}
+
+static void
+ClearFlags(bool *flags)
+{
+	int			i;
+
+	for (i = DECIDE_ENROLMENTS; i <= DECIDE_NFLAGS; i++)
+		flags[i] = false;
+}
+
+Datum
+DecideOneEvent(const Datum *values, const char *nulls, const EventKindEffects *effects,
+			   bool *flags, Oid *decisions_type)
+{
+	LeadDecision lead;
+	FoldedEvent event;
+	Datum		args[6];
+	int			rc;
+
+	args[0] = values[EVENT_TENANT];
+	args[1] = values[EVENT_LEAD];
+	args[2] = values[EVENT_APPLIED_KIND];
+	args[3] = BoolGetDatum(effects->default_exit);
+	args[4] = BoolGetDatum(effects->default_pause);
+	args[5] = BoolGetDatum(effects->default_hand_off);
+	rc = SPI_execute_plan(KeptPlan(&running_plan, running_sql, 6, running_types, 0), args, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading the lead's enrolment failed: %s", SPI_result_code_string(rc));
+
+	event.event_id = values[EVENT_ID];
+	event.occurred_at = values[EVENT_OCCURRED_AT];
+	event.kind = values[EVENT_APPLIED_KIND];
+	event.effects = *effects;
+	/* enrolment_one_active: a lead has one running enrolment at most */
+	if (SPI_processed > 0)
+	{
+		HeapTuple	row = SPI_tuptable->vals[0];
+		TupleDesc	row_desc = SPI_tuptable->tupdesc;
+
+		StartLead(&lead, values[EVENT_TENANT], values[EVENT_LEAD], row, row_desc, 0);
+		event.exits = RowFlag(row, row_desc, RUNNING_EXITS);
+		event.pauses = RowFlag(row, row_desc, RUNNING_PAUSES);
+		event.hands_off = RowFlag(row, row_desc, RUNNING_HANDS_OFF);
+	}
+	else
+	{
+		/* no cadence to ask: the kind's defaults decide (an alert, say) */
+		StartLead(&lead, values[EVENT_TENANT], values[EVENT_LEAD], NULL, NULL, 0);
+		event.exits = effects->default_exit;
+		event.pauses = effects->default_pause;
+		event.hands_off = effects->default_hand_off;
+	}
+	FoldEvent(&lead, &event);
+
+	ClearFlags(flags);
+	flags[DECIDE_CONSENT] = effects->consent;
+	return FinishLeads(&lead, 1, flags, decisions_type);
+}
+
+Datum
+DecideEvents(bool small, bool *flags, Oid *decisions_type)
+{
+	SPIPlanPtr	plan;
+	Portal		cursor;
+	LeadDecision *leads;
+	int			nleads = 0;
+	int			capacity = 64;
+
+	/* a small batch's kept plan; a bulk load is planned for its size */
+	if (small)
+		plan = KeptPlan(&events_plan, events_sql, 0, NULL, 0);
+	else
+		plan = SPI_prepare(events_sql, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "preparing the events' decision failed: %s", SPI_result_code_string(SPI_result));
+	cursor = SPI_cursor_open(NULL, plan, NULL, NULL, false);
+
+	ClearFlags(flags);
+	leads = palloc(sizeof(LeadDecision) * capacity);
+	for (;;)
+	{
+		SPITupleTable *chunk;
+		uint64		nrows;
+		uint64		i;
+
+		SPI_cursor_fetch(cursor, true, EVENTS_PER_FETCH);
+		chunk = SPI_tuptable;
+		nrows = SPI_processed;
+		if (nrows == 0)
+			break;
+		for (i = 0; i < nrows; i++)
+		{
+			HeapTuple	row = chunk->vals[i];
+			TupleDesc	row_desc = chunk->tupdesc;
+			LeadDecision *lead = nleads > 0 ? &leads[nleads - 1] : NULL;
+			FoldedEvent event;
+			bool		isnull;
+			Datum		tenant = SPI_getbinval(row, row_desc, EV_TENANT, &isnull);
+			Datum		lead_id = SPI_getbinval(row, row_desc, EV_LEAD, &isnull);
+
+			/* rows come in lead order: a new lead starts a decision */
+			if (lead == NULL || DatumGetInt64(tenant) != DatumGetInt64(lead->fields[D_TENANT]) ||
+				DatumGetInt64(lead_id) != DatumGetInt64(lead->fields[D_LEAD]))
+			{
+				if (nleads == capacity)
+				{
+					capacity *= 2;
+					leads = repalloc(leads, sizeof(LeadDecision) * capacity);
+				}
+				lead = &leads[nleads++];
+				StartLead(lead, tenant, lead_id, row, row_desc, EV_NCOLUMNS);
+			}
+			event.event_id = SPI_getbinval(row, row_desc, EV_ID, &isnull);
+			event.occurred_at = SPI_getbinval(row, row_desc, EV_OCCURRED_AT, &isnull);
+			event.kind = SPI_getbinval(row, row_desc, EV_KIND, &isnull);
+			event.effects.response = RowFlag(row, row_desc, EV_RESPONSE);
+			event.effects.engagement = RowFlag(row, row_desc, EV_ENGAGEMENT);
+			event.effects.human_contact = RowFlag(row, row_desc, EV_HUMAN_CONTACT);
+			event.effects.consent = RowFlag(row, row_desc, EV_CONSENT);
+			event.effects.preferred_channel = SPI_getbinval(row, row_desc, EV_PREFERRED_CHANNEL, &isnull);
+			event.effects.has_preferred_channel = !isnull;
+			event.exits = RowFlag(row, row_desc, EV_NCOLUMNS + RUNNING_EXITS);
+			event.pauses = RowFlag(row, row_desc, EV_NCOLUMNS + RUNNING_PAUSES);
+			event.hands_off = RowFlag(row, row_desc, EV_NCOLUMNS + RUNNING_HANDS_OFF);
+			flags[DECIDE_CONSENT] |= event.effects.consent;
+			FoldEvent(lead, &event);
+		}
+		SPI_freetuptable(chunk);
+	}
+	SPI_cursor_close(cursor);
+	if (!small)
+		SPI_freeplan(plan);
+	/* every event has a lead, so a batch has at least one decision */
+	if (nleads == 0)
+		elog(ERROR, "the events' decision read no events");
+	return FinishLeads(leads, nleads, flags, decisions_type);
+}
