@@ -43,12 +43,21 @@
 #include "cadence.h"
 #include "event.h"
 
+/*
+ * What a lead's running enrolment makes of an event's kind (its cadence's
+ * rules, else the kind's defaults), then that enrolment (e, on cadence_key
+ * with rules): the columns RUNNING_ below, in their order.
+ */
+#define RUNNING_COLUMNS(kind, default_exit, default_pause, default_hand_off, e, cadence_key, rules) \
+RULES_SAY(rules, "exit_on", kind, default_exit) "," \
+RULES_SAY(rules, "pause_on", kind, default_pause) "," \
+RULES_SAY(rules, "hand_off_on", kind, default_hand_off) "," \
+e ".enrolment_id, " e ".status, " e ".enrolled_at, " e ".exit_reason, " cadence_key ", " rules ", " \
+rules " ? 'escalate'"
+
 /* $1 tenant, $2 lead, $3 the kind the event acts as, $4-$6 its defaults: exit, pause, hand off */
 static const char *const running_sql =
-"SELECT " RULES_SAY("v.rules", "exit_on", "$3", "$4") ","
-"       " RULES_SAY("v.rules", "pause_on", "$3", "$5") ","
-"       " RULES_SAY("v.rules", "hand_off_on", "$3", "$6") ","
-"       e.enrolment_id, e.status, e.enrolled_at, e.exit_reason, v.cadence_key, v.rules, v.rules ? 'escalate'"
+"SELECT " RUNNING_COLUMNS("$3", "$4", "$5", "$6", "e", "v.cadence_key", "v.rules")
 "  FROM cadence.enrolment e"
 "  JOIN cadence.cadence_version v ON v.tenant_id = e.tenant_id AND v.cadence_version_id = e.cadence_version_id"
 " WHERE e.tenant_id = $1 AND e.lead_id = $2 AND e.status IN ('active', 'paused')"
@@ -76,10 +85,8 @@ static const char *const events_sql =
 ")"
 "SELECT ev.tenant_id, ev.lead_id, ev.event_id, ev.occurred_at, ev.kind,"
 "       ev.response, ev.engagement, ev.human_contact, ev.consent_channel IS NOT NULL, ev.preferred_channel,"
-"       " RULES_SAY("r.rules", "exit_on", "ev.kind", "ev.default_exit") ","
-"       " RULES_SAY("r.rules", "pause_on", "ev.kind", "ev.default_pause") ","
-"       " RULES_SAY("r.rules", "hand_off_on", "ev.kind", "ev.default_hand_off") ","
-"       r.enrolment_id, r.status, r.enrolled_at, r.exit_reason, r.cadence_key, r.rules, r.rules ? 'escalate'"
+"       " RUNNING_COLUMNS("ev.kind", "ev.default_exit", "ev.default_pause", "ev.default_hand_off",
+						 "r", "r.cadence_key", "r.rules")
 "  FROM ev"
 "  LEFT JOIN running r ON r.tenant_id = ev.tenant_id AND r.lead_id = ev.lead_id"
 " ORDER BY ev.tenant_id, ev.lead_id, ev.occurred_at, ev.event_id";
@@ -100,7 +107,10 @@ enum
 	EV_NCOLUMNS = EV_PREFERRED_CHANNEL
 };
 
-/* then those of running_sql, from its first column (offset 0) or after the event's (EV_NCOLUMNS) */
+/*
+ * then RUNNING_COLUMNS: running_sql's from its first column (offset 0),
+ * events_sql's after the event's own (offset EV_NCOLUMNS)
+ */
 enum
 {
 	RUNNING_EXITS = 1,
