@@ -24,13 +24,16 @@ PG_FUNCTION_INFO_V1(cadence_require_aligned);
 Datum
 cadence_require_aligned(PG_FUNCTION_ARGS)
 {
-	text	   *fields = PG_GETARG_TEXT_PP(0);
-	ArrayType  *lengths = PG_GETARG_ARRAYTYPE_P(1);
+	ArrayType  *lengths;
 	Datum	   *values;
 	bool	   *nulls;
 	int			n;
 	int			i;
 
+	/* no lengths, nothing to compare */
+	if (PG_ARGISNULL(1))
+		PG_RETURN_VOID();
+	lengths = PG_GETARG_ARRAYTYPE_P(1);
 	deconstruct_array(lengths, INT4OID, sizeof(int32), true, TYPALIGN_INT, &values, &nulls, &n);
 	for (i = 1; i < n; i++)
 	{
@@ -56,7 +59,8 @@ cadence_require_aligned(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("fields %s must hold arrays of the same length, not %s",
-						text_to_cstring(fields), all.data)));
+						PG_ARGISNULL(0) ? "<NULL>" : text_to_cstring(PG_GETARG_TEXT_PP(0)),
+						all.data)));
 	}
 	PG_RETURN_VOID();
 }

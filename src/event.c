@@ -427,7 +427,7 @@ ApplyNewEvents(const Batch *batch)
 		flags[DECIDE_LEADS] = false;
 	UseDecisionsType(type);
 
-	/* the tuple table stays until SPI_finish, and decisions with it */
+	/* the decisions are in SPI's memory, which lasts until SPI_finish */
 	for (i = 0; i < lengthof(apply_steps); i++)
 		if (flags[apply_steps[i].flag])
 			RunOverDecisions(apply_steps[i].stmt, small, decisions);

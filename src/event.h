@@ -1,8 +1,8 @@
 /*
  * event.h
- *		What the event trigger's two ways of deciding share: the SQL pieces
- *		that say what an event is and does, the one event as parameters, and
- *		the shape of a decision.
+ *		What the event trigger's files share: the SQL pieces that say what an
+ *		event is and does, the one event as parameters, and what a decision
+ *		says the batch has to do.
  *
  * event_one.c checks one event and reads its kind; event_decide.c decides
  * what new events do to their leads, for one event or a batch; event.c

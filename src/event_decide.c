@@ -6,9 +6,10 @@
  * events in time order, by the same code whether the statement brought one
  * event or a bulk load: the first exit, pause and hand-off, the latest
  * response, engagement and channel, the first human contact.  Then, for
- * the leads whose active enrolment the events do not end, escalation_sql
- * finds in one statement the first escalation rule each lead's events
- * complete; then each enrolment's outcome.  Along the way the kinds of
+ * the leads whose active enrolment the events do not end, the first
+ * escalation rule each lead's events complete (escalation_one_sql by key
+ * for one such lead, escalation_sql in one statement for several); then
+ * each enrolment's outcome.  Along the way the kinds of
  * effect the batch has at all are noted (DECIDE_ flags), so that event.c
  * runs only the statements with work.
  *
@@ -204,10 +205,14 @@ static const char *const decision_fields[D_NFIELDS] = {
 };
 
 /*
- * One lead's decision as its events are folded in.  Values are copied out
- * of the rows read, as a batch's rows are freed chunk by chunk; everything
- * lives until the trigger's SPI_finish(), as the decisions do.
+ * One lead's decision as its events are folded in.  What it keeps of text
+ * and jsonb values is copied out of the rows read, as a batch's rows are
+ * freed chunk by chunk; bigint and timestamptz values are kept as Datums,
+ * which hold them (see the assertion below).  Everything lives until the
+ * trigger's SPI_finish(), as the decisions do.
  */
+StaticAssertDecl(FLOAT8PASSBYVAL, "event_decide.c keeps int8 and timestamptz Datums after their rows are freed");
+
 typedef struct LeadDecision
 {
 	Datum		fields[D_NFIELDS];
@@ -301,21 +306,26 @@ StartLead(LeadDecision *lead, Datum tenant, Datum lead_id, HeapTuple row, TupleD
 	}
 }
 
-/* whether a kind (text) is one of a list of them, byte for byte */
+/* whether two texts are the same, byte for byte (kinds and channels are) */
+static bool
+TextsEqual(Datum a, Datum b)
+{
+	text	   *x = DatumGetTextPP(a);
+	text	   *y = DatumGetTextPP(b);
+
+	return VARSIZE_ANY_EXHDR(x) == VARSIZE_ANY_EXHDR(y) &&
+		memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) == 0;
+}
+
+/* whether a kind is one of a list of them */
 static bool
 KindListed(List *kinds, Datum kind)
 {
-	text	   *wanted = DatumGetTextPP(kind);
 	ListCell   *cell;
 
 	foreach(cell, kinds)
-	{
-		text	   *listed = DatumGetTextPP((Datum) lfirst(cell));
-
-		if (VARSIZE_ANY_EXHDR(listed) == VARSIZE_ANY_EXHDR(wanted) &&
-			memcmp(VARDATA_ANY(listed), VARDATA_ANY(wanted), VARSIZE_ANY_EXHDR(wanted)) == 0)
+		if (TextsEqual((Datum) lfirst(cell), kind))
 			return true;
-	}
 	return false;
 }
 
@@ -326,21 +336,23 @@ KindListed(List *kinds, Datum kind)
 static void
 FoldEvent(LeadDecision *lead, const FoldedEvent *event)
 {
-	Datum		kind = datumCopy(event->kind, false, -1);
+	Datum		kind = (Datum) 0;	/* the event's kind, copied once it is kept */
+
+#define KEPT_KIND() (kind != (Datum) 0 ? kind : (kind = datumCopy(event->kind, false, -1)))
 
 	if (event->exits && lead->isnull[D_EXIT_KIND])
 	{
-		SET(lead, D_EXIT_KIND, kind);
+		SET(lead, D_EXIT_KIND, KEPT_KIND());
 		SET(lead, D_EXIT_AT, event->occurred_at);
 	}
 	if (event->pauses && lead->isnull[D_PAUSE_KIND])
 	{
-		SET(lead, D_PAUSE_KIND, kind);
+		SET(lead, D_PAUSE_KIND, KEPT_KIND());
 		SET(lead, D_PAUSE_AT, event->occurred_at);
 	}
 	if (event->hands_off && lead->isnull[D_HAND_OFF_KIND])
 	{
-		SET(lead, D_HAND_OFF_KIND, kind);
+		SET(lead, D_HAND_OFF_KIND, KEPT_KIND());
 		SET(lead, D_HAND_OFF_EVENT, event->event_id);
 		SET(lead, D_HAND_OFF_AT, event->occurred_at);
 	}
@@ -351,13 +363,17 @@ FoldEvent(LeadDecision *lead, const FoldedEvent *event)
 	if (event->effects.human_contact && lead->isnull[D_CONTACT_AT])
 	{
 		SET(lead, D_CONTACT_AT, event->occurred_at);
-		SET(lead, D_CONTACT_KIND, kind);
+		SET(lead, D_CONTACT_KIND, KEPT_KIND());
 	}
-	if (event->effects.has_preferred_channel)
+	/* the latest channel; copied only when it changes */
+	if (event->effects.has_preferred_channel &&
+		(lead->isnull[D_PREFERRED_CHANNEL] ||
+		 !TextsEqual(lead->fields[D_PREFERRED_CHANNEL], event->effects.preferred_channel)))
 		SET(lead, D_PREFERRED_CHANNEL, datumCopy(event->effects.preferred_channel, false, -1));
 	lead->last_at = event->occurred_at;
-	if (!KindListed(lead->kinds, kind))
-		lead->kinds = lappend(lead->kinds, DatumGetPointer(kind));
+	if (!KindListed(lead->kinds, event->kind))
+		lead->kinds = lappend(lead->kinds, DatumGetPointer(KEPT_KIND()));
+#undef KEPT_KIND
 }
 
 /* the kinds of a lead's events as a jsonb array of strings */
@@ -649,7 +665,8 @@ DecideEvents(bool small, bool *flags, Oid *decisions_type)
 	cursor = SPI_cursor_open(NULL, plan, NULL, NULL, false);
 
 	ClearFlags(flags);
-	leads = palloc(sizeof(LeadDecision) * capacity);
+	/* a bulk load of millions of leads passes palloc's 1 GB */
+	leads = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(LeadDecision) * capacity);
 	for (;;)
 	{
 		SPITupleTable *chunk;
@@ -660,7 +677,10 @@ DecideEvents(bool small, bool *flags, Oid *decisions_type)
 		chunk = SPI_tuptable;
 		nrows = SPI_processed;
 		if (nrows == 0)
+		{
+			SPI_freetuptable(chunk);
 			break;
+		}
 		for (i = 0; i < nrows; i++)
 		{
 			HeapTuple	row = chunk->vals[i];
@@ -678,7 +698,7 @@ DecideEvents(bool small, bool *flags, Oid *decisions_type)
 				if (nleads == capacity)
 				{
 					capacity *= 2;
-					leads = repalloc(leads, sizeof(LeadDecision) * capacity);
+					leads = repalloc_huge(leads, sizeof(LeadDecision) * capacity);
 				}
 				lead = &leads[nleads++];
 				StartLead(lead, tenant, lead_id, row, row_desc, EV_NCOLUMNS);

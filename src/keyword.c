@@ -8,7 +8,8 @@
  * each time, which cost an INSERT of one event about as much as the rest of
  * its executor start.  In C they are looked up, not inlined; the regular
  * expressions are the same, matched by PostgreSQL's own regex code (which
- * keeps the compiled ones), in the collation of the call.
+ * keeps the compiled ones) in the database's default collation, as the SQL
+ * bodies were, whatever the collation of a caller's text.
  */
 #include "postgres.h"
 
@@ -68,47 +69,39 @@ TextIs(text *value, const char *word)
 	return VARSIZE_ANY_EXHDR(value) == len && memcmp(VARDATA_ANY(value), word, len) == 0;
 }
 
+/* whether a text matches a pattern, in any case */
 static bool
-Matches(Datum text, const char *pattern, Oid collation)
+Matches(Datum text, const char *pattern)
 {
-	return DatumGetBool(DirectFunctionCall2Coll(texticregexeq, collation, text,
+	return DatumGetBool(DirectFunctionCall2Coll(texticregexeq, DEFAULT_COLLATION_OID, text,
 												CStringGetTextDatum(pattern)));
-}
-
-/* the collation the caller's text has; the database's when it has none */
-static Oid
-KeywordCollation(FunctionCallInfo fcinfo)
-{
-	Oid			collation = PG_GET_COLLATION();
-
-	return OidIsValid(collation) ? collation : DEFAULT_COLLATION_OID;
 }
 
 /* sms_stop, sms_start or NULL for the body of an SMS reply */
 static const char *
-SmsKeywordKind(Datum body, Oid collation)
+SmsKeywordKind(Datum body)
 {
-	if (Matches(body, sms_stop_pattern, collation))
+	if (Matches(body, sms_stop_pattern))
 		return "sms_stop";
-	if (Matches(body, sms_start_pattern, collation))
+	if (Matches(body, sms_start_pattern))
 		return "sms_start";
 	return NULL;
 }
 
 /* unsubscribe or NULL for an email reply's body and subject (either NULL) */
 static const char *
-EmailKeywordKind(Datum body, bool body_null, Datum subject, bool subject_null, Oid collation)
+EmailKeywordKind(Datum body, bool body_null, Datum subject, bool subject_null)
 {
 	if (!body_null)
 	{
 		bool		no_line;
-		Datum		first_line = CallBuiltin(textregexsubstr, collation, body,
+		Datum		first_line = CallBuiltin(textregexsubstr, DEFAULT_COLLATION_OID, body,
 											 CStringGetTextDatum(first_line_pattern), &no_line);
 
-		if (!no_line && Matches(first_line, email_stop_pattern, collation))
+		if (!no_line && Matches(first_line, email_stop_pattern))
 			return "unsubscribe";
 	}
-	if (!subject_null && Matches(subject, email_stop_pattern, collation))
+	if (!subject_null && Matches(subject, email_stop_pattern))
 		return "unsubscribe";
 	return NULL;
 }
@@ -117,7 +110,7 @@ EmailKeywordKind(Datum body, bool body_null, Datum subject, bool subject_null, O
 Datum
 cadence_sms_keyword_kind(PG_FUNCTION_ARGS)
 {
-	const char *kind = SmsKeywordKind(PG_GETARG_DATUM(0), KeywordCollation(fcinfo));
+	const char *kind = SmsKeywordKind(PG_GETARG_DATUM(0));
 
 	if (kind == NULL)
 		PG_RETURN_NULL();
@@ -129,8 +122,7 @@ Datum
 cadence_email_keyword_kind(PG_FUNCTION_ARGS)
 {
 	const char *kind = EmailKeywordKind(PG_GETARG_DATUM(0), PG_ARGISNULL(0),
-										PG_GETARG_DATUM(1), PG_ARGISNULL(1),
-										KeywordCollation(fcinfo));
+										PG_GETARG_DATUM(1), PG_ARGISNULL(1));
 
 	if (kind == NULL)
 		PG_RETURN_NULL();
@@ -158,7 +150,6 @@ cadence_applied_event_kind(PG_FUNCTION_ARGS)
 {
 	text	   *kind;
 	const char *keyword = NULL;
-	Oid			collation = KeywordCollation(fcinfo);
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
@@ -171,7 +162,7 @@ cadence_applied_event_kind(PG_FUNCTION_ARGS)
 		Datum		body = PayloadText(PG_GETARG_DATUM(1), "body");
 
 		if (DatumGetPointer(body) != NULL)
-			keyword = SmsKeywordKind(body, collation);
+			keyword = SmsKeywordKind(body);
 	}
 	else if (TextIs(kind, "email_reply"))
 	{
@@ -179,7 +170,7 @@ cadence_applied_event_kind(PG_FUNCTION_ARGS)
 		Datum		subject = PayloadText(PG_GETARG_DATUM(1), "subject");
 
 		keyword = EmailKeywordKind(body, DatumGetPointer(body) == NULL,
-								   subject, DatumGetPointer(subject) == NULL, collation);
+								   subject, DatumGetPointer(subject) == NULL);
 	}
 	if (keyword == NULL)
 		PG_RETURN_TEXT_P(kind);

@@ -193,7 +193,7 @@ $install$;
 -- they are refused, naming the fields.
 CREATE FUNCTION cadence.require_aligned(fields text, VARIADIC lengths integer[])
 RETURNS void
-LANGUAGE C STRICT
+LANGUAGE C
 AS 'MODULE_PATHNAME', 'cadence_require_aligned';
 COMMENT ON FUNCTION cadence.require_aligned(text, integer[]) IS
   'Internal: refuse the column arrays of a set function when their lengths differ';

@@ -13,7 +13,7 @@
 -- different lengths, missing times and reasons, unknown leads and cadences.
 -- Simulated clock: every call passes its time.  Leads are in New York.
 BEGIN;
-SELECT plan(55);
+SELECT plan(57);
 
 -- Everything an event could change, to compare before and after a refusal.
 CREATE FUNCTION pg_temp.event_state() RETURNS jsonb
@@ -283,6 +283,12 @@ SELECT throws_ok(
                                           ARRAY['2026-04-07 15:00+00'::timestamptz])$$, :one),
     '22023', 'fields tenant_ids, lead_ids, enrolment_ids, event_ids, reasons, raised_ats must hold arrays of the same length, not {1,1,1,1,2,1}',
     'raise_alerts refuses arrays of different lengths');
+-- The lengths check itself: the fields are named even when NULL; no lengths, nothing to compare.
+SELECT throws_ok($$SELECT cadence.require_aligned(NULL, 1, 2)$$,
+    '22023', 'fields <NULL> must hold arrays of the same length, not {1,2}',
+    'require_aligned names its fields even when they are NULL');
+SELECT lives_ok($$SELECT cadence.require_aligned('a, b', VARIADIC NULL::integer[])$$,
+    'require_aligned with no lengths has nothing to refuse');
 SELECT throws_ok(
     format($$SELECT cadence.raise_alerts(ARRAY[cadence.current_tenant()], ARRAY[%s]::bigint[], ARRAY[NULL::bigint],
                                           ARRAY[NULL::bigint], ARRAY[NULL::text], ARRAY['2026-04-07 15:00+00'::timestamptz])$$, :one),

@@ -7,7 +7,7 @@
 -- Simulated clock: every call passes its time.  Leads are in New York (EDT,
 -- UTC-4 in April 2026).
 BEGIN;
-SELECT plan(17);
+SELECT plan(18);
 
 -- The keyword rules on their own.
 SELECT results_eq(
@@ -50,6 +50,18 @@ SELECT results_eq(
     $$VALUES ('sms_stop'::text), ('sms_start'), ('sms_reply'), ('sms_reply'), ('sms_reply'), ('unsubscribe'),
              ('unsubscribe'), ('email_reply'), ('email_open'), ('unsubscribe'), (NULL)$$,
     'applied kind: only a reply''s body (or an email''s subject) can make it act as a keyword; other kinds stay');
+
+-- The keywords are matched in the database's collation whatever the
+-- caller's: under COLLATE "C" only ASCII would count as punctuation.
+SELECT results_eq(
+    $$SELECT cadence.sms_keyword_kind(b COLLATE "C") COLLATE "default",
+             cadence.email_keyword_kind(b COLLATE "C", NULL) COLLATE "default",
+             cadence.applied_event_kind('sms_reply' COLLATE "C", jsonb_build_object('body', b)) COLLATE "default"
+        FROM (VALUES (E'\u201cSTOP\u201d')) AS x(b)$$,
+    $$SELECT cadence.sms_keyword_kind(b), cadence.email_keyword_kind(b, NULL),
+             cadence.applied_event_kind('sms_reply', jsonb_build_object('body', b))
+        FROM (VALUES (E'\u201cSTOP\u201d')) AS x(b)$$,
+    'a caller''s collation does not change what a keyword is');
 
 INSERT INTO cadence.rep (external_id, name, phone, email, on_duty)
 VALUES ('R-KIM', 'Kim Osei', '+15555550300', 'kim@lakeside.example', true);

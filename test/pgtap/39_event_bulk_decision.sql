@@ -8,7 +8,7 @@
 -- would have made; the third escalates at its third open.
 -- Simulated clock: every event has its time.  Leads are in UTC.
 BEGIN;
-SELECT plan(6);
+SELECT plan(7);
 
 CREATE TEMP VIEW lead_enrolment AS
 SELECT l.external_id, v.cadence_key, e.status, e.exit_reason, e.enrolled_at, e.ended_at, e.paused_at
@@ -35,6 +35,7 @@ SELECT cadence.define_cadence($${
   "steps": [{"channel": "email", "timing": "+1 day", "message": {"subject": "Your enquiry", "body": "Three cars you might like."}}]}$$) AS v_warm \gset
 SELECT count(cadence.enroll(l.lead_id, 'bulk-warm', '2026-03-01 09:00Z')) AS enrolled FROM cadence.lead l \gset
 
+SELECT current_setting('jit') AS jit_before \gset
 INSERT INTO cadence.event (lead_id, kind, occurred_at, payload)
 SELECT :many, 'email_open', '2026-03-02 09:00Z'::timestamptz + i * interval '1 second', '{}'
   FROM generate_series(1, 9999) AS i
@@ -73,6 +74,9 @@ SELECT results_eq(
     'each lead''s newest response and engagement, and the escalation''s bonus');
 SELECT is((SELECT count(*) FROM cadence.touch WHERE lead_id = :split AND status IN ('queued', 'claimed', 'held'))::integer, 0,
           'the exited lead has no unsent touch');
+
+-- the escalations of several leads ran with jit off, and left it as it was
+SELECT is(current_setting('jit'), :'jit_before', 'the bulk decision leaves the jit setting as it found it');
 
 SELECT * FROM finish();
 ROLLBACK;
