@@ -211,7 +211,8 @@ static const char *const decision_fields[D_NFIELDS] = {
  * which hold them (see the assertion below).  Everything lives until the
  * trigger's SPI_finish(), as the decisions do.
  */
-StaticAssertDecl(FLOAT8PASSBYVAL, "event_decide.c keeps int8 and timestamptz Datums after their rows are freed");
+StaticAssertDecl(FLOAT8PASSBYVAL,
+				 "event_decide.c keeps int8 and timestamptz Datums after their rows are freed");
 
 typedef struct LeadDecision
 {
