@@ -36,9 +36,12 @@
 
 /*
  * The leads of new_events, in order (the order of the batch's decisions);
- * then, for one lead at a time, what scoring it needs, with its decision
- * ($3, one cadence.event_decision).  The lead is looked up by its key in a
- * statement of its own rather than joined to new_events: a kept plan
+ * then, for one lead at a time, what scoring it needs: its row, its stored
+ * score, tier and segment, the newest time, kinds and times of its events,
+ * and its tenant's model.  What the decision changes on the lead is worked
+ * out here in C (ReadChanges), not in the statement: the statement then
+ * takes no composite parameter to expand.  The lead is looked up by its key
+ * in a statement of its own rather than joined to new_events: a kept plan
  * joining the transition table is costed for the first batch's size, and a
  * plan that scans the leads is slow for every later batch.  The model is
  * picked as cadence.scoring_model_for() picks it (the tenant's newest
@@ -52,22 +55,15 @@ static const char *const lead_sql =
 "SELECT l, l.score, l.tier, l.segment, ev.at, ev.kinds, ev.times,"
 "       coalesce((SELECT m.compiled FROM cadence.scoring_model m"
 "                  WHERE m.tenant_id = l.tenant_id ORDER BY m.version DESC LIMIT 1),"
-"                (SELECT s.compiled FROM cadence.scoring_default s LIMIT 1)),"
-"       d.response_at IS NOT NULL OR d.engaged_at IS NOT NULL OR d.preferred_channel IS NOT NULL"
-"       OR d.move_to IS NOT NULL,"
-"       d.response_at, d.engaged_at, d.preferred_channel,"
-"       CASE WHEN d.move_to IS NOT NULL THEN d.move_score ELSE 0 END,"
-"       greatest(l.last_response_at, d.response_at), greatest(l.last_engagement_at, d.engaged_at),"
-"       coalesce(d.preferred_channel, l.preferred_channel),"
-"       l.score_bonus + CASE WHEN d.move_to IS NOT NULL THEN d.move_score ELSE 0 END"
+"                (SELECT s.compiled FROM cadence.scoring_default s LIMIT 1))"
 "  FROM cadence.lead l"
 " CROSS JOIN LATERAL (SELECT max(e.occurred_at) AS at, array_agg(e.applied_kind) AS kinds,"
 "                            array_agg(e.occurred_at) AS times"
 "                       FROM cadence.event e"
 "                      WHERE e.tenant_id = l.tenant_id AND e.lead_id = l.lead_id) ev"
-" CROSS JOIN (SELECT ($3).*) d"
 " WHERE l.tenant_id = $1 AND l.lead_id = $2";
 
+/* lead_sql's columns */
 enum
 {
 	LEAD_ROW = 1,
@@ -77,22 +73,35 @@ enum
 	LEAD_AT,
 	LEAD_KINDS,
 	LEAD_TIMES,
-	LEAD_MODEL,
-	LEAD_CHANGES,				/* the decisions change the lead's own columns */
-	LEAD_RESPONSE_AT,			/* those changes, as the UPDATE applies them */
-	LEAD_ENGAGED_AT,
-	LEAD_CHANNEL,
-	LEAD_BONUS,
-	LEAD_NEW_RESPONSE_AT,		/* and the columns as they will read after it */
-	LEAD_NEW_ENGAGEMENT_AT,
-	LEAD_NEW_CHANNEL,
-	LEAD_NEW_BONUS
+	LEAD_MODEL
 };
 
-/* the lead's columns that the decisions change, as LEAD_NEW_ lists them */
-static const char *const changed_columns[] = {
+/*
+ * The lead's columns that a decision changes, and what it changes them by:
+ * the later response and engagement, the new channel, an escalation's
+ * bonus (an addition).
+ */
+enum
+{
+	CHANGE_RESPONSE_AT,
+	CHANGE_ENGAGEMENT_AT,
+	CHANGE_CHANNEL,
+	CHANGE_BONUS,
+	NCHANGES
+};
+
+static const char *const changed_columns[NCHANGES] = {
 	"last_response_at", "last_engagement_at", "preferred_channel", "score_bonus"
 };
+
+typedef struct LeadChanges
+{
+	bool		any;			/* the decision changes the lead's columns */
+	Datum		change[NCHANGES];	/* as the UPDATE applies them */
+	bool		change_null[NCHANGES];
+	Datum		after[NCHANGES];	/* and the columns as they will read after it */
+	bool		after_null[NCHANGES];
+} LeadChanges;
 
 /*
  * The one write of a lead: the decisions' changes, applied to the row as
@@ -123,17 +132,15 @@ static const char *const route_sql =
 
 static SPIPlanPtr batch_leads_plan = NULL;
 static SPIPlanPtr lead_plan = NULL;
-static Oid	lead_plan_decision_type = InvalidOid;	/* lead_plan's $3 */
 static SPIPlanPtr store_plan = NULL;
 static SPIPlanPtr route_plan = NULL;
 
 /*
- * Write the lead: the decisions' changes (columns LEAD_RESPONSE_AT to
- * LEAD_BONUS of the lead's row in lead_table) and, when it changed, the
- * score (tier NULL: unchanged).
+ * Write the lead: the decision's changes and, when it changed, the score
+ * (tier NULL: unchanged).
  */
 static void
-StoreLead(Datum tenant, Datum lead, HeapTuple row, TupleDesc desc, int score, const char *tier, Datum at)
+StoreLead(Datum tenant, Datum lead, const LeadChanges *changes, int score, const char *tier, Datum at)
 {
 	Oid			argtypes[9] = {INT8OID, INT8OID, INT4OID, TEXTOID, TIMESTAMPTZOID,
 							   TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, INT4OID};
@@ -152,13 +159,10 @@ StoreLead(Datum tenant, Datum lead, HeapTuple row, TupleDesc desc, int score, co
 	}
 	else
 		nulls[2] = nulls[3] = nulls[4] = 'n';
-	/* the decision's change to each of changed_columns, in their order */
-	for (i = 0; i < lengthof(changed_columns); i++)
+	for (i = 0; i < NCHANGES; i++)
 	{
-		bool		isnull;
-
-		args[5 + i] = SPI_getbinval(row, desc, LEAD_RESPONSE_AT + i, &isnull);
-		if (isnull)
+		args[5 + i] = changes->change[i];
+		if (changes->change_null[i])
 			nulls[5 + i] = 'n';
 	}
 	rc = SPI_execute_plan(KeptPlan(&store_plan, store_sql, 9, argtypes, 0), args, nulls, false, 0);
@@ -166,19 +170,89 @@ StoreLead(Datum tenant, Datum lead, HeapTuple row, TupleDesc desc, int score, co
 		elog(ERROR, "storing a rescored lead failed: %s", SPI_result_code_string(rc));
 }
 
+/* the later of two timestamps, either NULL (as greatest() takes them) */
+static void
+Later(Datum a, bool a_null, Datum b, bool b_null, Datum *later, bool *later_null)
+{
+	*later_null = a_null && b_null;
+	if (a_null)
+		*later = b;
+	else if (b_null)
+		*later = a;
+	else
+		*later = DatumGetTimestampTz(a) >= DatumGetTimestampTz(b) ? a : b;
+}
+
 /*
- * The lead's row as the decisions leave it (columns LEAD_NEW_ of row), for
- * scoring: the bonus of an escalation counts, and so may the channel.
+ * What the decision (a cadence.event_decision) changes on the lead (its
+ * row, lead), as store_sql applies it: the later response and engagement,
+ * the new channel, an escalation's bonus.
+ */
+static void
+ReadChanges(HeapTupleHeader decision, HeapTupleHeader lead, LeadChanges *changes)
+{
+	/* the decision's fields for the changes before CHANGE_BONUS, in their order */
+	static const char *const decision_fields[CHANGE_BONUS] = {"response_at", "engaged_at", "preferred_channel"};
+	bool		move_null;
+	bool		old_null;
+	Datum		old;
+	int			i;
+
+	for (i = 0; i < CHANGE_BONUS; i++)
+		changes->change[i] = GetAttributeByName(decision, decision_fields[i], &changes->change_null[i]);
+	/* an escalation's bonus; nothing without one (a rule without a score adds 0) */
+	changes->change[CHANGE_BONUS] = Int32GetDatum(0);
+	changes->change_null[CHANGE_BONUS] = false;
+	GetAttributeByName(decision, "move_to", &move_null);
+	if (!move_null)
+	{
+		bool		score_null;
+		Datum		score = GetAttributeByName(decision, "move_score", &score_null);
+
+		if (!score_null)
+			changes->change[CHANGE_BONUS] = score;
+	}
+
+	changes->any = !move_null;
+	for (i = 0; i < CHANGE_BONUS; i++)
+		changes->any |= !changes->change_null[i];
+	if (!changes->any)
+		return;
+
+	for (i = 0; i < NCHANGES; i++)
+	{
+		old = GetAttributeByName(lead, changed_columns[i], &old_null);
+		switch (i)
+		{
+			case CHANGE_RESPONSE_AT:
+			case CHANGE_ENGAGEMENT_AT:
+				Later(old, old_null, changes->change[i], changes->change_null[i],
+					  &changes->after[i], &changes->after_null[i]);
+				break;
+			case CHANGE_CHANNEL:
+				changes->after_null[i] = changes->change_null[i] && old_null;
+				changes->after[i] = changes->change_null[i] ? old : changes->change[i];
+				break;
+			case CHANGE_BONUS:
+				/* score_bonus is NOT NULL */
+				changes->after_null[i] = false;
+				changes->after[i] = Int32GetDatum(DatumGetInt32(old) + DatumGetInt32(changes->change[i]));
+				break;
+		}
+	}
+}
+
+/*
+ * The lead's row as the decision leaves it, for scoring: the bonus of an
+ * escalation counts, and so may the channel.
  */
 static HeapTupleHeader
-LeadAfterChanges(HeapTupleHeader lead, HeapTuple row, TupleDesc desc)
+LeadAfterChanges(HeapTupleHeader lead, const LeadChanges *changes)
 {
 	TupleDesc	lead_desc;
 	HeapTupleData lead_tuple;
 	HeapTuple	changed;
-	int			columns[lengthof(changed_columns)];
-	Datum		values[lengthof(changed_columns)];
-	bool		nulls[lengthof(changed_columns)];
+	int			columns[NCHANGES];
 	int			i;
 
 	lead_desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(lead), HeapTupleHeaderGetTypMod(lead));
@@ -186,14 +260,14 @@ LeadAfterChanges(HeapTupleHeader lead, HeapTuple row, TupleDesc desc)
 	ItemPointerSetInvalid(&lead_tuple.t_self);
 	lead_tuple.t_tableOid = InvalidOid;
 	lead_tuple.t_data = lead;
-	for (i = 0; i < lengthof(changed_columns); i++)
+	for (i = 0; i < NCHANGES; i++)
 	{
 		columns[i] = SPI_fnumber(lead_desc, changed_columns[i]);
 		if (columns[i] <= 0)
 			elog(ERROR, "cadence.lead has no column \"%s\"", changed_columns[i]);
-		values[i] = SPI_getbinval(row, desc, LEAD_NEW_RESPONSE_AT + i, &nulls[i]);
 	}
-	changed = heap_modify_tuple_by_cols(&lead_tuple, lead_desc, lengthof(changed_columns), columns, values, nulls);
+	changed = heap_modify_tuple_by_cols(&lead_tuple, lead_desc, NCHANGES, columns,
+										(Datum *) changes->after, (bool *) changes->after_null);
 	ReleaseTupleDesc(lead_desc);
 	return changed->t_data;
 }
@@ -230,22 +304,23 @@ RouteLead(Datum tenant, Datum lead, const char *old_tier, const char *tier, int 
 }
 
 /*
- * Score one lead again, with what its decision (a cadence.event_decision
- * of type decision_type) changes on it, and write both; returns whether
- * its score or tier changed.  What the scoring allocates goes to scratch.
+ * Score one lead again, with what its decision (a cadence.event_decision)
+ * changes on it, and write both; returns whether its score or tier
+ * changed.  A lead gone meanwhile has no score to keep (the events'
+ * foreign key holds it, so this is a lead deleted since).  What the
+ * scoring allocates goes to scratch.
  */
 static bool
-RescoreLead(Datum tenant, Datum lead, Datum decision, Oid decision_type, MemoryContext scratch)
+RescoreLead(Datum tenant, Datum lead, Datum decision, MemoryContext scratch)
 {
-	Oid			argtypes[3] = {INT8OID, INT8OID, decision_type};
-	Datum		args[3];
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		args[2];
 	HeapTuple	row;
 	TupleDesc	desc;
 	bool		isnull;
 	bool		score_null;
 	bool		segment_null;
 	bool		kinds_null;
-	bool		lead_changes;
 	HeapTupleHeader lead_row;
 	Datum		old_score;
 	Datum		segment;
@@ -254,6 +329,7 @@ RescoreLead(Datum tenant, Datum lead, Datum decision, Oid decision_type, MemoryC
 	Datum		times;
 	Datum		model;
 	char	   *old_tier;
+	LeadChanges changes;
 	LeadScore	scored;
 	SPITupleTable *lead_table;
 	bool		changed;
@@ -262,18 +338,9 @@ RescoreLead(Datum tenant, Datum lead, Datum decision, Oid decision_type, MemoryC
 
 	args[0] = tenant;
 	args[1] = lead;
-	args[2] = decision;
-	/* the type is the extension's; re-created in this session, it is another */
-	if (lead_plan != NULL && lead_plan_decision_type != decision_type)
-	{
-		SPI_freeplan(lead_plan);
-		lead_plan = NULL;
-	}
-	lead_plan_decision_type = decision_type;
-	rc = SPI_execute_plan(KeptPlan(&lead_plan, lead_sql, 3, argtypes, 0), args, NULL, false, 1);
+	rc = SPI_execute_plan(KeptPlan(&lead_plan, lead_sql, 2, argtypes, 0), args, NULL, false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "reading a lead to rescore failed: %s", SPI_result_code_string(rc));
-	/* the events' foreign key holds the lead; a lead gone meanwhile has no score to keep */
 	lead_table = SPI_tuptable;
 	if (SPI_processed == 0)
 	{
@@ -294,9 +361,9 @@ RescoreLead(Datum tenant, Datum lead, Datum decision, Oid decision_type, MemoryC
 	/* SPI returns to its own context; the scoring's allocations go to scratch */
 	caller = MemoryContextSwitchTo(scratch);
 	old_tier = SPI_getvalue(row, desc, LEAD_TIER);
-	lead_changes = DatumGetBool(SPI_getbinval(row, desc, LEAD_CHANGES, &isnull));
-	if (lead_changes)
-		lead_row = LeadAfterChanges(lead_row, row, desc);
+	ReadChanges(DatumGetHeapTupleHeader(decision), lead_row, &changes);
+	if (changes.any)
+		lead_row = LeadAfterChanges(lead_row, &changes);
 
 	/* the lead has at least the batch's events, so at is never NULL */
 	scored = ScoreLead(DatumGetJsonbP(model), lead_row,
@@ -306,8 +373,8 @@ RescoreLead(Datum tenant, Datum lead, Datum decision, Oid decision_type, MemoryC
 
 	changed = score_null || DatumGetInt32(old_score) != scored.score ||
 		old_tier == NULL || strcmp(old_tier, scored.tier) != 0;
-	if (changed || lead_changes)
-		StoreLead(tenant, lead, row, desc, scored.score, changed ? scored.tier : NULL, at);
+	if (changed || changes.any)
+		StoreLead(tenant, lead, &changes, scored.score, changed ? scored.tier : NULL, at);
 	if (changed)
 	{
 		if (scored.below_exit || old_tier == NULL || strcmp(old_tier, scored.tier) != 0)
@@ -318,6 +385,22 @@ RescoreLead(Datum tenant, Datum lead, Datum decision, Oid decision_type, MemoryC
 	SPI_freetuptable(lead_table);
 	MemoryContextSwitchTo(caller);
 	return changed;
+}
+
+/* the elements of a batch's decisions (a cadence.event_decision[]) */
+static Datum *
+DecisionElements(Datum decisions, int *ndecisions)
+{
+	ArrayType  *array = DatumGetArrayTypeP(decisions);
+	Oid			decision_type = ARR_ELEMTYPE(array);
+	Datum	   *elements;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	get_typlenbyvalalign(decision_type, &typlen, &typbyval, &typalign);
+	deconstruct_array(array, decision_type, typlen, typbyval, typalign, &elements, NULL, ndecisions);
+	return elements;
 }
 
 /*
@@ -354,25 +437,18 @@ DecisionOf(Datum *decisions, int ndecisions, int i, Datum tenant, Datum lead)
 static uint64
 RescoreLeads(Datum *tenant_ids, Datum *lead_ids, int nleads, Datum decisions)
 {
-	ArrayType  *array = DatumGetArrayTypeP(decisions);
-	Oid			decision_type = ARR_ELEMTYPE(array);
-	Datum	   *elements;
-	int			nelements;
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
+	int			ndecisions;
+	Datum	   *elements = DecisionElements(decisions, &ndecisions);
 	MemoryContext scratch;
 	uint64		changed = 0;
 	int			i;
 
-	get_typlenbyvalalign(decision_type, &typlen, &typbyval, &typalign);
-	deconstruct_array(array, decision_type, typlen, typbyval, typalign, &elements, NULL, &nelements);
 	scratch = AllocSetContextCreate(CurrentMemoryContext, "cadence rescore lead", ALLOCSET_SMALL_SIZES);
 	for (i = 0; i < nleads; i++)
 	{
-		Datum		decision = DecisionOf(elements, nelements, i, tenant_ids[i], lead_ids[i]);
+		Datum		decision = DecisionOf(elements, ndecisions, i, tenant_ids[i], lead_ids[i]);
 
-		if (RescoreLead(tenant_ids[i], lead_ids[i], decision, decision_type, scratch))
+		if (RescoreLead(tenant_ids[i], lead_ids[i], decision, scratch))
 			changed++;
 		MemoryContextReset(scratch);
 	}
