@@ -11,6 +11,9 @@
 #   4. events/s through cadence.record_event, 4 clients, single rows for
 #      random leads of 100,000, against a bare INSERT of the same rows and
 #      against a PL/pgSQL row trigger doing the same work (bench/events*.sql);
+#      and the same comparison with the bare INSERT counted in CPU
+#      instructions an event, one backend under callgrind, which the
+#      machine's other load does not move (bench/events_counted.sh);
 #   5. events/s through a bulk COPY of 1,000,000 events over 100,000 leads
 #      into cadence.event, against a bare COPY of the same rows;
 #   6. cadence.rescore() of 1,000,000 leads holding 10,000,000 events,
@@ -32,6 +35,7 @@
 #                         one rolled-back tick and one rolled-back claim), and of the event trigger's
 #                         statement for one event and for the bulk load, and of the rescore's statement
 #   CADENCE_BENCH_ONLY    tick (figures 1, 2), claim (3), events (4, 5), scoring (6, 7), speed (8) or all (default)
+#   CADENCE_BENCH_COUNTED_EVENTS  events counted under callgrind for figure 4, counted (default 400)
 #   CADENCE_BENCH_EVENT_TIMEOUT  seconds after which the bulk COPY into cadence.event (figure 5) is
 #                         cancelled and reported as a bound (default 1800)
 #   CADENCE_PGPORT        port of the scratch cluster; CADENCE_KEEP=1 keeps its directory
@@ -295,6 +299,8 @@ if want events; then
             "INSERT INTO cadence.event (lead_id, kind, occurred_at, payload, source, provider_id) SELECT * FROM bench.day_of_events($N_EV_COPY_SMALL, $((N_EV_LEADS / 10)), '$EV_DAY')" \
             "WITH ev AS"
     fi
+    # figure 4 again, in instructions rather than seconds (stops the cluster meanwhile)
+    source "$BENCH_DIR/events_counted.sh"
 fi
 
 # --- Figures 6 and 7: lead scoring --------------------------------------------
@@ -369,7 +375,7 @@ if want tick || want claim; then
 fi
 if want events; then
     run_sql -v n_single="$N_EV_SINGLE" -v n_copy="$N_EV_COPY" -v n_copy_small="$N_EV_COPY_SMALL" \
-            -v n_ev_leads="$N_EV_LEADS" -v clients="$EV_CLIENTS" \
+            -v n_ev_leads="$N_EV_LEADS" -v clients="$EV_CLIENTS" -v n_counted="$N_EV_COUNTED" \
             -v t_record=$T_RECORD -v t_plpgsql=$T_PLPGSQL -v t_copy=$T_COPY -v t_staged=$T_STAGED \
             -f "$BENCH_DIR/events_report.sql"
 fi

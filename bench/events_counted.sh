@@ -1,0 +1,78 @@
+# Figure 4, counted (sourced by bench/run.sh after figures 4 and 5): the
+# work of one event in CPU instructions, cadence.record_event beside the
+# bare INSERT of figure 4, each counted by callgrind (valgrind) in one
+# backend.  Events per second move with whatever else a shared machine is
+# running (the same build has measured 15 % apart from one run to the
+# next); an instruction count does not (0.1 %), so a change worth a few per
+# cent shows here when figure 4 cannot tell it from noise.  The ratio is
+# the bare INSERT's count over record_event's: what figure 4's ratio would
+# be if the CPU were all that limited both.  It leaves out what a count
+# cannot see, such as waiting for locks or for the other clients.
+#
+# The same CADENCE_BENCH_COUNTED_EVENTS events of figure 4's mix (the first
+# of bench.day_of_events over tenant T_RECORD's leads), each in its own
+# transaction and rolled back, so that every event meets the state that
+# figure 4 left.  The backend runs in single-user mode (postgres --single),
+# so the cluster is stopped meanwhile.  Instructions an event: the count of
+# a script less the count of one that only sets up the session, divided by
+# the number of events.
+#
+# Uses from bench/run.sh: WORK, BENCH_DIR, T_RECORD, N_EV_LEADS, EV_DAY,
+# PG_BIN, run_sql, log, as_cluster_user, ensure_debian_packages.
+
+N_EV_COUNTED=${CADENCE_BENCH_COUNTED_EVENTS:-400}
+if ! [[ "$N_EV_COUNTED" =~ ^[1-9][0-9]*$ ]]; then
+    echo "CADENCE_BENCH_COUNTED_EVENTS must be a positive integer, not \"$N_EV_COUNTED\"" >&2
+    exit 2
+fi
+ensure_debian_packages valgrind
+
+# Each script is read by postgres --single -j: statements end with a
+# semicolon and an empty line.
+COUNTED_DIR=$WORK/counted
+mkdir -p "$COUNTED_DIR"
+printf 'SET cadence.tenant_id = %s;\n\nSET ROLE bench_app;\n\n' "$T_RECORD" >"$COUNTED_DIR/setup.sql"
+counted_script() {
+    cp "$COUNTED_DIR/setup.sql" "$COUNTED_DIR/$1.sql"
+    run_sql -c "SELECT format(E'BEGIN;\n\n$2;\n\nROLLBACK;\n', e.lead_id, e.kind, e.occurred_at, e.payload,
+                              e.source, e.provider_id)
+                  FROM bench.day_of_events($N_EV_COUNTED, $N_EV_LEADS, '$EV_DAY') e" >>"$COUNTED_DIR/$1.sql"
+}
+counted_script engine "SELECT cadence.record_event(%s, %L, %L, NULL, %L, %L, %L)"
+counted_script baseline "INSERT INTO bench.event_bare (lead_id, kind, occurred_at, payload, source, provider_id)
+                         VALUES (%s, %L, %L, %L, %L, %L) ON CONFLICT (tenant_id, source, provider_id) DO NOTHING"
+
+# count SCRIPT: the instructions of one single-user backend running it
+count_instructions() {
+    local script=$1 out
+    out=$(as_cluster_user valgrind --tool=callgrind --callgrind-out-file="$WORK/cluster/callgrind.out" \
+              "$PG_BIN/postgres" --single -j -D "$WORK/cluster/data" cadence <"$COUNTED_DIR/$script.sql" 2>&1) \
+        || { echo "$out" >&2; return 1; }
+    if grep -qE '^(ERROR|FATAL|PANIC):' <<<"$out"; then
+        grep -E '^(ERROR|FATAL|PANIC):' <<<"$out" | head -5 >&2
+        echo "the counted run of $script failed" >&2
+        return 1
+    fi
+    sed -nE 's/^==[0-9]+== Collected : ([0-9]+)$/\1/p' <<<"$out"
+}
+
+log "figure 4, counted: $N_EV_COUNTED events under callgrind, one backend"
+stop_cluster "$WORK/cluster"
+COUNT_SETUP=$(count_instructions setup)
+COUNT_BASELINE=$(count_instructions baseline)
+COUNT_ENGINE=$(count_instructions engine)
+as_cluster_user "$PG_BIN/pg_ctl" -D "$WORK/cluster/data" -l "$WORK/cluster/server.log" -w -t 60 start >/dev/null \
+    || { cat "$WORK/cluster/server.log" >&2; exit 1; }
+for v in COUNT_SETUP COUNT_BASELINE COUNT_ENGINE; do
+    if ! [[ "${!v}" =~ ^[0-9]+$ ]]; then
+        echo "figure 4, counted: no instruction count for $v" >&2
+        exit 1
+    fi
+done
+if [ "$COUNT_BASELINE" -le "$COUNT_SETUP" ] || [ "$COUNT_ENGINE" -le "$COUNT_SETUP" ]; then
+    echo "figure 4, counted: a script counted no more than the session set-up ($COUNT_SETUP)" >&2
+    exit 1
+fi
+run_sql -c "INSERT INTO bench.result VALUES
+    ('event_counted', 'baseline', 1, ($COUNT_BASELINE - $COUNT_SETUP)::double precision / $N_EV_COUNTED, $N_EV_COUNTED),
+    ('event_counted', 'engine', 1, ($COUNT_ENGINE - $COUNT_SETUP)::double precision / $N_EV_COUNTED, $N_EV_COUNTED)"
