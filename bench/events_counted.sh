@@ -1,4 +1,4 @@
-# Figure 4, counted (sourced by bench/run.sh after figures 4 and 5): the
+# Figure 4, counted (sourced by bench/run.sh after the timed figures): the
 # work of one event in CPU instructions, cadence.record_event beside the
 # bare INSERT of figure 4, each counted by callgrind (valgrind) in one
 # backend.  Events per second move with whatever else a shared machine is
