@@ -3,8 +3,10 @@
 # bare INSERT of figure 4, each counted by callgrind (valgrind) in one
 # backend.  Events per second move with whatever else a shared machine is
 # running (the same build has measured 15 % apart from one run to the
-# next); an instruction count does not (0.1 %), so a change worth a few per
-# cent shows here when figure 4 cannot tell it from noise.  The ratio is
+# next); an instruction count does not (0.1 % on the same data, up to 1 %
+# between runs, as figure 4 leaves the leads in slightly different states),
+# so a change worth a few per cent shows here when figure 4 cannot tell it
+# from noise.  The ratio is
 # the bare INSERT's count over record_event's: what figure 4's ratio would
 # be if the CPU were all that limited both.  It leaves out what a count
 # cannot see, such as waiting for locks or for the other clients.
