@@ -6,10 +6,10 @@
 # next); an instruction count does not (0.1 % on the same data, up to 1 %
 # between runs, as figure 4 leaves the leads in slightly different states),
 # so a change worth a few per cent shows here when figure 4 cannot tell it
-# from noise.  The ratio is
-# the bare INSERT's count over record_event's: what figure 4's ratio would
-# be if the CPU were all that limited both.  It leaves out what a count
-# cannot see, such as waiting for locks or for the other clients.
+# from noise.  The ratio is the bare INSERT's count over record_event's:
+# what figure 4's ratio would be if the CPU were all that limited both.  It
+# leaves out what a count cannot see, such as waiting for locks or for the
+# other clients.
 #
 # The same CADENCE_BENCH_COUNTED_EVENTS events of figure 4's mix (the first
 # of bench.day_of_events over tenant T_RECORD's leads), each in its own
