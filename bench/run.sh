@@ -99,6 +99,7 @@ run_sql() { psql -X -q -At -v ON_ERROR_STOP=1 -v as_of="$AS_OF" -v as_of_idle="$
                  -v n_due="$N_DUE" -v n_enrol="$N_ENROL" -v n_small="$N_SMALL" "$@"; }
 since() { awk -v t0="$1" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.1f", t1 - t0 }'; }
 T_START=$(date +%s.%N)
+BENCH_FAILED=                   # set by a part that fails but lets the others report
 
 log "scale $SCALE, measuring $ONLY; work dir $WORK"
 run_sql -f "$BENCH_DIR/setup.sql" >/dev/null
@@ -395,3 +396,8 @@ if want speed; then
     source "$BENCH_DIR/speed_to_lead.sh"
 fi
 echo "total time $(since "$T_START") s"
+# a part that failed after the others ran (the counted figure) fails the run
+if [ -n "${BENCH_FAILED:-}" ]; then
+    echo "the benchmark did not complete every figure (see the errors above)" >&2
+    exit 1
+fi

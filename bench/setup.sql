@@ -34,13 +34,14 @@ SELECT cadence.define_cadence($spec${
   ]
 }$spec$::jsonb) AS cadence_version_id;
 
--- One row per timed run; report.sql turns them into the table.
+-- One row per timed run; report.sql and the other reports turn them into
+-- the tables.
 CREATE TABLE bench.result (
-    figure  text NOT NULL,      -- tick | idle_tick | claim
+    figure  text NOT NULL,      -- tick | idle_tick | claim | event_single | event_copy | ... | event_counted
     variant text NOT NULL,      -- engine | baseline (idle_tick: large | small)
     run     integer NOT NULL,
-    seconds double precision NOT NULL CHECK (seconds > 0),
-    items   bigint NOT NULL     -- touches written or completed (idle_tick: 0)
+    seconds double precision NOT NULL CHECK (seconds > 0),  -- event_counted: CPU instructions an event
+    items   bigint NOT NULL     -- touches written or completed (idle_tick: 0), events
 );
 
 -- The baseline of the tick writes to a plain copy of the touch table: same

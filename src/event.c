@@ -101,14 +101,16 @@ static const char touches_sql[] =
 
 /*
  * The leads' own columns, for a bulk load; a small batch's leads are
- * written once, with their new score, by the rescore (rescore.c).
+ * written once, with their new score, by the rescore (rescore.c, whose
+ * ReadChanges makes the same changes; a rule without a score adds 0 in
+ * both).
  */
 static const char leads_sql[] =
 "UPDATE cadence.lead l"
 "   SET last_response_at = greatest(l.last_response_at, d.response_at),"
 "       last_engagement_at = greatest(l.last_engagement_at, d.engaged_at),"
 "       preferred_channel = coalesce(d.preferred_channel, l.preferred_channel),"
-"       score_bonus = l.score_bonus + CASE WHEN d.move_to IS NOT NULL THEN d.move_score ELSE 0 END"
+"       score_bonus = l.score_bonus + CASE WHEN d.move_to IS NOT NULL THEN coalesce(d.move_score, 0) ELSE 0 END"
 "  FROM cadence.event_decisions($1) d"
 " WHERE l.tenant_id = d.tenant_id AND l.lead_id = d.lead_id"
 "   AND (d.response_at IS NOT NULL OR d.engaged_at IS NOT NULL OR d.preferred_channel IS NOT NULL"

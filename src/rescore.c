@@ -24,6 +24,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
@@ -186,7 +187,8 @@ Later(Datum a, bool a_null, Datum b, bool b_null, Datum *later, bool *later_null
 /*
  * What the decision (a cadence.event_decision) changes on the lead (its
  * row, lead), as store_sql applies it: the later response and engagement,
- * the new channel, an escalation's bonus.
+ * the new channel, an escalation's bonus.  A bulk load's leads get the
+ * same changes from event.c's leads_sql.
  */
 static void
 ReadChanges(HeapTupleHeader decision, HeapTupleHeader lead, LeadChanges *changes)
@@ -234,10 +236,18 @@ ReadChanges(HeapTupleHeader decision, HeapTupleHeader lead, LeadChanges *changes
 				changes->after[i] = changes->change_null[i] ? old : changes->change[i];
 				break;
 			case CHANGE_BONUS:
-				/* score_bonus is NOT NULL */
-				changes->after_null[i] = false;
-				changes->after[i] = Int32GetDatum(DatumGetInt32(old) + DatumGetInt32(changes->change[i]));
-				break;
+				{
+					/* score_bonus is NOT NULL; store_sql's addition would fail the same way */
+					int32		bonus;
+
+					if (pg_add_s32_overflow(DatumGetInt32(old), DatumGetInt32(changes->change[i]), &bonus))
+						ereport(ERROR,
+								(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+								 errmsg("integer out of range")));
+					changes->after_null[i] = false;
+					changes->after[i] = Int32GetDatum(bonus);
+					break;
+				}
 		}
 	}
 }
@@ -306,8 +316,7 @@ RouteLead(Datum tenant, Datum lead, const char *old_tier, const char *tier, int 
 /*
  * Score one lead again, with what its decision (a cadence.event_decision)
  * changes on it, and write both; returns whether its score or tier
- * changed.  A lead gone meanwhile has no score to keep (the events'
- * foreign key holds it, so this is a lead deleted since).  What the
+ * changed.  A lead that is no longer there has no score to keep.  What the
  * scoring allocates goes to scratch.
  */
 static bool

@@ -224,6 +224,8 @@ DECLARE
     v_raised_ats   timestamptz[];
     v_escalate_ats timestamptz[];
     v_rep          bigint;
+    v_turn         bigint;      -- the rep first in turn, as one statement read it
+    v_held         bigint;      -- and as the statement before read it
     v_timeout      interval;
     v_open         boolean;
 BEGIN
@@ -244,15 +246,22 @@ BEGIN
     END IF;
     -- One alert, the common case (an event, a new hot lead): the same rules
     -- as the set form below, read by key, and one rep locked instead of all
-    -- the tenant's on-duty reps.  The rep is the lead's active owner (the
-    -- alert's update of the rep locks it), else the on-duty rep alerted
-    -- longest ago.  A rep whose turn a concurrent alert holds is skipped for
-    -- the next in turn, so concurrent alerts go to different reps without
-    -- waiting for each other; only when every on-duty rep is held does this
-    -- one wait for them, as the set form does, and then take the turn that
-    -- is left.  (The set form's lock of all of them cost more than half of
-    -- one alert's CPU instructions.)
+    -- the tenant's on-duty reps.  The lead is locked first (the event
+    -- trigger holds it already), so that two alerts of the same lead and
+    -- reason wait for each other and the second finds the first open.  The
+    -- rep is the lead's active owner (the alert's update of the rep locks
+    -- it), else the on-duty rep alerted longest ago.  A rep whose turn a
+    -- concurrent alert holds is skipped for the next in turn, so concurrent
+    -- alerts go to different reps without waiting for each other; only when
+    -- every on-duty rep is held does this one wait for them, as the set
+    -- form does, and then take the turn that is left.  (The set form's lock
+    -- of all of them cost more than half of one alert's CPU instructions.)
     IF cardinality(lead_ids) = 1 THEN
+        -- (a statement of its own: the read below, started after the lock
+        -- was granted, sees the alert of a transaction it waited for)
+        PERFORM FROM cadence.lead l
+         WHERE l.tenant_id = tenant_ids[1] AND l.lead_id = lead_ids[1]
+           FOR NO KEY UPDATE;
         SELECT o.rep_id, t.hand_off_timeout,
                EXISTS (SELECT FROM cadence.alert a
                         WHERE a.tenant_id = l.tenant_id AND a.lead_id = l.lead_id
@@ -265,25 +274,36 @@ BEGIN
         IF NOT FOUND OR v_open THEN
             RETURN 0;
         END IF;
-        IF v_rep IS NULL THEN
-            SELECT r.rep_id INTO v_rep
+        -- The turn is read before its rep is locked: an alert that went to
+        -- that rep and committed in between makes it no longer the first.
+        -- Read again (a statement of its own sees that alert) until the
+        -- first in turn is a rep this call holds; each round holds one more
+        -- rep, so this ends.
+        WHILE v_rep IS NULL LOOP
+            SELECT r.rep_id INTO v_turn
               FROM cadence.rep r
              WHERE r.tenant_id = tenant_ids[1] AND r.on_duty AND r.active AND r.role = 'rep'
              ORDER BY r.last_alerted_at NULLS FIRST, r.rep_id
              LIMIT 1
                FOR NO KEY UPDATE SKIP LOCKED;
-        END IF;
-        IF v_rep IS NULL THEN
-            PERFORM FROM cadence.rep r
-             WHERE r.tenant_id = tenant_ids[1] AND r.on_duty AND r.active AND r.role = 'rep'
-             ORDER BY r.rep_id
-               FOR NO KEY UPDATE;
-            SELECT r.rep_id INTO v_rep
-              FROM cadence.rep r
-             WHERE r.tenant_id = tenant_ids[1] AND r.on_duty AND r.active AND r.role = 'rep'
-             ORDER BY r.last_alerted_at NULLS FIRST, r.rep_id
-             LIMIT 1;
-        END IF;
+            IF v_turn IS NULL THEN
+                -- every on-duty rep is held (or none is on duty): wait for them
+                PERFORM FROM cadence.rep r
+                 WHERE r.tenant_id = tenant_ids[1] AND r.on_duty AND r.active AND r.role = 'rep'
+                 ORDER BY r.rep_id
+                   FOR NO KEY UPDATE;
+                SELECT r.rep_id INTO v_rep
+                  FROM cadence.rep r
+                 WHERE r.tenant_id = tenant_ids[1] AND r.on_duty AND r.active AND r.role = 'rep'
+                 ORDER BY r.last_alerted_at NULLS FIRST, r.rep_id
+                 LIMIT 1;
+                EXIT;
+            END IF;
+            IF v_turn = v_held THEN
+                v_rep := v_turn;
+            END IF;
+            v_held := v_turn;
+        END LOOP;
         WITH raised AS (
             INSERT INTO cadence.alert (tenant_id, lead_id, enrolment_id, event_id, reason, rep_id, created_at, escalate_at)
             VALUES (tenant_ids[1], lead_ids[1], enrolment_ids[1], event_ids[1], reasons[1], v_rep,
@@ -375,7 +395,7 @@ $$;
 COMMENT ON FUNCTION cadence.raise_alerts(bigint[], bigint[], bigint[], bigint[], text[], timestamptz[]) IS
   'Internal: alert each lead''s owner (or the on-duty reps in turn) that the lead needs a human now';
 
--- One alert: the set form with one row; returns the open alert of the lead
+-- One alert (raise_alerts with one row); returns the open alert of the lead
 -- for that reason (new or already there).
 CREATE FUNCTION cadence.raise_alert(tenant_id bigint, lead_id bigint, enrolment_id bigint, event_id bigint,
                                     reason text, raised_at timestamptz)
