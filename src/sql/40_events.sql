@@ -255,7 +255,7 @@ BEGIN
     -- alerts go to different reps without waiting for each other; only when
     -- every on-duty rep is held does this one wait for them, as the set
     -- form does, and then take the turn that is left.  (The set form's lock
-    -- of all of them cost more than half of one alert's CPU instructions.)
+    -- of all of them was a fifth of one alert's CPU instructions.)
     IF cardinality(lead_ids) = 1 THEN
         -- (a statement of its own: the read below, started after the lock
         -- was granted, sees the alert of a transaction it waited for)
