@@ -198,6 +198,7 @@ ReadChanges(HeapTupleHeader decision, HeapTupleHeader lead, LeadChanges *changes
 	bool		move_null;
 	bool		old_null;
 	Datum		old;
+	int32		bonus;
 	int			i;
 
 	for (i = 0; i < CHANGE_BONUS; i++)
@@ -221,35 +222,26 @@ ReadChanges(HeapTupleHeader decision, HeapTupleHeader lead, LeadChanges *changes
 	if (!changes->any)
 		return;
 
-	for (i = 0; i < NCHANGES; i++)
+	/* the columns as they will read after store_sql, in the same order */
+	for (i = CHANGE_RESPONSE_AT; i <= CHANGE_ENGAGEMENT_AT; i++)
 	{
 		old = GetAttributeByName(lead, changed_columns[i], &old_null);
-		switch (i)
-		{
-			case CHANGE_RESPONSE_AT:
-			case CHANGE_ENGAGEMENT_AT:
-				Later(old, old_null, changes->change[i], changes->change_null[i],
-					  &changes->after[i], &changes->after_null[i]);
-				break;
-			case CHANGE_CHANNEL:
-				changes->after_null[i] = changes->change_null[i] && old_null;
-				changes->after[i] = changes->change_null[i] ? old : changes->change[i];
-				break;
-			case CHANGE_BONUS:
-				{
-					/* score_bonus is NOT NULL; store_sql's addition would fail the same way */
-					int32		bonus;
-
-					if (pg_add_s32_overflow(DatumGetInt32(old), DatumGetInt32(changes->change[i]), &bonus))
-						ereport(ERROR,
-								(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-								 errmsg("integer out of range")));
-					changes->after_null[i] = false;
-					changes->after[i] = Int32GetDatum(bonus);
-					break;
-				}
-		}
+		Later(old, old_null, changes->change[i], changes->change_null[i],
+			  &changes->after[i], &changes->after_null[i]);
 	}
+
+	old = GetAttributeByName(lead, changed_columns[CHANGE_CHANNEL], &old_null);
+	changes->after_null[CHANGE_CHANNEL] = changes->change_null[CHANGE_CHANNEL] && old_null;
+	changes->after[CHANGE_CHANNEL] = changes->change_null[CHANGE_CHANNEL] ? old : changes->change[CHANGE_CHANNEL];
+
+	/* score_bonus is NOT NULL; store_sql's addition would fail the same way */
+	old = GetAttributeByName(lead, changed_columns[CHANGE_BONUS], &old_null);
+	if (pg_add_s32_overflow(DatumGetInt32(old), DatumGetInt32(changes->change[CHANGE_BONUS]), &bonus))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("integer out of range")));
+	changes->after_null[CHANGE_BONUS] = false;
+	changes->after[CHANGE_BONUS] = Int32GetDatum(bonus);
 }
 
 /*
