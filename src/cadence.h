@@ -62,9 +62,14 @@ extern double EngagementTotal(const ScoringModel *model, const double *decayed);
 extern LeadScore ScoreLeadSlot(ScoringModel *model, TupleTableSlot *slot, double engagement,
 							   const char *current_tier);
 
+/* the scoring model in force for a tenant, as the backend keeps it (config_cache.c) */
+extern Jsonb *ScoringModelOf(Datum tenant);
+
 /* scoring again the leads of new events, and writing what the events change on them (rescore.c) */
 extern uint64 RescoreLeadsOfNewEvents(Datum decisions);
-extern bool RescoreEventLead(Datum tenant, Datum lead, Datum decisions);
+extern SPITupleTable *ReadEventLead(Datum tenant, Datum lead);
+extern bool ReadLeadEvents(SPITupleTable *read, ArrayType **kinds, ArrayType **times);
+extern bool RescoreEventLead(Datum tenant, Datum lead, Datum decisions, SPITupleTable *read);
 
 /* the scheduler (worker.c) */
 extern void CadenceWorkerInit(void);

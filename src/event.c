@@ -165,7 +165,9 @@ static const char *const consent_sql =
  * the touch first (a sender holding a claimed touch completes it, then
  * starts the next step's clock), so this order cannot deadlock; and since
  * the apply statement starts after a tick that held an enrolment has
- * committed, it sees (and withdraws) the touches that tick queued.
+ * committed, it sees (and withdraws) the touches that tick queued.  For
+ * one event, the read of the running enrolment that its decision needs
+ * takes the enrolment's lock (ReadOneRunning(), event_decide.c).
  */
 #define LOCK_TOUCHES_OF(leads) \
 "SELECT t.touch_id" \
@@ -175,20 +177,16 @@ static const char *const consent_sql =
 " ORDER BY t.tenant_id, t.touch_id" \
 "   FOR NO KEY UPDATE OF t"
 
-#define LOCK_ENROLMENTS_OF(leads) \
-"SELECT e.enrolment_id" \
-"  FROM cadence.enrolment e" \
-" WHERE " leads \
-"   AND e.status IN ('active', 'paused')" \
-" ORDER BY e.tenant_id, e.enrolment_id" \
-"   FOR NO KEY UPDATE OF e"
-
 static const char *const lock_touches_sql =
 LOCK_TOUCHES_OF("(t.tenant_id, t.lead_id) IN (SELECT n.tenant_id, n.lead_id FROM new_events n)");
 static const char *const lock_enrolments_sql =
-LOCK_ENROLMENTS_OF("(e.tenant_id, e.lead_id) IN (SELECT n.tenant_id, n.lead_id FROM new_events n)");
+"SELECT e.enrolment_id"
+"  FROM cadence.enrolment e"
+" WHERE (e.tenant_id, e.lead_id) IN (SELECT n.tenant_id, n.lead_id FROM new_events n)"
+"   AND e.status IN ('active', 'paused')"
+" ORDER BY e.tenant_id, e.enrolment_id"
+"   FOR NO KEY UPDATE OF e";
 static const char *const lock_touches_one_sql = LOCK_TOUCHES_OF("t.tenant_id = $1 AND t.lead_id = $2");
-static const char *const lock_enrolments_one_sql = LOCK_ENROLMENTS_OF("e.tenant_id = $1 AND e.lead_id = $2");
 
 /*
  * Then, for a small batch, the leads themselves, which the rescore reads
@@ -246,7 +244,6 @@ static SPIPlanPtr validate_plan = NULL;
 static SPIPlanPtr lock_touches_plan = NULL;
 static SPIPlanPtr lock_touches_one_plan = NULL;
 static SPIPlanPtr lock_enrolments_plan = NULL;
-static SPIPlanPtr lock_enrolments_one_plan = NULL;
 static SPIPlanPtr lock_leads_plan = NULL;
 static SPIPlanPtr lock_leads_one_plan = NULL;
 static SPIPlanPtr consent_plan = NULL;
@@ -306,6 +303,9 @@ typedef struct Batch
 	Datum		values[ONE_EVENT_NARGS];
 	char		nulls[ONE_EVENT_NARGS];
 	EventKindEffects effects;
+	SPITupleTable *running;		/* one event: its lead's running enrolment, locked */
+	SPITupleTable *lead;		/* one event: its lead, read for scoring once locked */
+	bool		lead_written;	/* an effect wrote the lead after that read */
 } Batch;
 
 /* the columns of cadence.event that ONE_EVENT's parameters are, in order */
@@ -412,7 +412,7 @@ UseDecisionsType(Oid type)
  * (rescore.c); returns the decisions for it.
  */
 static Datum
-ApplyNewEvents(const Batch *batch)
+ApplyNewEvents(Batch *batch)
 {
 	bool		small = batch->small;
 	Datum		decisions;
@@ -421,7 +421,14 @@ ApplyNewEvents(const Batch *batch)
 	int			i;
 
 	if (batch->one)
-		decisions = DecideOneEvent(batch->values, batch->nulls, &batch->effects, flags, &type);
+	{
+		ArrayType  *kinds = NULL;
+		ArrayType  *times = NULL;
+
+		if (batch->lead != NULL && !ReadLeadEvents(batch->lead, &kinds, &times))
+			kinds = times = NULL;
+		decisions = DecideOneEvent(batch->values, &batch->effects, batch->running, kinds, times, flags, &type);
+	}
 	else
 		decisions = DecideEvents(small, flags, &type);
 	/* a small batch's leads are written by the rescore, with their score */
@@ -438,6 +445,8 @@ ApplyNewEvents(const Batch *batch)
 		RunOverBatch(batch, consent_sql, &consent_plan, NULL, NULL, 0);
 	if (flags[DECIDE_CONTACT])
 		RunOverBatch(batch, close_sql, &close_plan, NULL, NULL, 0);
+	/* of the effects, only the consent ledger's trigger writes the lead */
+	batch->lead_written = flags[DECIDE_CONSENT];
 	return decisions;
 }
 
@@ -533,13 +542,18 @@ cadence_event_applied(PG_FUNCTION_ARGS)
 
 	ValidateNewEvents(&batch);
 	RunOverBatch(&batch, lock_touches_sql, &lock_touches_plan, lock_touches_one_sql, &lock_touches_one_plan, 0);
-	RunOverBatch(&batch, lock_enrolments_sql, &lock_enrolments_plan,
-				 lock_enrolments_one_sql, &lock_enrolments_one_plan, 0);
+	if (batch.one)
+		batch.running = ReadOneRunning(batch.values, &batch.effects);
+	else
+		RunOverBatch(&batch, lock_enrolments_sql, &lock_enrolments_plan, NULL, NULL, 0);
 	if (batch.small)
 		RunOverBatch(&batch, lock_leads_sql, &lock_leads_plan, lock_leads_one_sql, &lock_leads_one_plan, 0);
+	if (batch.one)
+		batch.lead = ReadEventLead(batch.values[EVENT_TENANT], batch.values[EVENT_LEAD]);
 	decisions = ApplyNewEvents(&batch);
 	if (batch.one)
-		RescoreEventLead(batch.values[0], batch.values[1], decisions);
+		RescoreEventLead(batch.values[EVENT_TENANT], batch.values[EVENT_LEAD], decisions,
+						 batch.lead_written ? NULL : batch.lead);
 	else if (batch.small)
 		RescoreLeadsOfNewEvents(decisions);
 	else

@@ -14,6 +14,8 @@
 
 #include "postgres.h"
 
+#include "utils/array.h"
+
 /*
  * The one new event of a statement of one event, as the parameters of the
  * statements made for it (ONE_EVENT below), in this order.
@@ -62,7 +64,8 @@ extern Oid	OneEventTypes[ONE_EVENT_NARGS];
 /*
  * The effects of the kind an event acts as, from the tenant's own kind (c)
  * or the built-in one (b), LEFT JOINed on it: a tenant's kind says all of
- * its effects, NULL ones included.
+ * its effects, NULL ones included.  (For one event, LookUpEventKind()
+ * applies the same rule to the kinds the backend keeps.)
  */
 #define KIND_EFFECTS \
 "coalesce(c.response, b.response) AS response," \
@@ -148,19 +151,38 @@ typedef struct EventKindEffects
 } EventKindEffects;
 
 /*
+ * Whether kind is a kind for tenant (its own or a built-in one), and in
+ * *effects what applied_kind does (config_cache.c, from the kinds the
+ * backend keeps).  The caller has connected SPI.
+ */
+extern bool LookUpEventKind(Datum tenant, Datum kind, Datum applied_kind, EventKindEffects *effects);
+
+/*
  * Refuse the one event (values and nulls, in the order above) if it is
  * invalid, as the batch's check would; else read its kind's effects.
  */
 extern void CheckOneEvent(const Datum *values, const char *nulls, EventKindEffects *effects);
 
 /*
- * Decide what the one event does to its lead (event_decide.c); fills
- * flags[DECIDE_ENROLMENTS .. DECIDE_NFLAGS] and returns the decision as a
- * cadence.event_decision[] of one element, whose (array) type is returned in
- * *decisions_type.  The caller has locked the lead's touches and
- * enrolments (event.c).
+ * The running enrolment of the one event's lead, locked, with what its
+ * cadence's rules make of the event's kind (event_decide.c), as the first
+ * row of the table returned; NULL when the lead has none.  The caller has
+ * locked the lead's touches (event.c), and this takes the enrolment's lock
+ * next, in the trigger's order.
  */
-extern Datum DecideOneEvent(const Datum *values, const char *nulls, const EventKindEffects *effects,
+extern SPITupleTable *ReadOneRunning(const Datum *values, const EventKindEffects *effects);
+
+/*
+ * Decide what the one event does to its lead, from its running enrolment
+ * (ReadOneRunning(), NULL for none); fills flags[DECIDE_ENROLMENTS ..
+ * DECIDE_NFLAGS] and returns the decision as a cadence.event_decision[] of
+ * one element, whose (array) type is returned in *decisions_type.
+ * lead_kinds and lead_times, when not NULL, are the kinds and times of all
+ * the lead's events, the new one included (ReadLeadEvents()): escalation
+ * rules those cannot complete are not asked.
+ */
+extern Datum DecideOneEvent(const Datum *values, const EventKindEffects *effects, SPITupleTable *running,
+							ArrayType *lead_kinds, ArrayType *lead_times,
 							bool *flags, Oid *decisions_type);
 
 /*

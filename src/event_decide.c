@@ -17,15 +17,16 @@
  *
  *	- one event: its kind's effects were read by CheckOneEvent()
  *	  (event_one.c); running_sql reads its lead's running enrolment by key,
- *	  with what the cadence's rules make of the kind.  A statement that
- *	  would join the transition table costs more to start than this.
+ *	  with what the cadence's rules make of the kind, and locks it: it is
+ *	  the trigger's lock of the enrolment, in its place among the locks
+ *	  (ReadOneRunning()).  A statement that would join the transition table
+ *	  costs more to start than this.
  *	- a batch: events_sql reads every new event with its kind's effects and
  *	  its lead's running enrolment, in lead and time order, through a
- *	  cursor, so that a bulk load's rows are not all held at once.
- *
- * Both lock the running enrolment again (the trigger's lock statements
- * took it before): the read sees what a transaction that held the lock
- * committed, a new enrolment included.
+ *	  cursor, so that a bulk load's rows are not all held at once.  It locks
+ *	  the running enrolments again (the trigger's lock statement took them
+ *	  before): the read sees what a transaction that held the lock
+ *	  committed, a new enrolment included.
  */
 #include "postgres.h"
 
@@ -39,6 +40,8 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
 #include "utils/typcache.h"
 
 #include "cadence.h"
@@ -410,13 +413,137 @@ SetEscalation(LeadDecision *lead, HeapTuple row, TupleDesc desc, int first)
 }
 
 /*
+ * An integer count of a rule, as (rule -> 'when' ->> 'count')::integer
+ * reads it; false when it is something else (the statement then judges).
+ */
+static bool
+RuleCount(JsonbValue *value, int *count)
+{
+	char	   *text;
+	char	   *end;
+	long		n;
+
+	if (value->type == jbvNumeric)
+		text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(value->val.numeric)));
+	else if (value->type == jbvString)
+		text = pnstrdup(value->val.string.val, value->val.string.len);
+	else
+		return false;
+	errno = 0;
+	n = strtol(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || n < PG_INT32_MIN || n > PG_INT32_MAX)
+		return false;
+	*count = (int) n;
+	return true;
+}
+
+/* a member of a jsonb object (container), or NULL */
+static JsonbValue *
+Member(JsonbContainer *object, const char *name)
+{
+	JsonbValue	key;
+
+	key.type = jbvString;
+	key.val.string.val = (char *) name;
+	key.val.string.len = strlen(name);
+	return findJsonbValueFromContainer(object, JB_FOBJECT, &key);
+}
+
+/* whether a jsonb value is an object (or, array: an array) */
+static bool
+IsContainer(JsonbValue *value, bool array)
+{
+	return value != NULL && value->type == jbvBinary &&
+		(array ? JsonContainerIsArray(value->val.binary.data) : JsonContainerIsObject(value->val.binary.data));
+}
+
+/*
+ * Whether one of a lead's escalation rules may be complete: its event is
+ * one of the new events' kinds, and the lead's events of that kind
+ * (kinds and times, all of them) since the enrolment began, up to the
+ * newest new event, reach its count.  The window of a rule ("within") is
+ * left to the statement: counting without it counts at least as many, so
+ * a rule this rules out is one ESCALATION_RULE_MET rules out too.  Any
+ * rule this cannot read is left to the statement as well.
+ */
+static bool
+EscalationMayBeMet(const LeadDecision *lead, ArrayType *kinds, ArrayType *times)
+{
+	Jsonb	   *rules = DatumGetJsonbP(lead->rules);
+	JsonbValue *escalate;
+	JsonbContainer *list;
+	Datum	   *kind_values;
+	bool	   *kind_nulls;
+	Datum	   *time_values;
+	bool	   *time_nulls;
+	int			nkinds;
+	int			ntimes;
+	TimestampTz enrolled_at = DatumGetTimestampTz(lead->enrolled_at);
+	TimestampTz last_at = DatumGetTimestampTz(lead->last_at);
+	int			r;
+
+	if (!JB_ROOT_IS_OBJECT(rules))
+		return true;
+	escalate = Member(&rules->root, "escalate");
+	if (!IsContainer(escalate, true))
+		return true;
+	list = escalate->val.binary.data;
+	deconstruct_array(kinds, TEXTOID, -1, false, TYPALIGN_INT, &kind_values, &kind_nulls, &nkinds);
+	deconstruct_array(times, TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &time_values, &time_nulls, &ntimes);
+	if (nkinds != ntimes)
+		return true;
+
+	for (r = 0; r < (int) JsonContainerSize(list); r++)
+	{
+		JsonbValue *rule = getIthJsonbValueFromContainer(list, r);
+		JsonbValue *when;
+		JsonbValue *event;
+		JsonbValue *count_value;
+		int			count = 1;
+		int			seen = 0;
+		Datum		event_kind;
+		int			i;
+
+		if (!IsContainer(rule, false))
+			return true;
+		when = Member(rule->val.binary.data, "when");
+		if (when == NULL)
+			continue;			/* no event: the rule never applies */
+		if (!IsContainer(when, false))
+			return true;
+		event = Member(when->val.binary.data, "event");
+		if (event == NULL)
+			continue;
+		if (event->type != jbvString)
+			return true;
+		event_kind = PointerGetDatum(cstring_to_text_with_len(event->val.string.val, event->val.string.len));
+		if (!KindListed(lead->kinds, event_kind))
+			continue;
+		count_value = Member(when->val.binary.data, "count");
+		if (count_value != NULL && !RuleCount(count_value, &count))
+			return true;
+		for (i = 0; i < nkinds; i++)
+			if (!kind_nulls[i] && !time_nulls[i] && TextsEqual(kind_values[i], event_kind) &&
+				DatumGetTimestampTz(time_values[i]) >= enrolled_at &&
+				DatumGetTimestampTz(time_values[i]) <= last_at)
+				seen++;
+		if (seen >= count)
+			return true;
+	}
+	return false;
+}
+
+/*
  * The escalations of the leads: for each whose active enrolment the events
  * do not end and whose cadence has escalation rules, the first rule its
  * events complete; by key for one such lead (most statements are one
- * event), else in one statement for all of them.
+ * event), else in one statement for all of them.  For one lead, kinds and
+ * times (when not NULL) are all its events: when they cannot complete a
+ * rule, the statement is not run.
  */
 static void
-Escalate(LeadDecision *leads, int nleads)
+Escalate(LeadDecision *leads, int nleads, ArrayType *kinds, ArrayType *times)
 {
 	Datum	   *columns[7];
 	int		   *candidates = palloc(sizeof(int) * nleads);
@@ -451,6 +578,8 @@ Escalate(LeadDecision *leads, int nleads)
 		return;
 	if (n == 1)
 	{
+		if (kinds != NULL && nleads == 1 && !EscalationMayBeMet(&leads[0], kinds, times))
+			return;
 		for (c = 0; c < 7; c++)
 			args[c] = columns[c][0];
 		rc = SPI_execute_plan(KeptPlan(&escalation_one_plan, escalation_one_sql, 7, escalation_one_types, 0),
@@ -570,17 +699,19 @@ DecisionDescriptor(Oid *type)
 
 /*
  * Escalate and finish the leads' decisions; returns them as a
- * cadence.event_decision[] and its type in *decisions_type.
+ * cadence.event_decision[] and its type in *decisions_type.  kinds and
+ * times: as Escalate() takes them.
  */
 static Datum
-FinishLeads(LeadDecision *leads, int nleads, bool *flags, Oid *decisions_type)
+FinishLeads(LeadDecision *leads, int nleads, ArrayType *kinds, ArrayType *times,
+			bool *flags, Oid *decisions_type)
 {
 	Datum	   *decisions = palloc(sizeof(Datum) * nleads);
 	TupleDesc	desc;
 	Oid			type;
 	int			i;
 
-	Escalate(leads, nleads);
+	Escalate(leads, nleads, kinds, times);
 	desc = DecisionDescriptor(&type);
 	for (i = 0; i < nleads; i++)
 		decisions[i] = FinishLead(&leads[i], desc, flags);
@@ -598,13 +729,11 @@ ClearFlags(bool *flags)
 		flags[i] = false;
 }
 
-Datum
-DecideOneEvent(const Datum *values, const char *nulls, const EventKindEffects *effects,
-			   bool *flags, Oid *decisions_type)
+SPITupleTable *
+ReadOneRunning(const Datum *values, const EventKindEffects *effects)
 {
-	LeadDecision lead;
-	FoldedEvent event;
 	Datum		args[6];
+	int			attempt;
 	int			rc;
 
 	args[0] = values[EVENT_TENANT];
@@ -613,19 +742,40 @@ DecideOneEvent(const Datum *values, const char *nulls, const EventKindEffects *e
 	args[3] = BoolGetDatum(effects->default_exit);
 	args[4] = BoolGetDatum(effects->default_pause);
 	args[5] = BoolGetDatum(effects->default_hand_off);
-	rc = SPI_execute_plan(KeptPlan(&running_plan, running_sql, 6, running_types, 0), args, NULL, false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "reading the lead's enrolment failed: %s", SPI_result_code_string(rc));
+	/*
+	 * A row found is the lead's running enrolment as it is now, locked: had
+	 * a transaction changed it, the lock waited and the row was read again.
+	 * No row may mean that such a transaction ended it and started another,
+	 * which this statement's snapshot does not see; the second read does.
+	 */
+	for (attempt = 0; attempt < 2; attempt++)
+	{
+		rc = SPI_execute_plan(KeptPlan(&running_plan, running_sql, 6, running_types, 0), args, NULL, false, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "reading the lead's enrolment failed: %s", SPI_result_code_string(rc));
+		if (SPI_processed > 0)
+			return SPI_tuptable;
+		SPI_freetuptable(SPI_tuptable);
+	}
+	return NULL;
+}
+
+Datum
+DecideOneEvent(const Datum *values, const EventKindEffects *effects, SPITupleTable *running,
+			   ArrayType *lead_kinds, ArrayType *lead_times, bool *flags, Oid *decisions_type)
+{
+	LeadDecision lead;
+	FoldedEvent event;
 
 	event.event_id = values[EVENT_ID];
 	event.occurred_at = values[EVENT_OCCURRED_AT];
 	event.kind = values[EVENT_APPLIED_KIND];
 	event.effects = *effects;
 	/* enrolment_one_active: a lead has one running enrolment at most */
-	if (SPI_processed > 0)
+	if (running != NULL)
 	{
-		HeapTuple	row = SPI_tuptable->vals[0];
-		TupleDesc	row_desc = SPI_tuptable->tupdesc;
+		HeapTuple	row = running->vals[0];
+		TupleDesc	row_desc = running->tupdesc;
 
 		StartLead(&lead, values[EVENT_TENANT], values[EVENT_LEAD], row, row_desc, 0);
 		event.exits = RowFlag(row, row_desc, RUNNING_EXITS);
@@ -644,7 +794,7 @@ DecideOneEvent(const Datum *values, const char *nulls, const EventKindEffects *e
 
 	ClearFlags(flags);
 	flags[DECIDE_CONSENT] = effects->consent;
-	return FinishLeads(&lead, 1, flags, decisions_type);
+	return FinishLeads(&lead, 1, lead_kinds, lead_times, flags, decisions_type);
 }
 
 Datum
@@ -727,5 +877,5 @@ DecideEvents(bool small, bool *flags, Oid *decisions_type)
 	/* every event has a lead, so a batch has at least one decision */
 	if (nleads == 0)
 		elog(ERROR, "the events' decision read no events");
-	return FinishLeads(leads, nleads, flags, decisions_type);
+	return FinishLeads(leads, nleads, NULL, NULL, flags, decisions_type);
 }

@@ -4,7 +4,8 @@
  *
  * A small batch (record_event, a webhook's few rows) concerns a few leads,
  * which the trigger has locked.  Kept statements list them and read each
- * one's row, its events and its tenant's model; with the lead's decision
+ * one's row and its events, and take its tenant's model as the backend
+ * keeps it (config_cache.c); with the lead's decision
  * (what the batch changes on it: the last response and engagement, the
  * preferred channel, an escalation's bonus), the score and tier are
  * computed here with the code of score.c, on the row as those changes
@@ -38,25 +39,20 @@
 /*
  * The leads of new_events, in order (the order of the batch's decisions);
  * then, for one lead at a time, what scoring it needs: its row, its stored
- * score, tier and segment, the newest time, kinds and times of its events,
- * and its tenant's model.  What the decision changes on the lead is worked
- * out here in C (ReadChanges), not in the statement: the statement then
- * takes no composite parameter to expand.  The lead is looked up by its key
- * in a statement of its own rather than joined to new_events: a kept plan
+ * score, tier and segment, the newest time, kinds and times of its events.
+ * (Its tenant's model comes from what the backend keeps, config_cache.c.)
+ * What the decision changes on the lead is worked out here in C
+ * (ReadChanges), not in the statement: the statement then takes no
+ * composite parameter to expand.  The lead is looked up by its key in a
+ * statement of its own rather than joined to new_events: a kept plan
  * joining the transition table is costed for the first batch's size, and a
- * plan that scans the leads is slow for every later batch.  The model is
- * picked as cadence.scoring_model_for() picks it (the tenant's newest
- * version, else the default), written out so that it is planned with the
- * rest.
+ * plan that scans the leads is slow for every later batch.
  */
 static const char *const batch_leads_sql =
 "SELECT DISTINCT n.tenant_id, n.lead_id FROM new_events n ORDER BY n.tenant_id, n.lead_id";
 
 static const char *const lead_sql =
-"SELECT l, l.score, l.tier, l.segment, ev.at, ev.kinds, ev.times,"
-"       coalesce((SELECT m.compiled FROM cadence.scoring_model m"
-"                  WHERE m.tenant_id = l.tenant_id ORDER BY m.version DESC LIMIT 1),"
-"                (SELECT s.compiled FROM cadence.scoring_default s LIMIT 1))"
+"SELECT l, l.score, l.tier, l.segment, ev.at, ev.kinds, ev.times"
 "  FROM cadence.lead l"
 " CROSS JOIN LATERAL (SELECT max(e.occurred_at) AS at, array_agg(e.applied_kind) AS kinds,"
 "                            array_agg(e.occurred_at) AS times"
@@ -73,8 +69,7 @@ enum
 	LEAD_SEGMENT,
 	LEAD_AT,
 	LEAD_KINDS,
-	LEAD_TIMES,
-	LEAD_MODEL
+	LEAD_TIMES
 };
 
 /*
@@ -306,18 +301,40 @@ RouteLead(Datum tenant, Datum lead, const char *old_tier, const char *tier, int 
 }
 
 /*
- * Score one lead again, with what its decision (a cadence.event_decision)
- * changes on it, and write both; returns whether its score or tier
- * changed.  A lead that is no longer there has no score to keep.  What the
- * scoring allocates goes to scratch.
+ * Read one lead as scoring needs it (lead_sql): the one row of the
+ * returned tuple table, which stays until it is freed or SPI finishes;
+ * NULL when the lead is no longer there.
  */
-static bool
-RescoreLead(Datum tenant, Datum lead, Datum decision, MemoryContext scratch)
+static SPITupleTable *
+ReadLead(Datum tenant, Datum lead)
 {
 	Oid			argtypes[2] = {INT8OID, INT8OID};
 	Datum		args[2];
-	HeapTuple	row;
-	TupleDesc	desc;
+	int			rc;
+
+	args[0] = tenant;
+	args[1] = lead;
+	rc = SPI_execute_plan(KeptPlan(&lead_plan, lead_sql, 2, argtypes, 0), args, NULL, false, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading a lead to rescore failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+	{
+		SPI_freetuptable(SPI_tuptable);
+		return NULL;
+	}
+	return SPI_tuptable;
+}
+
+/*
+ * Score one lead again from its read (ReadLead), with what its decision (a
+ * cadence.event_decision) changes on it, and write both; returns whether
+ * its score or tier changed.  What the scoring allocates goes to scratch.
+ */
+static bool
+ScoreAndStore(Datum tenant, Datum lead, SPITupleTable *read, Datum decision, MemoryContext scratch)
+{
+	HeapTuple	row = read->vals[0];
+	TupleDesc	desc = read->tupdesc;
 	bool		isnull;
 	bool		score_null;
 	bool		segment_null;
@@ -328,46 +345,29 @@ RescoreLead(Datum tenant, Datum lead, Datum decision, MemoryContext scratch)
 	Datum		at;
 	Datum		kinds;
 	Datum		times;
-	Datum		model;
+	Jsonb	   *model;
 	char	   *old_tier;
 	LeadChanges changes;
 	LeadScore	scored;
-	SPITupleTable *lead_table;
 	bool		changed;
 	MemoryContext caller;
-	int			rc;
 
-	args[0] = tenant;
-	args[1] = lead;
-	rc = SPI_execute_plan(KeptPlan(&lead_plan, lead_sql, 2, argtypes, 0), args, NULL, false, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "reading a lead to rescore failed: %s", SPI_result_code_string(rc));
-	lead_table = SPI_tuptable;
-	if (SPI_processed == 0)
-	{
-		SPI_freetuptable(lead_table);
-		return false;
-	}
-	row = lead_table->vals[0];
-	desc = lead_table->tupdesc;
 	lead_row = DatumGetHeapTupleHeader(SPI_getbinval(row, desc, LEAD_ROW, &isnull));
 	old_score = SPI_getbinval(row, desc, LEAD_SCORE, &score_null);
 	segment = SPI_getbinval(row, desc, LEAD_SEGMENT, &segment_null);
 	at = SPI_getbinval(row, desc, LEAD_AT, &isnull);
 	kinds = SPI_getbinval(row, desc, LEAD_KINDS, &kinds_null);
 	times = SPI_getbinval(row, desc, LEAD_TIMES, &isnull);
-	model = SPI_getbinval(row, desc, LEAD_MODEL, &isnull);
-	if (isnull)
-		elog(ERROR, "no scoring model for tenant %lld", (long long) DatumGetInt64(tenant));
 	/* SPI returns to its own context; the scoring's allocations go to scratch */
 	caller = MemoryContextSwitchTo(scratch);
+	model = ScoringModelOf(tenant);
 	old_tier = SPI_getvalue(row, desc, LEAD_TIER);
 	ReadChanges(DatumGetHeapTupleHeader(decision), lead_row, &changes);
 	if (changes.any)
 		lead_row = LeadAfterChanges(lead_row, &changes);
 
 	/* the lead has at least the batch's events, so at is never NULL */
-	scored = ScoreLead(DatumGetJsonbP(model), lead_row,
+	scored = ScoreLead(model, lead_row,
 					   kinds_null ? NULL : DatumGetArrayTypeP(kinds),
 					   kinds_null ? NULL : DatumGetArrayTypeP(times),
 					   DatumGetTimestampTz(at), old_tier);
@@ -382,9 +382,26 @@ RescoreLead(Datum tenant, Datum lead, Datum decision, MemoryContext scratch)
 			RouteLead(tenant, lead, old_tier, scored.tier, scored.score, at,
 					  scored.below_exit, segment, segment_null);
 	}
-	/* the values read above point into the lead's tuple table */
-	SPI_freetuptable(lead_table);
 	MemoryContextSwitchTo(caller);
+	return changed;
+}
+
+/*
+ * Score one lead again, read afresh, with its decision, and write both;
+ * returns whether its score or tier changed.  A lead that is no longer
+ * there has no score to keep.
+ */
+static bool
+RescoreLead(Datum tenant, Datum lead, Datum decision, MemoryContext scratch)
+{
+	SPITupleTable *read = ReadLead(tenant, lead);
+	bool		changed;
+
+	if (read == NULL)
+		return false;
+	changed = ScoreAndStore(tenant, lead, read, decision, scratch);
+	/* the values scored point into the lead's tuple table */
+	SPI_freetuptable(read);
 	return changed;
 }
 
@@ -458,14 +475,60 @@ RescoreLeads(Datum *tenant_ids, Datum *lead_ids, int nleads, Datum decisions)
 }
 
 /*
- * Score again the lead of a batch of one event, with its decision (the
- * one element of decisions), and write what changes.  Returns whether its
- * score or tier changed.
+ * Read the lead of a batch of one event as its rescore will need it, once
+ * the trigger has locked it: the decision counts its events for the
+ * escalation rules (event_decide.c), and RescoreEventLead() scores it from
+ * the same read when nothing since has written the lead.  NULL when the
+ * lead is not there.
+ */
+SPITupleTable *
+ReadEventLead(Datum tenant, Datum lead)
+{
+	return ReadLead(tenant, lead);
+}
+
+/*
+ * The kinds the events of a lead act as and their times (text[] and
+ * timestamptz[], in the same order) in its read; false when it has none.
  */
 bool
-RescoreEventLead(Datum tenant, Datum lead, Datum decisions)
+ReadLeadEvents(SPITupleTable *read, ArrayType **kinds, ArrayType **times)
 {
-	return RescoreLeads(&tenant, &lead, 1, decisions) > 0;
+	bool		kinds_null;
+	bool		times_null;
+	Datum		k = SPI_getbinval(read->vals[0], read->tupdesc, LEAD_KINDS, &kinds_null);
+	Datum		t = SPI_getbinval(read->vals[0], read->tupdesc, LEAD_TIMES, &times_null);
+
+	if (kinds_null || times_null)
+		return false;
+	*kinds = DatumGetArrayTypeP(k);
+	*times = DatumGetArrayTypeP(t);
+	return true;
+}
+
+/*
+ * Score again the lead of a batch of one event, with its decision (the
+ * one element of decisions), and write what changes: from read (of
+ * ReadEventLead()) when the lead is as it was read, else (read NULL) read
+ * again.  Returns whether its score or tier changed.
+ */
+bool
+RescoreEventLead(Datum tenant, Datum lead, Datum decisions, SPITupleTable *read)
+{
+	int			ndecisions;
+	Datum	   *elements;
+	Datum		decision;
+	MemoryContext scratch;
+	bool		changed;
+
+	if (read == NULL)
+		return RescoreLeads(&tenant, &lead, 1, decisions) > 0;
+	elements = DecisionElements(decisions, &ndecisions);
+	decision = DecisionOf(elements, ndecisions, 0, tenant, lead);
+	scratch = AllocSetContextCreate(CurrentMemoryContext, "cadence rescore lead", ALLOCSET_SMALL_SIZES);
+	changed = ScoreAndStore(tenant, lead, read, decision, scratch);
+	MemoryContextDelete(scratch);
+	return changed;
 }
 
 /*

@@ -308,6 +308,13 @@ CREATE TABLE cadence.scoring_default (
 COMMENT ON TABLE cadence.scoring_default IS 'The built-in model, compiled once at install';
 INSERT INTO cadence.scoring_default SELECT cadence.compile_scoring(cadence.default_scoring_spec());
 
+-- The event trigger keeps each tenant's model per backend; a new version
+-- (or a changed default) is read again once it commits (40_events.sql).
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON cadence.scoring_model
+    FOR EACH STATEMENT EXECUTE FUNCTION cadence.config_changed();
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON cadence.scoring_default
+    FOR EACH STATEMENT EXECUTE FUNCTION cadence.config_changed();
+
 -- PL/pgSQL rather than SQL: a SQL function with subqueries is never inlined,
 -- so each call would parse and plan its body again (about 90 us, paid by
 -- every event through rescore_leads); PL/pgSQL keeps the plan.

@@ -80,6 +80,7 @@ GRANT EXECUTE ON FUNCTION cadence.worker_stats() TO cadence_reader;
 GRANT INSERT, UPDATE ON cadence.cadence, cadence.cadence_version, cadence.step TO cadence_admin;
 GRANT INSERT, UPDATE, DELETE ON cadence.channel_policy, cadence.custom_event_kind, cadence.route TO cadence_admin;
 GRANT INSERT ON cadence.scoring_model TO cadence_admin;
+GRANT EXECUTE ON FUNCTION cadence.config_changed() TO cadence_admin;
 GRANT EXECUTE ON FUNCTION
     cadence.define_cadence(jsonb), cadence.create_tenant(text),
     cadence.register_event_kind(text, boolean, boolean, boolean, text, text, text, boolean, boolean, boolean, text),

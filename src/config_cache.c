@@ -1,0 +1,393 @@
+/*
+ * config_cache.c
+ *		The tenants' configuration that a backend has read for the event
+ *		trigger, kept until it changes: event kinds and scoring models.
+ *
+ * The trigger of every event needs what the event's kind does
+ * (event_one.c), and the scoring model in force for its tenant
+ * (rescore.c).  Read from cadence.event_kind and cadence.custom_event_kind
+ * for each event, the kind cost a statement, about a twelfth of all the
+ * work of an email open; the model, two subqueries of the lead's read.
+ * Both change seldom (a tenant registers a kind or defines a model; an
+ * update of the extension), so each backend keeps the built-in kinds and,
+ * per tenant once read, its own kinds and its model, until one of those
+ * tables changes.
+ *
+ * A statement trigger on each of the four tables (cadence.config_changed())
+ * sends a relation-cache invalidation for the table.  Every backend
+ * receives it once the change commits (the changing backend at its next
+ * command, and again if the change is rolled back), and
+ * ConfigInvalidated() then marks what is kept as stale; it is dropped at
+ * the next look-up, never while a caller uses it (callers get copies).
+ *
+ * A read is kept only if no invalidation arrived while it ran (it may then
+ * have seen the tables from before a change), and only under READ
+ * COMMITTED: a transaction that reads from an older snapshot could keep
+ * what is already stale for everyone else.  Otherwise the answer serves
+ * the one look-up and the next one reads again.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "cadence.h"
+#include "event.h"
+
+/*
+ * Tenants a backend keeps at most; past this, it starts again (a backend
+ * that serves every tenant of a large installation in turn).  A tenant's
+ * own model is a few kilobytes.
+ */
+#define MAX_TENANTS_KEPT 1000
+
+/* A kind as either table has it: what an event of that kind does. */
+typedef struct KindRow
+{
+	char		kind[NAMEDATALEN];	/* kinds are at most 63 bytes (their CHECK) */
+	bool		response;
+	bool		engagement;
+	bool		human_contact;
+	bool		consent;		/* it grants or revokes consent */
+	bool		default_exit;
+	bool		default_pause;
+	bool		default_hand_off;
+	text	   *preferred_channel;	/* NULL: none */
+} KindRow;
+
+typedef struct KindList
+{
+	int			n;
+	KindRow    *rows;
+} KindList;
+
+/* what is kept of a tenant: its own kinds (often none), its model */
+typedef struct TenantConfig
+{
+	int64		tenant_id;		/* the hash key */
+	bool		kinds_read;
+	KindList	kinds;
+	Jsonb	   *model;			/* NULL: not read yet */
+} TenantConfig;
+
+/* the columns both kinds statements read, in this order */
+#define KIND_COLUMNS(t) \
+t ".kind, " t ".response, " t ".engagement, " t ".human_contact, " t ".consent_channel IS NOT NULL, " \
+t ".preferred_channel, " t ".default_exit, " t ".default_pause, " t ".default_hand_off"
+
+static const char *const builtin_kinds_sql =
+"SELECT " KIND_COLUMNS("b") " FROM cadence.event_kind b";
+
+static const char *const tenant_kinds_sql =
+"SELECT " KIND_COLUMNS("c") " FROM cadence.custom_event_kind c WHERE c.tenant_id = $1";
+
+/* the model in force: the tenant's newest version, else the built-in one (as cadence.scoring_model_for()) */
+static const char *const model_sql =
+"SELECT coalesce((SELECT m.compiled FROM cadence.scoring_model m"
+"                  WHERE m.tenant_id = $1 ORDER BY m.version DESC LIMIT 1),"
+"                (SELECT s.compiled FROM cadence.scoring_default s LIMIT 1))";
+
+static SPIPlanPtr builtin_kinds_plan = NULL;
+static SPIPlanPtr tenant_kinds_plan = NULL;
+static SPIPlanPtr model_plan = NULL;
+
+/* the tables whose changes make what is kept stale */
+static const char *const config_tables[] = {
+	"event_kind", "custom_event_kind", "scoring_model", "scoring_default"
+};
+
+static MemoryContext cache_context = NULL;
+static bool builtin_read = false;
+static KindList builtin;
+static HTAB *tenants = NULL;
+static Oid	config_relids[lengthof(config_tables)];
+
+/* invalidations of those tables seen, and how many the cache has taken in */
+static uint64 invalidations = 0;
+static uint64 cache_as_of = 0;
+
+/* the last read may be stale: drop it at the next look-up */
+static bool drop_at_next = false;
+
+static void
+ConfigInvalidated(Datum arg, Oid relid)
+{
+	int			i;
+
+	/* InvalidOid: the whole relation cache is reset */
+	if (relid == InvalidOid)
+	{
+		invalidations++;
+		return;
+	}
+	for (i = 0; i < lengthof(config_tables); i++)
+		if (relid == config_relids[i])
+		{
+			invalidations++;
+			return;
+		}
+}
+
+/* Empty the cache; the tables' OIDs are looked up again (a re-created extension). */
+static void
+StartAfresh(void)
+{
+	Oid			namespace;
+	int			i;
+
+	if (cache_context == NULL)
+	{
+		cache_context = AllocSetContextCreate(CacheMemoryContext, "cadence configuration",
+											  ALLOCSET_SMALL_SIZES);
+		CacheRegisterRelcacheCallback(ConfigInvalidated, (Datum) 0);
+	}
+	MemoryContextReset(cache_context);
+	builtin_read = false;
+	builtin.n = 0;
+	builtin.rows = NULL;
+	tenants = NULL;
+	drop_at_next = false;
+	namespace = get_namespace_oid("cadence", false);
+	for (i = 0; i < lengthof(config_tables); i++)
+		config_relids[i] = get_relname_relid(config_tables[i], namespace);
+	cache_as_of = invalidations;
+}
+
+/*
+ * Make the cache ready for a look-up: dropped if stale, with the built-in
+ * kinds read; returns the tenant's entry (new: nothing of it read).
+ */
+static TenantConfig *
+TenantEntry(Datum tenant)
+{
+	int64		tenant_id = DatumGetInt64(tenant);
+	TenantConfig *entry;
+	bool		found;
+
+	if (cache_context == NULL || cache_as_of != invalidations || drop_at_next ||
+		(tenants != NULL && hash_get_num_entries(tenants) >= MAX_TENANTS_KEPT))
+		StartAfresh();
+	if (tenants == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(int64);
+		ctl.entrysize = sizeof(TenantConfig);
+		ctl.hcxt = cache_context;
+		tenants = hash_create("cadence tenants' configuration", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	entry = hash_search(tenants, &tenant_id, HASH_ENTER, &found);
+	if (!found)
+	{
+		entry->kinds_read = false;
+		entry->kinds.n = 0;
+		entry->kinds.rows = NULL;
+		entry->model = NULL;
+	}
+	return entry;
+}
+
+/*
+ * Run a reading statement of the cache.  Returns whether what it read may
+ * be kept; until the caller has copied it, an error would leave a partial
+ * entry, so the cache is dropped at the next look-up unless the caller
+ * calls ReadDone().
+ */
+static bool
+ReadConfig(SPIPlanPtr plan, Datum *args, const char *what)
+{
+	uint64		before = invalidations;
+	int			rc;
+
+	drop_at_next = true;
+	/* not read-only: a snapshot of its own, taken after the invalidations seen */
+	rc = SPI_execute_plan(plan, args, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading %s failed: %s", what, SPI_result_code_string(rc));
+	return invalidations == before && !IsolationUsesXactSnapshot();
+}
+
+/* what was read is copied; keep it if it may be kept (and nothing else said otherwise) */
+static void
+ReadDone(bool keep, bool drop_before)
+{
+	SPI_freetuptable(SPI_tuptable);
+	drop_at_next = drop_before || !keep;
+}
+
+/* a boolean column of a kind's row, NULL as false */
+static bool
+KindFlag(HeapTuple row, TupleDesc desc, int column)
+{
+	bool		isnull;
+	Datum		value = SPI_getbinval(row, desc, column, &isnull);
+
+	return !isnull && DatumGetBool(value);
+}
+
+/* Read the kinds of a kinds statement into list, in the cache's memory. */
+static void
+ReadKinds(SPIPlanPtr plan, Datum *args, KindList *list)
+{
+	bool		drop_before = drop_at_next;
+	bool		keep = ReadConfig(plan, args, "the event kinds");
+	MemoryContext caller;
+	uint64		i;
+
+	caller = MemoryContextSwitchTo(cache_context);
+	list->n = (int) SPI_processed;
+	list->rows = palloc0(sizeof(KindRow) * Max(list->n, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	row = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		KindRow    *kind = &list->rows[i];
+		bool		isnull;
+		text	   *name = DatumGetTextPP(SPI_getbinval(row, desc, 1, &isnull));
+		Datum		channel;
+
+		if (VARSIZE_ANY_EXHDR(name) >= NAMEDATALEN)
+			elog(ERROR, "event kind \"%s\" is longer than %d bytes", text_to_cstring(name), NAMEDATALEN - 1);
+		memcpy(kind->kind, VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name));
+		kind->response = KindFlag(row, desc, 2);
+		kind->engagement = KindFlag(row, desc, 3);
+		kind->human_contact = KindFlag(row, desc, 4);
+		kind->consent = KindFlag(row, desc, 5);
+		channel = SPI_getbinval(row, desc, 6, &isnull);
+		kind->preferred_channel = isnull ? NULL : DatumGetTextPCopy(channel);
+		kind->default_exit = KindFlag(row, desc, 7);
+		kind->default_pause = KindFlag(row, desc, 8);
+		kind->default_hand_off = KindFlag(row, desc, 9);
+	}
+	MemoryContextSwitchTo(caller);
+	ReadDone(keep, drop_before);
+}
+
+/* the row of a kind (text) in list, or NULL */
+static const KindRow *
+FindKind(const KindList *list, Datum kind)
+{
+	text	   *name = DatumGetTextPP(kind);
+	int			len = VARSIZE_ANY_EXHDR(name);
+	int			i;
+
+	if (len >= NAMEDATALEN)
+		return NULL;
+	for (i = 0; i < list->n; i++)
+		if (strncmp(list->rows[i].kind, VARDATA_ANY(name), len) == 0 && list->rows[i].kind[len] == '\0')
+			return &list->rows[i];
+	return NULL;
+}
+
+/*
+ * What the kinds of an event do, for tenant: whether kind is a kind at
+ * all (the tenant's own or a built-in one), and the effects of
+ * applied_kind, the kind the event acts as (a tenant's own kind says all
+ * of its effects; else the built-in one; else none).  The preferred
+ * channel is copied into the caller's memory.  The caller has connected
+ * SPI.
+ */
+bool
+LookUpEventKind(Datum tenant, Datum kind, Datum applied_kind, EventKindEffects *effects)
+{
+	TenantConfig *entry = TenantEntry(tenant);
+	const KindRow *row;
+	bool		known;
+
+	if (!builtin_read)
+	{
+		ReadKinds(KeptPlan(&builtin_kinds_plan, builtin_kinds_sql, 0, NULL, 0), NULL, &builtin);
+		builtin_read = true;
+	}
+	if (!entry->kinds_read)
+	{
+		Oid			argtypes[1] = {INT8OID};
+
+		ReadKinds(KeptPlan(&tenant_kinds_plan, tenant_kinds_sql, 1, argtypes, 0), &tenant, &entry->kinds);
+		entry->kinds_read = true;
+	}
+
+	known = FindKind(&entry->kinds, kind) != NULL || FindKind(&builtin, kind) != NULL;
+	row = FindKind(&entry->kinds, applied_kind);
+	if (row == NULL)
+		row = FindKind(&builtin, applied_kind);
+
+	memset(effects, 0, sizeof(EventKindEffects));
+	if (row != NULL)
+	{
+		effects->response = row->response;
+		effects->engagement = row->engagement;
+		effects->human_contact = row->human_contact;
+		effects->consent = row->consent;
+		effects->default_exit = row->default_exit;
+		effects->default_pause = row->default_pause;
+		effects->default_hand_off = row->default_hand_off;
+		if (row->preferred_channel != NULL)
+		{
+			effects->has_preferred_channel = true;
+			effects->preferred_channel = PointerGetDatum(DatumGetTextPCopy(PointerGetDatum(row->preferred_channel)));
+		}
+	}
+	return known;
+}
+
+/*
+ * The compiled scoring model in force for tenant (its newest version, else
+ * the built-in one), copied into the caller's memory.  The caller has
+ * connected SPI.
+ */
+Jsonb *
+ScoringModelOf(Datum tenant)
+{
+	TenantConfig *entry = TenantEntry(tenant);
+
+	if (entry->model == NULL)
+	{
+		Oid			argtypes[1] = {INT8OID};
+		bool		drop_before = drop_at_next;
+		bool		keep = ReadConfig(KeptPlan(&model_plan, model_sql, 1, argtypes, 0), &tenant,
+									  "the scoring model");
+		bool		isnull;
+		Datum		model = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		MemoryContext caller;
+
+		if (isnull)
+			elog(ERROR, "no scoring model for tenant %lld", (long long) DatumGetInt64(tenant));
+		caller = MemoryContextSwitchTo(cache_context);
+		entry->model = DatumGetJsonbPCopy(model);
+		MemoryContextSwitchTo(caller);
+		ReadDone(keep, drop_before);
+	}
+	return DatumGetJsonbPCopy(JsonbPGetDatum(entry->model));
+}
+
+/*
+ * cadence.config_changed(): AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+ * ... FOR EACH STATEMENT on the tables of config_tables.  Every backend
+ * drops what it keeps once the change commits.
+ */
+PG_FUNCTION_INFO_V1(cadence_config_changed);
+
+Datum
+cadence_config_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("cadence.config_changed() was not called by the trigger manager")));
+	trigdata = (TriggerData *) fcinfo->context;
+	CacheInvalidateRelcache(trigdata->tg_relation);
+	return PointerGetDatum(NULL);
+}

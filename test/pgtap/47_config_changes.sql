@@ -1,0 +1,93 @@
+-- The event kinds and scoring models the event trigger keeps in each
+-- backend follow every change at once, in the session that makes it: a
+-- kind a tenant registers is known to its next event, an override of a
+-- built-in kind's effects applies from the next event, deleting it brings
+-- the built-in effects back, and a registration rolled back (to a
+-- savepoint) is forgotten, even after an event in between used it.  A new
+-- version of the tenant's scoring model scores its next event.  One
+-- tenant's override does not reach another tenant.  Changes that another
+-- session commits: isolation spec config_change_seen.
+-- The effect of a kind looked at is the hand-off alert: a kind with
+-- default_hand_off alerts the lead's owner; email_open, built in, does not.
+-- Simulated clock: every call passes its time.
+BEGIN;
+SELECT plan(16);
+
+INSERT INTO cadence.rep (external_id, name, role, on_duty) VALUES ('R-KIM', 'Kim Park', 'rep', true);
+INSERT INTO cadence.lead (external_id, first_name, time_zone, owner_rep_id)
+SELECT 'K-' || n, 'Lead ' || n, 'America/Chicago', (SELECT rep_id FROM cadence.rep WHERE external_id = 'R-KIM')
+  FROM generate_series(1, 4) AS n;
+
+CREATE TEMPORARY VIEW kind_alerts AS
+SELECT l.external_id, a.reason
+  FROM cadence.alert a JOIN cadence.lead l ON l.tenant_id = a.tenant_id AND l.lead_id = a.lead_id;
+
+-- an event of kind for lead K-<n> of the current tenant, at minute m of 2026-06-01 15:00 UTC
+CREATE FUNCTION pg_temp.record(n integer, kind text, m integer) RETURNS bigint
+LANGUAGE sql
+AS $$
+    SELECT cadence.record_event(l.lead_id, kind, '2026-06-01 15:00+00'::timestamptz + m * interval '1 minute',
+                                NULL, '{}', 'crm', kind || '-' || n || '-' || m)
+      FROM cadence.lead l WHERE l.tenant_id = cadence.current_tenant() AND l.external_id = 'K-' || n
+$$;
+
+SELECT ok(pg_temp.record(1, 'email_open', 1) > 0, 'an email open of K-1 is recorded (the backend now keeps the kinds)');
+SELECT is((SELECT count(*) FROM kind_alerts), 0::bigint, 'a built-in email open alerts nobody');
+
+SELECT throws_ok($$SELECT pg_temp.record(1, 'showroom_visit', 2)$$, '22023',
+                 'unknown event kind "showroom_visit" in field "kind" (lead ' ||
+                 (SELECT lead_id FROM cadence.lead WHERE external_id = 'K-1') || ')',
+                 'a kind not registered yet is refused');
+SELECT cadence.register_event_kind('showroom_visit', default_hand_off => true,
+                                   description => 'The lead walked into the showroom') AS ignored \gset
+SELECT ok(pg_temp.record(1, 'showroom_visit', 3) > 0, 'once registered, the same backend knows it at the next event');
+SELECT results_eq($$SELECT external_id, reason FROM kind_alerts$$, $$VALUES ('K-1', 'showroom_visit')$$,
+                  'and its effects apply: K-1''s owner is alerted');
+
+-- the tenant makes email opens hand the lead over
+SELECT cadence.register_event_kind('email_open', engagement => true, default_hand_off => true,
+                                   description => 'An open hands the lead to its owner') AS ignored \gset
+SELECT ok(pg_temp.record(2, 'email_open', 4) > 0, 'an email open of K-2 after the override');
+SELECT results_eq($$SELECT external_id, reason FROM kind_alerts ORDER BY 1$$,
+                  $$VALUES ('K-1', 'showroom_visit'), ('K-2', 'email_open')$$,
+                  'the override applies from the next event: K-2''s owner is alerted');
+
+DELETE FROM cadence.custom_event_kind WHERE kind = 'email_open';
+SELECT ok(pg_temp.record(3, 'email_open', 5) > 0, 'an email open of K-3 once the override is deleted');
+SELECT is((SELECT count(*) FROM kind_alerts WHERE external_id = 'K-3'), 0::bigint,
+          'the built-in effects are back: nobody is alerted for K-3');
+
+-- a registration rolled back is forgotten, though an event used it
+SAVEPOINT before_brochure;
+SELECT cadence.register_event_kind('brochure_request', description => 'The lead asked for a brochure') AS ignored \gset
+SELECT pg_temp.record(4, 'brochure_request', 6) AS ignored \gset
+ROLLBACK TO SAVEPOINT before_brochure;
+SELECT throws_ok($$SELECT pg_temp.record(4, 'brochure_request', 7)$$, '22023', NULL,
+                 'after ROLLBACK TO SAVEPOINT the kind is unknown again');
+
+-- each new version of the model scores the next event (the backend kept the default until now)
+SELECT is(cadence.define_scoring('{"base": 20, "tiers": {"hot": 90, "warm": 60, "moderate": 30},
+                                   "exit_below": 0, "hysteresis": 0}'), 1, 'the tenant''s first model: 20 points for every lead');
+SELECT ok(pg_temp.record(4, 'email_open', 8) > 0, 'an email open of K-4');
+SELECT is((SELECT score FROM cadence.lead WHERE tenant_id = 1 AND external_id = 'K-4'), 20, 'scored 20 by the new model');
+SELECT cadence.define_scoring('{"base": 55, "tiers": {"hot": 90, "warm": 60, "moderate": 30},
+                                "exit_below": 0, "hysteresis": 0}') AS ignored \gset
+SELECT pg_temp.record(4, 'email_open', 9) AS ignored \gset
+SELECT is((SELECT score FROM cadence.lead WHERE tenant_id = 1 AND external_id = 'K-4'), 55,
+          'after a second version (55 points), the next open scores 55');
+
+-- another tenant: the first one's override does not reach it
+SELECT cadence.register_event_kind('email_open', engagement => true, default_hand_off => true,
+                                   description => 'An open hands the lead to its owner') AS ignored \gset
+SELECT cadence.create_tenant('Lakeside Auto') AS t2 \gset
+SELECT cadence.set_tenant(:t2) AS ignored \gset
+INSERT INTO cadence.rep (external_id, name, role, on_duty) VALUES ('R-LEE', 'Lee Wong', 'rep', true);
+INSERT INTO cadence.lead (external_id, first_name, time_zone, owner_rep_id)
+SELECT 'K-5', 'Lead in tenant 2', 'America/Chicago', rep_id FROM cadence.rep WHERE external_id = 'R-LEE';
+SELECT ok(pg_temp.record(5, 'email_open', 10) > 0, 'an email open in the second tenant');
+SELECT is((SELECT count(*) FROM cadence.alert WHERE tenant_id = :t2), 0::bigint,
+          'the first tenant''s override does not apply there: no alert');
+SELECT cadence.set_tenant(1) AS ignored \gset
+
+SELECT * FROM finish();
+ROLLBACK;
