@@ -62,8 +62,9 @@ extern double EngagementTotal(const ScoringModel *model, const double *decayed);
 extern LeadScore ScoreLeadSlot(ScoringModel *model, TupleTableSlot *slot, double engagement,
 							   const char *current_tier);
 
-/* the scoring model in force for a tenant, as the backend keeps it (config_cache.c) */
+/* the scoring model and routes of a tenant, as the backend keeps them (config_cache.c) */
 extern Jsonb *ScoringModelOf(Datum tenant);
+extern bool RouteExists(Datum tenant, Datum tier, Datum segment, bool segment_null);
 
 /* scoring again the leads of new events, and writing what the events change on them (rescore.c) */
 extern uint64 RescoreLeadsOfNewEvents(Datum decisions);

@@ -1,19 +1,20 @@
 /*
  * config_cache.c
  *		The tenants' configuration that a backend has read for the event
- *		trigger, kept until it changes: event kinds and scoring models.
+ *		trigger, kept until it changes: event kinds, scoring models, routes.
  *
  * The trigger of every event needs what the event's kind does
- * (event_one.c), and the scoring model in force for its tenant
- * (rescore.c).  Read from cadence.event_kind and cadence.custom_event_kind
- * for each event, the kind cost a statement, about a twelfth of all the
- * work of an email open; the model, two subqueries of the lead's read.
- * Both change seldom (a tenant registers a kind or defines a model; an
- * update of the extension), so each backend keeps the built-in kinds and,
- * per tenant once read, its own kinds and its model, until one of those
- * tables changes.
+ * (event_one.c), the scoring model in force for its tenant, and, when the
+ * lead's tier changes, whether a route may move it (rescore.c).  Read for
+ * each event, the kind cost a statement, about a twelfth of all the work
+ * of an email open; the model, two subqueries of the lead's read; the
+ * routes, a statement for every change of tier.  All of them change
+ * seldom (a tenant registers a kind, defines a model or a route; an update
+ * of the extension), so each backend keeps the built-in kinds and, per
+ * tenant once read, its own kinds, its model and its routes, until one of
+ * those tables changes.
  *
- * A statement trigger on each of the four tables (cadence.config_changed())
+ * A statement trigger on each of those tables (cadence.config_changed())
  * sends a relation-cache invalidation for the table.  Every backend
  * receives it once the change commits (the changing backend at its next
  * command, and again if the change is rolled back), and
@@ -71,13 +72,23 @@ typedef struct KindList
 	KindRow    *rows;
 } KindList;
 
-/* what is kept of a tenant: its own kinds (often none), its model */
+/* a route of a tenant: leads of a segment ('*': any) reaching a tier */
+typedef struct RouteKey
+{
+	text	   *tier;
+	text	   *segment;
+} RouteKey;
+
+/* what is kept of a tenant: its own kinds (often none), its model, its routes */
 typedef struct TenantConfig
 {
 	int64		tenant_id;		/* the hash key */
 	bool		kinds_read;
 	KindList	kinds;
 	Jsonb	   *model;			/* NULL: not read yet */
+	bool		routes_read;
+	int			nroutes;
+	RouteKey   *routes;
 } TenantConfig;
 
 /* the columns both kinds statements read, in this order */
@@ -97,13 +108,17 @@ static const char *const model_sql =
 "                  WHERE m.tenant_id = $1 ORDER BY m.version DESC LIMIT 1),"
 "                (SELECT s.compiled FROM cadence.scoring_default s LIMIT 1))";
 
+static const char *const routes_sql =
+"SELECT r.tier, r.segment FROM cadence.route r WHERE r.tenant_id = $1";
+
 static SPIPlanPtr builtin_kinds_plan = NULL;
+static SPIPlanPtr routes_plan = NULL;
 static SPIPlanPtr tenant_kinds_plan = NULL;
 static SPIPlanPtr model_plan = NULL;
 
 /* the tables whose changes make what is kept stale */
 static const char *const config_tables[] = {
-	"event_kind", "custom_event_kind", "scoring_model", "scoring_default"
+	"event_kind", "custom_event_kind", "scoring_model", "scoring_default", "route"
 };
 
 static MemoryContext cache_context = NULL;
@@ -193,6 +208,9 @@ TenantEntry(Datum tenant)
 		entry->kinds.n = 0;
 		entry->kinds.rows = NULL;
 		entry->model = NULL;
+		entry->routes_read = false;
+		entry->nroutes = 0;
+		entry->routes = NULL;
 	}
 	return entry;
 }
@@ -369,6 +387,57 @@ ScoringModelOf(Datum tenant)
 		ReadDone(keep, drop_before);
 	}
 	return DatumGetJsonbPCopy(JsonbPGetDatum(entry->model));
+}
+
+/* whether two texts are the same, byte for byte */
+static bool
+SameText(text *a, text *b)
+{
+	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
+		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
+}
+
+/*
+ * Whether tenant has a route to a cadence for leads reaching tier, for a
+ * lead of segment (segment_null: none), as cadence.route_lead() looks for
+ * one: a route of the lead's segment, or of '*'.  The caller has
+ * connected SPI.
+ */
+bool
+RouteExists(Datum tenant, Datum tier, Datum segment, bool segment_null)
+{
+	TenantConfig *entry = TenantEntry(tenant);
+	text	   *any = cstring_to_text("*");
+	text	   *lead_segment = segment_null ? any : DatumGetTextPP(segment);
+	text	   *wanted_tier = DatumGetTextPP(tier);
+	int			i;
+
+	if (!entry->routes_read)
+	{
+		Oid			argtypes[1] = {INT8OID};
+		bool		drop_before = drop_at_next;
+		bool		keep = ReadConfig(KeptPlan(&routes_plan, routes_sql, 1, argtypes, 0), &tenant,
+									  "the routes");
+		MemoryContext caller = MemoryContextSwitchTo(cache_context);
+
+		entry->nroutes = (int) SPI_processed;
+		entry->routes = palloc0(sizeof(RouteKey) * Max(entry->nroutes, 1));
+		for (i = 0; i < entry->nroutes; i++)
+		{
+			bool		isnull;
+
+			entry->routes[i].tier = DatumGetTextPCopy(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+			entry->routes[i].segment = DatumGetTextPCopy(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		}
+		MemoryContextSwitchTo(caller);
+		entry->routes_read = true;
+		ReadDone(keep, drop_before);
+	}
+	for (i = 0; i < entry->nroutes; i++)
+		if (SameText(entry->routes[i].tier, wanted_tier) &&
+			(SameText(entry->routes[i].segment, lead_segment) || SameText(entry->routes[i].segment, any)))
+			return true;
+	return false;
 }
 
 /*

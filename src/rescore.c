@@ -116,7 +116,9 @@ static const char *const store_sql =
 /*
  * Routing has work for a lead on a cadence whose score fell under the exit
  * line, or for a new tier that a route sends somewhere (as in
- * cadence.rescore_leads()); other leads skip the call.
+ * cadence.rescore_leads()); other leads skip the call.  A new tier without
+ * a route in the tenant's routes as the backend keeps them
+ * (config_cache.c) skips the statement too.
  */
 static const char *const route_sql =
 "SELECT cadence.route_lead($1, $2, $3, $4, $5, $6)"
@@ -376,9 +378,12 @@ ScoreAndStore(Datum tenant, Datum lead, SPITupleTable *read, Datum decision, Mem
 		old_tier == NULL || strcmp(old_tier, scored.tier) != 0;
 	if (changed || changes.any)
 		StoreLead(tenant, lead, &changes, scored.score, changed ? scored.tier : NULL, at);
+	/* below the exit line the enrolment ends; a new tier moves the lead only along a route */
 	if (changed)
 	{
-		if (scored.below_exit || old_tier == NULL || strcmp(old_tier, scored.tier) != 0)
+		if (scored.below_exit ||
+			((old_tier == NULL || strcmp(old_tier, scored.tier) != 0) &&
+			 RouteExists(tenant, CStringGetTextDatum(scored.tier), segment, segment_null)))
 			RouteLead(tenant, lead, old_tier, scored.tier, scored.score, at,
 					  scored.below_exit, segment, segment_null);
 	}

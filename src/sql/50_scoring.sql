@@ -308,11 +308,14 @@ CREATE TABLE cadence.scoring_default (
 COMMENT ON TABLE cadence.scoring_default IS 'The built-in model, compiled once at install';
 INSERT INTO cadence.scoring_default SELECT cadence.compile_scoring(cadence.default_scoring_spec());
 
--- The event trigger keeps each tenant's model per backend; a new version
--- (or a changed default) is read again once it commits (40_events.sql).
+-- The event trigger keeps each tenant's model and routes per backend; a
+-- new version of the model, a changed default or a changed route is read
+-- again once it commits (40_events.sql).
 CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON cadence.scoring_model
     FOR EACH STATEMENT EXECUTE FUNCTION cadence.config_changed();
 CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON cadence.scoring_default
+    FOR EACH STATEMENT EXECUTE FUNCTION cadence.config_changed();
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON cadence.route
     FOR EACH STATEMENT EXECUTE FUNCTION cadence.config_changed();
 
 -- PL/pgSQL rather than SQL: a SQL function with subqueries is never inlined,

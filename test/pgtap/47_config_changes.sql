@@ -4,14 +4,15 @@
 -- built-in kind's effects applies from the next event, deleting it brings
 -- the built-in effects back, and a registration rolled back (to a
 -- savepoint) is forgotten, even after an event in between used it.  A new
--- version of the tenant's scoring model scores its next event.  One
+-- version of the tenant's scoring model scores its next event, and a new
+-- route moves the next lead whose tier changes.  One
 -- tenant's override does not reach another tenant.  Changes that another
 -- session commits: isolation spec config_change_seen.
 -- The effect of a kind looked at is the hand-off alert: a kind with
 -- default_hand_off alerts the lead's owner; email_open, built in, does not.
 -- Simulated clock: every call passes its time.
 BEGIN;
-SELECT plan(16);
+SELECT plan(18);
 
 INSERT INTO cadence.rep (external_id, name, role, on_duty) VALUES ('R-KIM', 'Kim Park', 'rep', true);
 INSERT INTO cadence.lead (external_id, first_name, time_zone, owner_rep_id)
@@ -76,6 +77,30 @@ SELECT pg_temp.record(4, 'email_open', 9) AS ignored \gset
 SELECT is((SELECT score FROM cadence.lead WHERE tenant_id = 1 AND external_id = 'K-4'), 55,
           'after a second version (55 points), the next open scores 55');
 
+-- a route set after the tenant's routes were read (none, when K-3 turned
+-- hot) moves the next lead whose tier changes
+SELECT cadence.define_cadence($${"key": "cfg-hot", "name": "Hot follow-up", "tier": "hot",
+  "steps": [{"channel": "email", "timing": "immediate", "message": {"subject": "Ready today", "body": "Come by."}}]}$$)
+  AS ignored \gset
+UPDATE cadence.tenant SET auto_enroll = true WHERE tenant_id = 1;
+SELECT cadence.define_scoring('{"base": 95, "tiers": {"hot": 90, "warm": 60, "moderate": 30},
+                                "exit_below": 0, "hysteresis": 0}') AS ignored \gset
+SELECT pg_temp.record(3, 'email_open', 10) AS ignored \gset
+SELECT cadence.set_route('*', 'hot', 'cfg-hot') AS ignored \gset
+SELECT pg_temp.record(4, 'email_open', 10) AS ignored \gset
+SELECT results_eq(
+    $$SELECT l.tier, v.cadence_key, e.enrolled_at
+        FROM cadence.lead l
+        JOIN cadence.enrolment e ON e.tenant_id = l.tenant_id AND e.lead_id = l.lead_id
+        JOIN cadence.cadence_version v ON v.tenant_id = e.tenant_id AND v.cadence_version_id = e.cadence_version_id
+       WHERE l.tenant_id = 1 AND l.external_id = 'K-4'$$,
+    $$VALUES ('hot'::text, 'cfg-hot'::text, '2026-06-01 15:10+00'::timestamptz)$$,
+    'K-4 turns hot (a third model, 95 points) and the new route enrols it on cfg-hot at the open''s time');
+SELECT results_eq($$SELECT tier, (SELECT count(*) FROM cadence.enrolment e WHERE e.tenant_id = 1 AND e.lead_id = l.lead_id)
+                      FROM cadence.lead l WHERE l.tenant_id = 1 AND l.external_id = 'K-3'$$,
+                  $$VALUES ('hot'::text, 0::bigint)$$,
+                  'K-3, hot before the route was set, stays without a cadence');
+
 -- another tenant: the first one's override does not reach it
 SELECT cadence.register_event_kind('email_open', engagement => true, default_hand_off => true,
                                    description => 'An open hands the lead to its owner') AS ignored \gset
@@ -84,7 +109,7 @@ SELECT cadence.set_tenant(:t2) AS ignored \gset
 INSERT INTO cadence.rep (external_id, name, role, on_duty) VALUES ('R-LEE', 'Lee Wong', 'rep', true);
 INSERT INTO cadence.lead (external_id, first_name, time_zone, owner_rep_id)
 SELECT 'K-5', 'Lead in tenant 2', 'America/Chicago', rep_id FROM cadence.rep WHERE external_id = 'R-LEE';
-SELECT ok(pg_temp.record(5, 'email_open', 10) > 0, 'an email open in the second tenant');
+SELECT ok(pg_temp.record(5, 'email_open', 11) > 0, 'an email open in the second tenant');
 SELECT is((SELECT count(*) FROM cadence.alert WHERE tenant_id = :t2), 0::bigint,
           'the first tenant''s override does not apply there: no alert');
 SELECT cadence.set_tenant(1) AS ignored \gset
