@@ -14,22 +14,24 @@
  * tenant once read, its own kinds, its model and its routes, until one of
  * those tables changes.
  *
- * A statement trigger on each of those tables (cadence.config_changed())
- * sends a relation-cache invalidation for the table.  Every backend
- * receives it once the change commits (the changing backend at its next
- * command, and again if the change is rolled back), and
- * ConfigInvalidated() then marks what is kept as stale; it is dropped at
- * the next look-up, never while a caller uses it (callers get copies).
+ * A trigger on each of those tables (cadence.config_changed(), for every
+ * row and for TRUNCATE, also on a logical replication subscriber) sends a
+ * relation-cache invalidation for the table.  Every backend receives it
+ * once the change commits (the changing backend at its next command, and
+ * again if the change is rolled back); each look-up first takes in what
+ * arrived, and ConfigInvalidated() marks what is kept as stale: it is
+ * dropped then, never while a caller uses it (callers get copies).
  *
  * A read is kept only if no invalidation arrived while it ran (it may then
- * have seen the tables from before a change), and only under READ
- * COMMITTED: a transaction that reads from an older snapshot could keep
- * what is already stale for everyone else.  Otherwise the answer serves
- * the one look-up and the next one reads again.
+ * have seen the tables from before a change).  Under READ COMMITTED it is
+ * kept across transactions; a transaction at REPEATABLE READ or
+ * SERIALIZABLE keeps what it reads for itself alone, as of its snapshot
+ * (ConfigState).
  */
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "storage/proc.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -121,18 +123,34 @@ static const char *const config_tables[] = {
 	"event_kind", "custom_event_kind", "scoring_model", "scoring_default", "route"
 };
 
-static MemoryContext cache_context = NULL;
-static bool builtin_read = false;
-static KindList builtin;
-static HTAB *tenants = NULL;
+/*
+ * What is kept, and since when.  Under READ COMMITTED each statement sees
+ * what committed before it, so what one read is good until a change
+ * commits: "kept" lasts across transactions, until an invalidation.  Under
+ * REPEATABLE READ or SERIALIZABLE the transaction sees its snapshot only:
+ * what it reads is kept for that transaction alone ("xact_kept", in its
+ * memory), so that it never serves another transaction, nor this one
+ * something newer than its snapshot.
+ */
+typedef struct ConfigState
+{
+	MemoryContext context;		/* NULL: nothing kept */
+	bool		builtin_read;
+	KindList	builtin;
+	HTAB	   *tenants;
+	uint64		as_of;			/* the invalidations it has taken in */
+	bool		drop_at_next;	/* the last read may be stale or partial */
+	LocalTransactionId xact;	/* xact_kept: the transaction it belongs to */
+} ConfigState;
+
+static ConfigState kept;
+static ConfigState xact_kept;
+
 static Oid	config_relids[lengthof(config_tables)];
+static bool callback_registered = false;
 
-/* invalidations of those tables seen, and how many the cache has taken in */
+/* invalidations of those tables seen */
 static uint64 invalidations = 0;
-static uint64 cache_as_of = 0;
-
-/* the last read may be stale: drop it at the next look-up */
-static bool drop_at_next = false;
 
 static void
 ConfigInvalidated(Datum arg, Oid relid)
@@ -153,55 +171,86 @@ ConfigInvalidated(Datum arg, Oid relid)
 		}
 }
 
-/* Empty the cache; the tables' OIDs are looked up again (a re-created extension). */
+/*
+ * Empty a state; the tables' OIDs are looked up again (a re-created
+ * extension).  parent: where its memory lives.
+ */
 static void
-StartAfresh(void)
+StartAfresh(ConfigState *state, MemoryContext parent)
 {
 	Oid			namespace;
 	int			i;
 
-	if (cache_context == NULL)
+	if (!callback_registered)
 	{
-		cache_context = AllocSetContextCreate(CacheMemoryContext, "cadence configuration",
-											  ALLOCSET_SMALL_SIZES);
 		CacheRegisterRelcacheCallback(ConfigInvalidated, (Datum) 0);
+		callback_registered = true;
 	}
-	MemoryContextReset(cache_context);
-	builtin_read = false;
-	builtin.n = 0;
-	builtin.rows = NULL;
-	tenants = NULL;
-	drop_at_next = false;
+	if (state->context != NULL)
+		MemoryContextDelete(state->context);
+	state->context = AllocSetContextCreate(parent, "cadence configuration", ALLOCSET_SMALL_SIZES);
+	state->builtin_read = false;
+	state->builtin.n = 0;
+	state->builtin.rows = NULL;
+	state->tenants = NULL;
+	state->drop_at_next = false;
+	state->xact = MyProc->lxid;
 	namespace = get_namespace_oid("cadence", false);
 	for (i = 0; i < lengthof(config_tables); i++)
 		config_relids[i] = get_relname_relid(config_tables[i], namespace);
-	cache_as_of = invalidations;
+	state->as_of = invalidations;
 }
 
 /*
- * Make the cache ready for a look-up: dropped if stale, with the built-in
- * kinds read; returns the tenant's entry (new: nothing of it read).
+ * The state for this look-up, ready: emptied if stale.  Changes that
+ * committed since the last command are taken in first (a transaction that
+ * already holds every lock it needs would otherwise not see them).
  */
+static ConfigState *
+CurrentState(void)
+{
+	ConfigState *state;
+	MemoryContext parent;
+
+	AcceptInvalidationMessages();
+	if (IsolationUsesXactSnapshot())
+	{
+		state = &xact_kept;
+		parent = TopTransactionContext;
+		/* its memory went with the transaction it was read in */
+		if (state->context != NULL && state->xact != MyProc->lxid)
+			state->context = NULL;
+	}
+	else
+	{
+		state = &kept;
+		parent = CacheMemoryContext;
+	}
+	if (state->context == NULL || state->as_of != invalidations || state->drop_at_next ||
+		(state->tenants != NULL && hash_get_num_entries(state->tenants) >= MAX_TENANTS_KEPT))
+		StartAfresh(state, parent);
+	return state;
+}
+
+/* the tenant's entry in state (new: nothing of it read) */
 static TenantConfig *
-TenantEntry(Datum tenant)
+TenantEntry(ConfigState *state, Datum tenant)
 {
 	int64		tenant_id = DatumGetInt64(tenant);
 	TenantConfig *entry;
 	bool		found;
 
-	if (cache_context == NULL || cache_as_of != invalidations || drop_at_next ||
-		(tenants != NULL && hash_get_num_entries(tenants) >= MAX_TENANTS_KEPT))
-		StartAfresh();
-	if (tenants == NULL)
+	if (state->tenants == NULL)
 	{
 		HASHCTL		ctl;
 
 		ctl.keysize = sizeof(int64);
 		ctl.entrysize = sizeof(TenantConfig);
-		ctl.hcxt = cache_context;
-		tenants = hash_create("cadence tenants' configuration", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		ctl.hcxt = state->context;
+		state->tenants = hash_create("cadence tenants' configuration", 64, &ctl,
+									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
-	entry = hash_search(tenants, &tenant_id, HASH_ENTER, &found);
+	entry = hash_search(state->tenants, &tenant_id, HASH_ENTER, &found);
 	if (!found)
 	{
 		entry->kinds_read = false;
@@ -216,31 +265,36 @@ TenantEntry(Datum tenant)
 }
 
 /*
- * Run a reading statement of the cache.  Returns whether what it read may
- * be kept; until the caller has copied it, an error would leave a partial
- * entry, so the cache is dropped at the next look-up unless the caller
- * calls ReadDone().
+ * Run a reading statement into SPI_tuptable; the caller's memory context
+ * stays current.  Until ReadDone(), an error would leave a partial entry,
+ * so the state is dropped at the next look-up.
  */
-static bool
-ReadConfig(SPIPlanPtr plan, Datum *args, const char *what)
+static uint64
+ReadConfig(ConfigState *state, SPIPlanPtr plan, Datum *args, const char *what)
 {
 	uint64		before = invalidations;
+	MemoryContext caller = CurrentMemoryContext;
 	int			rc;
 
-	drop_at_next = true;
+	state->drop_at_next = true;
 	/* not read-only: a snapshot of its own, taken after the invalidations seen */
 	rc = SPI_execute_plan(plan, args, NULL, false, 0);
+	MemoryContextSwitchTo(caller);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "reading %s failed: %s", what, SPI_result_code_string(rc));
-	return invalidations == before && !IsolationUsesXactSnapshot();
+	return before;
 }
 
-/* what was read is copied; keep it if it may be kept (and nothing else said otherwise) */
+/*
+ * What was read is copied into the state: keep it, unless an invalidation
+ * arrived while it was read (it may have seen the tables from before a
+ * change); drop_before: the state was to be dropped already.
+ */
 static void
-ReadDone(bool keep, bool drop_before)
+ReadDone(ConfigState *state, uint64 invalidations_before, bool drop_before)
 {
 	SPI_freetuptable(SPI_tuptable);
-	drop_at_next = drop_before || !keep;
+	state->drop_at_next = drop_before || invalidations != invalidations_before;
 }
 
 /* a boolean column of a kind's row, NULL as false */
@@ -253,16 +307,15 @@ KindFlag(HeapTuple row, TupleDesc desc, int column)
 	return !isnull && DatumGetBool(value);
 }
 
-/* Read the kinds of a kinds statement into list, in the cache's memory. */
+/* Read the kinds of a kinds statement into list, in the state's memory. */
 static void
-ReadKinds(SPIPlanPtr plan, Datum *args, KindList *list)
+ReadKinds(ConfigState *state, SPIPlanPtr plan, Datum *args, KindList *list)
 {
-	bool		drop_before = drop_at_next;
-	bool		keep = ReadConfig(plan, args, "the event kinds");
-	MemoryContext caller;
+	bool		drop_before = state->drop_at_next;
+	uint64		before = ReadConfig(state, plan, args, "the event kinds");
+	MemoryContext caller = MemoryContextSwitchTo(state->context);
 	uint64		i;
 
-	caller = MemoryContextSwitchTo(cache_context);
 	list->n = (int) SPI_processed;
 	list->rows = palloc0(sizeof(KindRow) * Max(list->n, 1));
 	for (i = 0; i < SPI_processed; i++)
@@ -288,7 +341,7 @@ ReadKinds(SPIPlanPtr plan, Datum *args, KindList *list)
 		kind->default_hand_off = KindFlag(row, desc, 9);
 	}
 	MemoryContextSwitchTo(caller);
-	ReadDone(keep, drop_before);
+	ReadDone(state, before, drop_before);
 }
 
 /* the row of a kind (text) in list, or NULL */
@@ -318,27 +371,28 @@ FindKind(const KindList *list, Datum kind)
 bool
 LookUpEventKind(Datum tenant, Datum kind, Datum applied_kind, EventKindEffects *effects)
 {
-	TenantConfig *entry = TenantEntry(tenant);
+	ConfigState *state = CurrentState();
+	TenantConfig *entry = TenantEntry(state, tenant);
 	const KindRow *row;
 	bool		known;
 
-	if (!builtin_read)
+	if (!state->builtin_read)
 	{
-		ReadKinds(KeptPlan(&builtin_kinds_plan, builtin_kinds_sql, 0, NULL, 0), NULL, &builtin);
-		builtin_read = true;
+		ReadKinds(state, KeptPlan(&builtin_kinds_plan, builtin_kinds_sql, 0, NULL, 0), NULL, &state->builtin);
+		state->builtin_read = true;
 	}
 	if (!entry->kinds_read)
 	{
 		Oid			argtypes[1] = {INT8OID};
 
-		ReadKinds(KeptPlan(&tenant_kinds_plan, tenant_kinds_sql, 1, argtypes, 0), &tenant, &entry->kinds);
+		ReadKinds(state, KeptPlan(&tenant_kinds_plan, tenant_kinds_sql, 1, argtypes, 0), &tenant, &entry->kinds);
 		entry->kinds_read = true;
 	}
 
-	known = FindKind(&entry->kinds, kind) != NULL || FindKind(&builtin, kind) != NULL;
+	known = FindKind(&entry->kinds, kind) != NULL || FindKind(&state->builtin, kind) != NULL;
 	row = FindKind(&entry->kinds, applied_kind);
 	if (row == NULL)
-		row = FindKind(&builtin, applied_kind);
+		row = FindKind(&state->builtin, applied_kind);
 
 	memset(effects, 0, sizeof(EventKindEffects));
 	if (row != NULL)
@@ -367,24 +421,25 @@ LookUpEventKind(Datum tenant, Datum kind, Datum applied_kind, EventKindEffects *
 Jsonb *
 ScoringModelOf(Datum tenant)
 {
-	TenantConfig *entry = TenantEntry(tenant);
+	ConfigState *state = CurrentState();
+	TenantConfig *entry = TenantEntry(state, tenant);
 
 	if (entry->model == NULL)
 	{
 		Oid			argtypes[1] = {INT8OID};
-		bool		drop_before = drop_at_next;
-		bool		keep = ReadConfig(KeptPlan(&model_plan, model_sql, 1, argtypes, 0), &tenant,
-									  "the scoring model");
+		bool		drop_before = state->drop_at_next;
+		uint64		before = ReadConfig(state, KeptPlan(&model_plan, model_sql, 1, argtypes, 0), &tenant,
+										"the scoring model");
 		bool		isnull;
 		Datum		model = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 		MemoryContext caller;
 
 		if (isnull)
 			elog(ERROR, "no scoring model for tenant %lld", (long long) DatumGetInt64(tenant));
-		caller = MemoryContextSwitchTo(cache_context);
+		caller = MemoryContextSwitchTo(state->context);
 		entry->model = DatumGetJsonbPCopy(model);
 		MemoryContextSwitchTo(caller);
-		ReadDone(keep, drop_before);
+		ReadDone(state, before, drop_before);
 	}
 	return DatumGetJsonbPCopy(JsonbPGetDatum(entry->model));
 }
@@ -406,7 +461,8 @@ SameText(text *a, text *b)
 bool
 RouteExists(Datum tenant, Datum tier, Datum segment, bool segment_null)
 {
-	TenantConfig *entry = TenantEntry(tenant);
+	ConfigState *state = CurrentState();
+	TenantConfig *entry = TenantEntry(state, tenant);
 	text	   *any = cstring_to_text("*");
 	text	   *lead_segment = segment_null ? any : DatumGetTextPP(segment);
 	text	   *wanted_tier = DatumGetTextPP(tier);
@@ -415,10 +471,10 @@ RouteExists(Datum tenant, Datum tier, Datum segment, bool segment_null)
 	if (!entry->routes_read)
 	{
 		Oid			argtypes[1] = {INT8OID};
-		bool		drop_before = drop_at_next;
-		bool		keep = ReadConfig(KeptPlan(&routes_plan, routes_sql, 1, argtypes, 0), &tenant,
-									  "the routes");
-		MemoryContext caller = MemoryContextSwitchTo(cache_context);
+		bool		drop_before = state->drop_at_next;
+		uint64		before = ReadConfig(state, KeptPlan(&routes_plan, routes_sql, 1, argtypes, 0), &tenant,
+										"the routes");
+		MemoryContext caller = MemoryContextSwitchTo(state->context);
 
 		entry->nroutes = (int) SPI_processed;
 		entry->routes = palloc0(sizeof(RouteKey) * Max(entry->nroutes, 1));
@@ -431,7 +487,7 @@ RouteExists(Datum tenant, Datum tier, Datum segment, bool segment_null)
 		}
 		MemoryContextSwitchTo(caller);
 		entry->routes_read = true;
-		ReadDone(keep, drop_before);
+		ReadDone(state, before, drop_before);
 	}
 	for (i = 0; i < entry->nroutes; i++)
 		if (SameText(entry->routes[i].tier, wanted_tier) &&
@@ -441,9 +497,10 @@ RouteExists(Datum tenant, Datum tier, Datum segment, bool segment_null)
 }
 
 /*
- * cadence.config_changed(): AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
- * ... FOR EACH STATEMENT on the tables of config_tables.  Every backend
- * drops what it keeps once the change commits.
+ * cadence.config_changed(): AFTER INSERT OR UPDATE OR DELETE ... FOR EACH
+ * ROW, and AFTER TRUNCATE ... FOR EACH STATEMENT, on the tables of
+ * config_tables (ENABLE ALWAYS).  Every backend drops what it keeps once
+ * the change commits; a statement of many rows sends one invalidation.
  */
 PG_FUNCTION_INFO_V1(cadence_config_changed);
 

@@ -167,7 +167,8 @@ static const char *const consent_sql =
  * the apply statement starts after a tick that held an enrolment has
  * committed, it sees (and withdraws) the touches that tick queued.  For
  * one event, the read of the running enrolment that its decision needs
- * takes the enrolment's lock (ReadOneRunning(), event_decide.c).
+ * takes the enrolment's lock (ReadOneRunning(), event_decide.c); a lead
+ * without one is read again after the lead's lock.
  */
 #define LOCK_TOUCHES_OF(leads) \
 "SELECT t.touch_id" \
@@ -548,6 +549,17 @@ cadence_event_applied(PG_FUNCTION_ARGS)
 		RunOverBatch(&batch, lock_enrolments_sql, &lock_enrolments_plan, NULL, NULL, 0);
 	if (batch.small)
 		RunOverBatch(&batch, lock_leads_sql, &lock_leads_plan, lock_leads_one_sql, &lock_leads_one_plan, 0);
+	/*
+	 * A row found above is the running enrolment as it is now: had a
+	 * transaction changed it, the lock waited and read it again, and no
+	 * other can start while it runs.  No row may mean that a transaction
+	 * the read did not wait for (one holding the lead, as enroll() does) or
+	 * one whose change of the enrolment it waited for (a move on silence)
+	 * started an enrolment after the read's snapshot: read again now, with
+	 * the lead locked, as the batch's decision does.
+	 */
+	if (batch.one && batch.running == NULL)
+		batch.running = ReadOneRunning(batch.values, &batch.effects);
 	if (batch.one)
 		batch.lead = ReadEventLead(batch.values[EVENT_TENANT], batch.values[EVENT_LEAD]);
 	decisions = ApplyNewEvents(&batch);

@@ -166,9 +166,8 @@ extern void CheckOneEvent(const Datum *values, const char *nulls, EventKindEffec
 /*
  * The running enrolment of the one event's lead, locked, with what its
  * cadence's rules make of the event's kind (event_decide.c), as the first
- * row of the table returned; NULL when the lead has none.  The caller has
- * locked the lead's touches (event.c), and this takes the enrolment's lock
- * next, in the trigger's order.
+ * row of the table returned; NULL when the statement's snapshot shows none
+ * (event.c reads again once the lead is locked).
  */
 extern SPITupleTable *ReadOneRunning(const Datum *values, const EventKindEffects *effects);
 

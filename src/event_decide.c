@@ -19,7 +19,8 @@
  *	  (event_one.c); running_sql reads its lead's running enrolment by key,
  *	  with what the cadence's rules make of the kind, and locks it: it is
  *	  the trigger's lock of the enrolment, in its place among the locks
- *	  (ReadOneRunning()).  A statement that would join the transition table
+ *	  (ReadOneRunning()); a lead without one is read again once it is
+ *	  locked (event.c).  A statement that would join the transition table
  *	  costs more to start than this.
  *	- a batch: events_sql reads every new event with its kind's effects and
  *	  its lead's running enrolment, in lead and time order, through a
@@ -733,7 +734,6 @@ SPITupleTable *
 ReadOneRunning(const Datum *values, const EventKindEffects *effects)
 {
 	Datum		args[6];
-	int			attempt;
 	int			rc;
 
 	args[0] = values[EVENT_TENANT];
@@ -742,21 +742,12 @@ ReadOneRunning(const Datum *values, const EventKindEffects *effects)
 	args[3] = BoolGetDatum(effects->default_exit);
 	args[4] = BoolGetDatum(effects->default_pause);
 	args[5] = BoolGetDatum(effects->default_hand_off);
-	/*
-	 * A row found is the lead's running enrolment as it is now, locked: had
-	 * a transaction changed it, the lock waited and the row was read again.
-	 * No row may mean that such a transaction ended it and started another,
-	 * which this statement's snapshot does not see; the second read does.
-	 */
-	for (attempt = 0; attempt < 2; attempt++)
-	{
-		rc = SPI_execute_plan(KeptPlan(&running_plan, running_sql, 6, running_types, 0), args, NULL, false, 0);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "reading the lead's enrolment failed: %s", SPI_result_code_string(rc));
-		if (SPI_processed > 0)
-			return SPI_tuptable;
-		SPI_freetuptable(SPI_tuptable);
-	}
+	rc = SPI_execute_plan(KeptPlan(&running_plan, running_sql, 6, running_types, 0), args, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading the lead's enrolment failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed > 0)
+		return SPI_tuptable;
+	SPI_freetuptable(SPI_tuptable);
 	return NULL;
 }
 

@@ -144,6 +144,7 @@ StoreLead(Datum tenant, Datum lead, const LeadChanges *changes, int score, const
 							   TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, INT4OID};
 	Datum		args[9];
 	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	MemoryContext caller = CurrentMemoryContext;
 	int			i;
 	int			rc;
 
@@ -164,6 +165,8 @@ StoreLead(Datum tenant, Datum lead, const LeadChanges *changes, int score, const
 			nulls[5 + i] = 'n';
 	}
 	rc = SPI_execute_plan(KeptPlan(&store_plan, store_sql, 9, argtypes, 0), args, nulls, false, 0);
+	/* SPI returns to its own memory context; the caller's scratch goes on */
+	MemoryContextSwitchTo(caller);
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "storing a rescored lead failed: %s", SPI_result_code_string(rc));
 }
@@ -278,6 +281,7 @@ RouteLead(Datum tenant, Datum lead, const char *old_tier, const char *tier, int 
 	Oid			argtypes[8] = {INT8OID, INT8OID, TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, BOOLOID, TEXTOID};
 	Datum		args[8];
 	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	MemoryContext caller = CurrentMemoryContext;
 	int			rc;
 
 	args[0] = tenant;
@@ -297,6 +301,7 @@ RouteLead(Datum tenant, Datum lead, const char *old_tier, const char *tier, int 
 	if (segment_null)
 		nulls[7] = 'n';
 	rc = SPI_execute_plan(KeptPlan(&route_plan, route_sql, 8, argtypes, 0), args, nulls, false, 0);
+	MemoryContextSwitchTo(caller);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "routing a rescored lead failed: %s", SPI_result_code_string(rc));
 	SPI_freetuptable(SPI_tuptable);

@@ -59,20 +59,29 @@ CREATE TABLE cadence.custom_event_kind (
 );
 COMMENT ON TABLE cadence.custom_event_kind IS 'Event kinds a tenant registers, or built-in kinds whose effects it overrides';
 
--- The event trigger keeps the event kinds and scoring models it has read
--- in each backend (src/config_cache.c).  A change to one of their tables
--- (these two, and cadence.scoring_model and cadence.scoring_default in
--- 50_scoring.sql) tells every backend, once it commits, to read them again.
+-- The event trigger keeps the event kinds, scoring models and routes it has
+-- read in each backend (src/config_cache.c).  A change to one of their
+-- tables (these two here; cadence.scoring_model, cadence.scoring_default
+-- and cadence.route in 50_scoring.sql) tells every backend, once it
+-- commits, to read them again.  Row triggers, and ALWAYS: a logical
+-- replication subscriber applies rows with session_replication_role =
+-- replica and fires row triggers only.
 CREATE FUNCTION cadence.config_changed()
 RETURNS trigger
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'cadence_config_changed';
 COMMENT ON FUNCTION cadence.config_changed() IS
-  'Trigger (statement level, C): every backend reads the event kinds and scoring models again once the change commits';
-CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON cadence.event_kind
+  'Trigger (C): every backend reads the event kinds, scoring models and routes again once the change commits';
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE ON cadence.event_kind
+    FOR EACH ROW EXECUTE FUNCTION cadence.config_changed();
+CREATE TRIGGER config_truncated AFTER TRUNCATE ON cadence.event_kind
     FOR EACH STATEMENT EXECUTE FUNCTION cadence.config_changed();
-CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON cadence.custom_event_kind
+ALTER TABLE cadence.event_kind ENABLE ALWAYS TRIGGER config_changed, ENABLE ALWAYS TRIGGER config_truncated;
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE ON cadence.custom_event_kind
+    FOR EACH ROW EXECUTE FUNCTION cadence.config_changed();
+CREATE TRIGGER config_truncated AFTER TRUNCATE ON cadence.custom_event_kind
     FOR EACH STATEMENT EXECUTE FUNCTION cadence.config_changed();
+ALTER TABLE cadence.custom_event_kind ENABLE ALWAYS TRIGGER config_changed, ENABLE ALWAYS TRIGGER config_truncated;
 
 -- The kinds in force for a tenant: its own, else the built-in ones.
 CREATE VIEW cadence.event_kinds WITH (security_barrier) AS

@@ -311,12 +311,20 @@ INSERT INTO cadence.scoring_default SELECT cadence.compile_scoring(cadence.defau
 -- The event trigger keeps each tenant's model and routes per backend; a
 -- new version of the model, a changed default or a changed route is read
 -- again once it commits (40_events.sql).
-CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON cadence.scoring_model
-    FOR EACH STATEMENT EXECUTE FUNCTION cadence.config_changed();
-CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON cadence.scoring_default
-    FOR EACH STATEMENT EXECUTE FUNCTION cadence.config_changed();
-CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON cadence.route
-    FOR EACH STATEMENT EXECUTE FUNCTION cadence.config_changed();
+DO $install$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['scoring_model', 'scoring_default', 'route'] LOOP
+        EXECUTE pg_catalog.format('CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE ON cadence.%I '
+                                  'FOR EACH ROW EXECUTE FUNCTION cadence.config_changed()', t);
+        EXECUTE pg_catalog.format('CREATE TRIGGER config_truncated AFTER TRUNCATE ON cadence.%I '
+                                  'FOR EACH STATEMENT EXECUTE FUNCTION cadence.config_changed()', t);
+        EXECUTE pg_catalog.format('ALTER TABLE cadence.%I ENABLE ALWAYS TRIGGER config_changed, '
+                                  'ENABLE ALWAYS TRIGGER config_truncated', t);
+    END LOOP;
+END
+$install$;
 
 -- PL/pgSQL rather than SQL: a SQL function with subqueries is never inlined,
 -- so each call would parse and plan its body again (about 90 us, paid by

@@ -5,14 +5,15 @@
 -- the built-in effects back, and a registration rolled back (to a
 -- savepoint) is forgotten, even after an event in between used it.  A new
 -- version of the tenant's scoring model scores its next event, and a new
--- route moves the next lead whose tier changes.  One
+-- route moves the next lead whose tier changes; so does a kind inserted
+-- as a logical replication subscriber applies changes.  One
 -- tenant's override does not reach another tenant.  Changes that another
 -- session commits: isolation spec config_change_seen.
 -- The effect of a kind looked at is the hand-off alert: a kind with
 -- default_hand_off alerts the lead's owner; email_open, built in, does not.
 -- Simulated clock: every call passes its time.
 BEGIN;
-SELECT plan(18);
+SELECT plan(19);
 
 INSERT INTO cadence.rep (external_id, name, role, on_duty) VALUES ('R-KIM', 'Kim Park', 'rep', true);
 INSERT INTO cadence.lead (external_id, first_name, time_zone, owner_rep_id)
@@ -101,6 +102,15 @@ SELECT results_eq($$SELECT tier, (SELECT count(*) FROM cadence.enrolment e WHERE
                   $$VALUES ('hot'::text, 0::bigint)$$,
                   'K-3, hot before the route was set, stays without a cadence');
 
+-- a change applied as a logical replication subscriber applies it
+-- (session_replication_role = replica, where only ALWAYS triggers fire)
+SELECT pg_temp.record(3, 'email_open', 11) AS ignored \gset
+SET session_replication_role = replica;
+INSERT INTO cadence.custom_event_kind (tenant_id, kind, description) VALUES (1, 'trade_in_photos', 'Photos of the trade-in arrived');
+SET session_replication_role = origin;
+SELECT lives_ok($$SELECT pg_temp.record(3, 'trade_in_photos', 12)$$,
+                'a kind inserted with session_replication_role = replica is known to the next event');
+
 -- another tenant: the first one's override does not reach it
 SELECT cadence.register_event_kind('email_open', engagement => true, default_hand_off => true,
                                    description => 'An open hands the lead to its owner') AS ignored \gset
@@ -109,7 +119,7 @@ SELECT cadence.set_tenant(:t2) AS ignored \gset
 INSERT INTO cadence.rep (external_id, name, role, on_duty) VALUES ('R-LEE', 'Lee Wong', 'rep', true);
 INSERT INTO cadence.lead (external_id, first_name, time_zone, owner_rep_id)
 SELECT 'K-5', 'Lead in tenant 2', 'America/Chicago', rep_id FROM cadence.rep WHERE external_id = 'R-LEE';
-SELECT ok(pg_temp.record(5, 'email_open', 11) > 0, 'an email open in the second tenant');
+SELECT ok(pg_temp.record(5, 'email_open', 13) > 0, 'an email open in the second tenant');
 SELECT is((SELECT count(*) FROM cadence.alert WHERE tenant_id = :t2), 0::bigint,
           'the first tenant''s override does not apply there: no alert');
 SELECT cadence.set_tenant(1) AS ignored \gset
