@@ -297,16 +297,6 @@ ReadDone(ConfigState *state, uint64 invalidations_before, bool drop_before)
 	state->drop_at_next = drop_before || invalidations != invalidations_before;
 }
 
-/* a boolean column of a kind's row, NULL as false */
-static bool
-KindFlag(HeapTuple row, TupleDesc desc, int column)
-{
-	bool		isnull;
-	Datum		value = SPI_getbinval(row, desc, column, &isnull);
-
-	return !isnull && DatumGetBool(value);
-}
-
 /* Read the kinds of a kinds statement into list, in the state's memory. */
 static void
 ReadKinds(ConfigState *state, SPIPlanPtr plan, Datum *args, KindList *list)
@@ -330,15 +320,15 @@ ReadKinds(ConfigState *state, SPIPlanPtr plan, Datum *args, KindList *list)
 		if (VARSIZE_ANY_EXHDR(name) >= NAMEDATALEN)
 			elog(ERROR, "event kind \"%s\" is longer than %d bytes", text_to_cstring(name), NAMEDATALEN - 1);
 		memcpy(kind->kind, VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name));
-		kind->response = KindFlag(row, desc, 2);
-		kind->engagement = KindFlag(row, desc, 3);
-		kind->human_contact = KindFlag(row, desc, 4);
-		kind->consent = KindFlag(row, desc, 5);
+		kind->response = RowFlag(row, desc, 2);
+		kind->engagement = RowFlag(row, desc, 3);
+		kind->human_contact = RowFlag(row, desc, 4);
+		kind->consent = RowFlag(row, desc, 5);
 		channel = SPI_getbinval(row, desc, 6, &isnull);
 		kind->preferred_channel = isnull ? NULL : DatumGetTextPCopy(channel);
-		kind->default_exit = KindFlag(row, desc, 7);
-		kind->default_pause = KindFlag(row, desc, 8);
-		kind->default_hand_off = KindFlag(row, desc, 9);
+		kind->default_exit = RowFlag(row, desc, 7);
+		kind->default_pause = RowFlag(row, desc, 8);
+		kind->default_hand_off = RowFlag(row, desc, 9);
 	}
 	MemoryContextSwitchTo(caller);
 	ReadDone(state, before, drop_before);

@@ -14,6 +14,7 @@
 
 #include "postgres.h"
 
+#include "executor/spi.h"
 #include "utils/array.h"
 
 /*
@@ -131,6 +132,16 @@ enum
 	DECIDE_CONSENT,				/* consent is granted or revoked */
 	DECIDE_NFLAGS = DECIDE_CONSENT
 };
+
+/* a boolean column of a row that SPI returned, NULL as false */
+static inline bool
+RowFlag(HeapTuple row, TupleDesc desc, int column)
+{
+	bool		isnull;
+	Datum		value = SPI_getbinval(row, desc, column, &isnull);
+
+	return !isnull && DatumGetBool(value);
+}
 
 /* refuse an invalid event (problem: "kind", "body" or "touch") */
 extern void ReportInvalidEvent(const char *problem, const char *kind, int64 lead_id,

@@ -244,16 +244,6 @@ typedef struct FoldedEvent
 	bool		hands_off;
 } FoldedEvent;
 
-/* a boolean column of a row, NULL as false */
-static bool
-RowFlag(HeapTuple row, TupleDesc desc, int column)
-{
-	bool		isnull;
-	Datum		value = SPI_getbinval(row, desc, column, &isnull);
-
-	return !isnull && DatumGetBool(value);
-}
-
 /* a column of a row, copied */
 static Datum
 RowCopy(HeapTuple row, TupleDesc desc, int column, bool *isnull)
