@@ -1,18 +1,22 @@
 /*
  * config_cache.c
  *		The tenants' configuration that a backend has read for the event
- *		trigger, kept until it changes: event kinds, scoring models, routes.
+ *		trigger, kept until it changes: event kinds, scoring models, routes,
+ *		cadence versions' rules.
  *
  * The trigger of every event needs what the event's kind does
- * (event_one.c), the scoring model in force for its tenant, and, when the
- * lead's tier changes, whether a route may move it (rescore.c).  Read for
- * each event, the kind cost a statement, about a twelfth of all the work
- * of an email open; the model, two subqueries of the lead's read; the
- * routes, a statement for every change of tier.  All of them change
- * seldom (a tenant registers a kind, defines a model or a route; an update
- * of the extension), so each backend keeps the built-in kinds and, per
- * tenant once read, its own kinds, its model and its routes, until one of
- * those tables changes.
+ * (event_one.c), the rules of the cadence its lead is on (event_decide.c),
+ * the scoring model in force for its tenant, and, when the lead's tier
+ * changes, whether a route may move it (rescore.c).  Read for each event,
+ * the kind cost a statement, about a twelfth of all the work of an email
+ * open; the rules, a join and the rules' tests in the read of the running
+ * enrolment, about a twentieth; the model, two subqueries of the lead's
+ * read; the routes, a statement for every change of tier.  All of them
+ * change seldom (a tenant registers a kind, defines a cadence, a model or
+ * a route; an update of the extension), and a cadence version never
+ * changes once defined, so each backend keeps the built-in kinds, the
+ * versions it has read and, per tenant once read, its own kinds, its model
+ * and its routes, until one of those tables changes.
  *
  * A trigger on each of those tables (cadence.config_changed(), for every
  * row and for TRUNCATE, also on a logical replication subscriber) sends a
@@ -53,6 +57,8 @@
  * own model is a few kilobytes.
  */
 #define MAX_TENANTS_KEPT 1000
+/* and cadence versions (each a cadence's rules, a kilobyte or so) */
+#define MAX_VERSIONS_KEPT 5000
 
 /* A kind as either table has it: what an event of that kind does. */
 typedef struct KindRow
@@ -80,6 +86,20 @@ typedef struct RouteKey
 	text	   *tier;
 	text	   *segment;
 } RouteKey;
+
+/* a cadence version, by tenant and id */
+typedef struct VersionKey
+{
+	int64		tenant_id;
+	int64		version_id;
+} VersionKey;
+
+typedef struct CadenceVersion
+{
+	VersionKey	key;			/* the hash key */
+	text	   *cadence_key;
+	Jsonb	   *rules;
+} CadenceVersion;
 
 /* what is kept of a tenant: its own kinds (often none), its model, its routes */
 typedef struct TenantConfig
@@ -110,9 +130,15 @@ static const char *const model_sql =
 "                  WHERE m.tenant_id = $1 ORDER BY m.version DESC LIMIT 1),"
 "                (SELECT s.compiled FROM cadence.scoring_default s LIMIT 1))";
 
+/* a cadence version's key and rules (a version never changes once defined) */
+static const char *const version_sql =
+"SELECT v.cadence_key, v.rules FROM cadence.cadence_version v"
+" WHERE v.tenant_id = $1 AND v.cadence_version_id = $2";
+
 static const char *const routes_sql =
 "SELECT r.tier, r.segment FROM cadence.route r WHERE r.tenant_id = $1";
 
+static SPIPlanPtr version_plan = NULL;
 static SPIPlanPtr builtin_kinds_plan = NULL;
 static SPIPlanPtr routes_plan = NULL;
 static SPIPlanPtr tenant_kinds_plan = NULL;
@@ -120,7 +146,7 @@ static SPIPlanPtr model_plan = NULL;
 
 /* the tables whose changes make what is kept stale */
 static const char *const config_tables[] = {
-	"event_kind", "custom_event_kind", "scoring_model", "scoring_default", "route"
+	"event_kind", "custom_event_kind", "scoring_model", "scoring_default", "route", "cadence_version"
 };
 
 /*
@@ -138,6 +164,7 @@ typedef struct ConfigState
 	bool		builtin_read;
 	KindList	builtin;
 	HTAB	   *tenants;
+	HTAB	   *versions;
 	uint64		as_of;			/* the invalidations it has taken in */
 	bool		drop_at_next;	/* the last read may be stale or partial */
 	LocalTransactionId xact;	/* xact_kept: the transaction it belongs to */
@@ -193,6 +220,7 @@ StartAfresh(ConfigState *state, MemoryContext parent)
 	state->builtin.n = 0;
 	state->builtin.rows = NULL;
 	state->tenants = NULL;
+	state->versions = NULL;
 	state->drop_at_next = false;
 	state->xact = MyProc->lxid;
 	namespace = get_namespace_oid("cadence", false);
@@ -227,7 +255,8 @@ CurrentState(void)
 		parent = CacheMemoryContext;
 	}
 	if (state->context == NULL || state->as_of != invalidations || state->drop_at_next ||
-		(state->tenants != NULL && hash_get_num_entries(state->tenants) >= MAX_TENANTS_KEPT))
+		(state->tenants != NULL && hash_get_num_entries(state->tenants) >= MAX_TENANTS_KEPT) ||
+		(state->versions != NULL && hash_get_num_entries(state->versions) >= MAX_VERSIONS_KEPT))
 		StartAfresh(state, parent);
 	return state;
 }
@@ -432,6 +461,56 @@ ScoringModelOf(Datum tenant)
 		ReadDone(state, before, drop_before);
 	}
 	return DatumGetJsonbPCopy(JsonbPGetDatum(entry->model));
+}
+
+void
+CadenceVersionOf(Datum tenant, Datum version_id, Datum *cadence_key, Jsonb **rules)
+{
+	ConfigState *state = CurrentState();
+	VersionKey	key;
+	CadenceVersion *entry;
+	bool		found;
+
+	if (state->versions == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(VersionKey);
+		ctl.entrysize = sizeof(CadenceVersion);
+		ctl.hcxt = state->context;
+		state->versions = hash_create("cadence versions' rules", 64, &ctl,
+									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	memset(&key, 0, sizeof(key));
+	key.tenant_id = DatumGetInt64(tenant);
+	key.version_id = DatumGetInt64(version_id);
+	entry = hash_search(state->versions, &key, HASH_ENTER, &found);
+	if (!found)
+	{
+		Oid			argtypes[2] = {INT8OID, INT8OID};
+		Datum		args[2];
+		bool		drop_before = state->drop_at_next;
+		uint64		before;
+		bool		isnull;
+		MemoryContext caller;
+
+		entry->cadence_key = NULL;
+		entry->rules = NULL;
+		args[0] = tenant;
+		args[1] = version_id;
+		before = ReadConfig(state, KeptPlan(&version_plan, version_sql, 2, argtypes, 0), args,
+							"a cadence version");
+		if (SPI_processed != 1)
+			elog(ERROR, "cadence version %lld of tenant %lld is missing",
+				 (long long) key.version_id, (long long) key.tenant_id);
+		caller = MemoryContextSwitchTo(state->context);
+		entry->cadence_key = DatumGetTextPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		entry->rules = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		MemoryContextSwitchTo(caller);
+		ReadDone(state, before, drop_before);
+	}
+	*cadence_key = PointerGetDatum(DatumGetTextPCopy(PointerGetDatum(entry->cadence_key)));
+	*rules = DatumGetJsonbPCopy(JsonbPGetDatum(entry->rules));
 }
 
 /* whether two texts are the same, byte for byte */

@@ -544,7 +544,7 @@ cadence_event_applied(PG_FUNCTION_ARGS)
 	ValidateNewEvents(&batch);
 	RunOverBatch(&batch, lock_touches_sql, &lock_touches_plan, lock_touches_one_sql, &lock_touches_one_plan, 0);
 	if (batch.one)
-		batch.running = ReadOneRunning(batch.values, &batch.effects);
+		batch.running = ReadOneRunning(batch.values);
 	else
 		RunOverBatch(&batch, lock_enrolments_sql, &lock_enrolments_plan, NULL, NULL, 0);
 	if (batch.small)
@@ -559,7 +559,7 @@ cadence_event_applied(PG_FUNCTION_ARGS)
 	 * the lead locked, as the batch's decision does.
 	 */
 	if (batch.one && batch.running == NULL)
-		batch.running = ReadOneRunning(batch.values, &batch.effects);
+		batch.running = ReadOneRunning(batch.values);
 	if (batch.one)
 		batch.lead = ReadEventLead(batch.values[EVENT_TENANT], batch.values[EVENT_LEAD]);
 	decisions = ApplyNewEvents(&batch);

@@ -16,6 +16,7 @@
 
 #include "executor/spi.h"
 #include "utils/array.h"
+#include "utils/jsonb.h"
 
 /*
  * The one new event of a statement of one event, as the parameters of the
@@ -92,14 +93,6 @@ extern Oid	OneEventTypes[ONE_EVENT_NARGS];
 ")"
 
 /*
- * Whether a cadence's rules make an event of a kind exit, pause or hand
- * off (list is exit_on, pause_on or hand_off_on): as the rules list it
- * when they have the list, else as the kind's default says.
- */
-#define RULES_SAY(rules, list, kind, by_default) \
-"CASE WHEN " rules " ? '" list "' THEN (" rules " -> '" list "') ? " kind " ELSE " by_default " END"
-
-/*
  * An escalation rule (r.rule) that the lead's events complete: the count
  * of its event kind since the enrolment began, within the rule's window
  * ending at the lead's newest new event, reaches the rule's count; only
@@ -169,18 +162,23 @@ typedef struct EventKindEffects
 extern bool LookUpEventKind(Datum tenant, Datum kind, Datum applied_kind, EventKindEffects *effects);
 
 /*
+ * A cadence version's key and rules (config_cache.c, as the backend keeps
+ * them), copied into the caller's memory.  The caller has connected SPI.
+ */
+extern void CadenceVersionOf(Datum tenant, Datum version_id, Datum *cadence_key, Jsonb **rules);
+
+/*
  * Refuse the one event (values and nulls, in the order above) if it is
  * invalid, as the batch's check would; else read its kind's effects.
  */
 extern void CheckOneEvent(const Datum *values, const char *nulls, EventKindEffects *effects);
 
 /*
- * The running enrolment of the one event's lead, locked, with what its
- * cadence's rules make of the event's kind (event_decide.c), as the first
- * row of the table returned; NULL when the statement's snapshot shows none
- * (event.c reads again once the lead is locked).
+ * The running enrolment of the one event's lead, locked (event_decide.c),
+ * as the first row of the table returned; NULL when the statement's
+ * snapshot shows none (event.c reads again once the lead is locked).
  */
-extern SPITupleTable *ReadOneRunning(const Datum *values, const EventKindEffects *effects);
+extern SPITupleTable *ReadOneRunning(const Datum *values);
 
 /*
  * Decide what the one event does to its lead, from its running enrolment

@@ -49,32 +49,32 @@
 #include "event.h"
 
 /*
- * What a lead's running enrolment makes of an event's kind (its cadence's
- * rules, else the kind's defaults), then that enrolment (e, on cadence_key
- * with rules): the columns RUNNING_ below, in their order.
+ * One event: its lead's running enrolment by key, locked ($1 tenant, $2
+ * lead).  Its cadence's key and rules come from the versions the backend
+ * keeps (config_cache.c): a version never changes once defined.
  */
-#define RUNNING_COLUMNS(kind, default_exit, default_pause, default_hand_off, e, cadence_key, rules) \
-RULES_SAY(rules, "exit_on", kind, default_exit) "," \
-RULES_SAY(rules, "pause_on", kind, default_pause) "," \
-RULES_SAY(rules, "hand_off_on", kind, default_hand_off) "," \
-e ".enrolment_id, " e ".status, " e ".enrolled_at, " e ".exit_reason, " cadence_key ", " rules ", " \
-rules " ? 'escalate'"
-
-/* $1 tenant, $2 lead, $3 the kind the event acts as, $4-$6 its defaults: exit, pause, hand off */
 static const char *const running_sql =
-"SELECT " RUNNING_COLUMNS("$3", "$4", "$5", "$6", "e", "v.cadence_key", "v.rules")
+"SELECT e.enrolment_id, e.status, e.enrolled_at, e.exit_reason, e.cadence_version_id"
 "  FROM cadence.enrolment e"
-"  JOIN cadence.cadence_version v ON v.tenant_id = e.tenant_id AND v.cadence_version_id = e.cadence_version_id"
 " WHERE e.tenant_id = $1 AND e.lead_id = $2 AND e.status IN ('active', 'paused')"
 "   FOR NO KEY UPDATE OF e";
 
-static Oid	running_types[6] = {INT8OID, INT8OID, TEXTOID, BOOLOID, BOOLOID, BOOLOID};
+static Oid	running_types[2] = {INT8OID, INT8OID};
+
+/* running_sql's columns */
+enum
+{
+	ONE_ENROLMENT = 1,
+	ONE_STATUS,
+	ONE_ENROLLED_AT,
+	ONE_EXIT_REASON,
+	ONE_VERSION
+};
 
 /*
- * Every new event of a batch with the effects of the kind it acts as, what
- * its lead's cadence makes of it, and that running enrolment (locked), in
- * lead and time order.  The columns after the event's own are those of
- * running_sql, in its order.
+ * Every new event of a batch with the effects of the kind it acts as, and
+ * its lead's running enrolment (locked) with its cadence's key and rules,
+ * in lead and time order.
  */
 static const char *const events_sql =
 "WITH " EVENTS_WITH_KINDS ","
@@ -90,13 +90,13 @@ static const char *const events_sql =
 ")"
 "SELECT ev.tenant_id, ev.lead_id, ev.event_id, ev.occurred_at, ev.kind,"
 "       ev.response, ev.engagement, ev.human_contact, ev.consent_channel IS NOT NULL, ev.preferred_channel,"
-"       " RUNNING_COLUMNS("ev.kind", "ev.default_exit", "ev.default_pause", "ev.default_hand_off",
-						 "r", "r.cadence_key", "r.rules")
+"       ev.default_exit, ev.default_pause, ev.default_hand_off,"
+"       r.enrolment_id, r.status, r.enrolled_at, r.exit_reason, r.cadence_key, r.rules"
 "  FROM ev"
 "  LEFT JOIN running r ON r.tenant_id = ev.tenant_id AND r.lead_id = ev.lead_id"
 " ORDER BY ev.tenant_id, ev.lead_id, ev.occurred_at, ev.event_id";
 
-/* the event's own columns of events_sql */
+/* events_sql's columns */
 enum
 {
 	EV_TENANT = 1,
@@ -109,25 +109,15 @@ enum
 	EV_HUMAN_CONTACT,
 	EV_CONSENT,
 	EV_PREFERRED_CHANNEL,
-	EV_NCOLUMNS = EV_PREFERRED_CHANNEL
-};
-
-/*
- * then RUNNING_COLUMNS: running_sql's from its first column (offset 0),
- * events_sql's after the event's own (offset EV_NCOLUMNS)
- */
-enum
-{
-	RUNNING_EXITS = 1,
-	RUNNING_PAUSES,
-	RUNNING_HANDS_OFF,
-	RUNNING_ENROLMENT,
-	RUNNING_STATUS,
-	RUNNING_ENROLLED_AT,
-	RUNNING_EXIT_REASON,
-	RUNNING_CADENCE_KEY,
-	RUNNING_RULES,
-	RUNNING_ESCALATES
+	EV_DEFAULT_EXIT,
+	EV_DEFAULT_PAUSE,
+	EV_DEFAULT_HAND_OFF,
+	EV_ENROLMENT,
+	EV_STATUS,
+	EV_ENROLLED_AT,
+	EV_EXIT_REASON,
+	EV_CADENCE_KEY,
+	EV_RULES
 };
 
 /* how many rows of a batch are read at a time */
@@ -256,19 +246,54 @@ RowCopy(HeapTuple row, TupleDesc desc, int column, bool *isnull)
 	return datumCopy(value, att->attbyval, att->attlen);
 }
 
+/* a member of a jsonb object (container), or NULL */
+static JsonbValue *
+Member(JsonbContainer *object, const char *name)
+{
+	JsonbValue	key;
+
+	key.type = jbvString;
+	key.val.string.val = (char *) name;
+	key.val.string.len = strlen(name);
+	return findJsonbValueFromContainer(object, JB_FOBJECT, &key);
+}
+
+/* whether a jsonb value is an object (or, array: an array) */
+static bool
+IsContainer(JsonbValue *value, bool array)
+{
+	return value != NULL && value->type == jbvBinary &&
+		(array ? JsonContainerIsArray(value->val.binary.data) : JsonContainerIsObject(value->val.binary.data));
+}
+
 /* set a field of the decision being built */
 #define SET(lead, field, value) ((lead)->fields[field] = (value), (lead)->isnull[field] = false)
 
 /*
- * Start the decision of a lead, with its running enrolment if it has one:
- * the columns of running_sql from first + RUNNING_ENROLMENT on, in row (a
- * NULL row: no running enrolment).
+ * A lead's running enrolment as a decision starts from it: its columns,
+ * and its cadence's key and rules.  The values point into the row they
+ * were read from (StartLead() copies what it keeps).
+ */
+typedef struct Running
+{
+	bool		found;			/* false: the lead has no running enrolment */
+	Datum		enrolment_id;
+	Datum		status;			/* text */
+	Datum		enrolled_at;
+	Datum		exit_reason;	/* text */
+	bool		exit_reason_null;
+	Datum		cadence_key;	/* text */
+	Datum		rules;			/* jsonb */
+	bool		rules_null;
+} Running;
+
+/*
+ * Start the decision of a lead, with its running enrolment (running, NULL
+ * or not found: none).
  */
 static void
-StartLead(LeadDecision *lead, Datum tenant, Datum lead_id, HeapTuple row, TupleDesc desc, int first)
+StartLead(LeadDecision *lead, Datum tenant, Datum lead_id, const Running *running)
 {
-	bool		isnull = true;
-	Datum		enrolment = (Datum) 0;
 	int			i;
 
 	for (i = 0; i < D_NFIELDS; i++)
@@ -278,27 +303,67 @@ StartLead(LeadDecision *lead, Datum tenant, Datum lead_id, HeapTuple row, TupleD
 	lead->kinds = NIL;
 	lead->last_at = (Datum) 0;
 
-	if (row != NULL)
-		enrolment = SPI_getbinval(row, desc, first + RUNNING_ENROLMENT, &isnull);
-	lead->running = !isnull;
+	lead->running = running != NULL && running->found;
 	lead->active = false;
 	lead->escalates = false;
 	if (lead->running)
 	{
-		Datum		status = RowCopy(row, desc, first + RUNNING_STATUS, &isnull);
-		Datum		exit_reason = RowCopy(row, desc, first + RUNNING_EXIT_REASON, &isnull);
+		Datum		status = datumCopy(running->status, false, -1);
 
-		SET(lead, D_ENROLMENT, enrolment);
+		SET(lead, D_ENROLMENT, running->enrolment_id);
 		SET(lead, D_ENROLMENT_STATUS, status);
 		SET(lead, D_NEW_STATUS, status);
-		if (!isnull)
-			SET(lead, D_NEW_REASON, exit_reason);
+		if (!running->exit_reason_null)
+			SET(lead, D_NEW_REASON, datumCopy(running->exit_reason, false, -1));
 		lead->active = strcmp(TextDatumGetCString(status), "active") == 0;
-		lead->escalates = RowFlag(row, desc, first + RUNNING_ESCALATES);
-		lead->rules = RowCopy(row, desc, first + RUNNING_RULES, &isnull);
-		lead->cadence_key = RowCopy(row, desc, first + RUNNING_CADENCE_KEY, &isnull);
-		lead->enrolled_at = SPI_getbinval(row, desc, first + RUNNING_ENROLLED_AT, &isnull);
+		lead->rules = running->rules_null ? (Datum) 0 : datumCopy(running->rules, false, -1);
+		lead->escalates = lead->rules != (Datum) 0 &&
+			JB_ROOT_IS_OBJECT(DatumGetJsonbP(lead->rules)) &&
+			Member(&DatumGetJsonbP(lead->rules)->root, "escalate") != NULL;
+		lead->cadence_key = datumCopy(running->cadence_key, false, -1);
+		lead->enrolled_at = running->enrolled_at;
 	}
+}
+
+/*
+ * Whether a cadence's rules make an event of a kind exit, pause or hand
+ * off (list: exit_on, pause_on or hand_off_on): as the rules list it when
+ * they have the list (a kind in an array, a key of an object, or the one
+ * string, as jsonb's ? operator finds it), else as the kind's default
+ * says; without a running enrolment (rules NULL), the default.
+ */
+static bool
+RulesSay(const Running *running, const char *list, Datum kind, bool by_default)
+{
+	Jsonb	   *rules;
+	JsonbValue *listed;
+	JsonbValue	wanted;
+	text	   *name = DatumGetTextPP(kind);
+
+	if (running == NULL || !running->found || running->rules_null)
+		return by_default;
+	rules = DatumGetJsonbP(running->rules);
+	if (!JB_ROOT_IS_OBJECT(rules))
+		return by_default;
+	listed = Member(&rules->root, list);
+	if (listed == NULL)
+		return by_default;
+	wanted.type = jbvString;
+	wanted.val.string.val = VARDATA_ANY(name);
+	wanted.val.string.len = VARSIZE_ANY_EXHDR(name);
+	if (listed->type == jbvBinary)
+		return findJsonbValueFromContainer(listed->val.binary.data, JB_FOBJECT | JB_FARRAY, &wanted) != NULL;
+	return listed->type == jbvString && listed->val.string.len == wanted.val.string.len &&
+		memcmp(listed->val.string.val, wanted.val.string.val, wanted.val.string.len) == 0;
+}
+
+/* what the running enrolment (or the kind's defaults) makes of an event */
+static void
+EventRules(FoldedEvent *event, const Running *running)
+{
+	event->exits = RulesSay(running, "exit_on", event->kind, event->effects.default_exit);
+	event->pauses = RulesSay(running, "pause_on", event->kind, event->effects.default_pause);
+	event->hands_off = RulesSay(running, "hand_off_on", event->kind, event->effects.default_hand_off);
 }
 
 /* whether two texts are the same, byte for byte (kinds and channels are) */
@@ -426,26 +491,6 @@ RuleCount(JsonbValue *value, int *count)
 		return false;
 	*count = (int) n;
 	return true;
-}
-
-/* a member of a jsonb object (container), or NULL */
-static JsonbValue *
-Member(JsonbContainer *object, const char *name)
-{
-	JsonbValue	key;
-
-	key.type = jbvString;
-	key.val.string.val = (char *) name;
-	key.val.string.len = strlen(name);
-	return findJsonbValueFromContainer(object, JB_FOBJECT, &key);
-}
-
-/* whether a jsonb value is an object (or, array: an array) */
-static bool
-IsContainer(JsonbValue *value, bool array)
-{
-	return value != NULL && value->type == jbvBinary &&
-		(array ? JsonContainerIsArray(value->val.binary.data) : JsonContainerIsObject(value->val.binary.data));
 }
 
 /*
@@ -721,18 +766,14 @@ ClearFlags(bool *flags)
 }
 
 SPITupleTable *
-ReadOneRunning(const Datum *values, const EventKindEffects *effects)
+ReadOneRunning(const Datum *values)
 {
-	Datum		args[6];
+	Datum		args[2];
 	int			rc;
 
 	args[0] = values[EVENT_TENANT];
 	args[1] = values[EVENT_LEAD];
-	args[2] = values[EVENT_APPLIED_KIND];
-	args[3] = BoolGetDatum(effects->default_exit);
-	args[4] = BoolGetDatum(effects->default_pause);
-	args[5] = BoolGetDatum(effects->default_hand_off);
-	rc = SPI_execute_plan(KeptPlan(&running_plan, running_sql, 6, running_types, 0), args, NULL, false, 0);
+	rc = SPI_execute_plan(KeptPlan(&running_plan, running_sql, 2, running_types, 0), args, NULL, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "reading the lead's enrolment failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed > 0)
@@ -747,30 +788,34 @@ DecideOneEvent(const Datum *values, const EventKindEffects *effects, SPITupleTab
 {
 	LeadDecision lead;
 	FoldedEvent event;
+	Running		enrolment;
+
+	/* enrolment_one_active: a lead has one running enrolment at most */
+	enrolment.found = running != NULL;
+	if (enrolment.found)
+	{
+		HeapTuple	row = running->vals[0];
+		TupleDesc	desc = running->tupdesc;
+		bool		isnull;
+		Jsonb	   *rules;
+
+		enrolment.enrolment_id = SPI_getbinval(row, desc, ONE_ENROLMENT, &isnull);
+		enrolment.status = SPI_getbinval(row, desc, ONE_STATUS, &isnull);
+		enrolment.enrolled_at = SPI_getbinval(row, desc, ONE_ENROLLED_AT, &isnull);
+		enrolment.exit_reason = SPI_getbinval(row, desc, ONE_EXIT_REASON, &enrolment.exit_reason_null);
+		CadenceVersionOf(values[EVENT_TENANT], SPI_getbinval(row, desc, ONE_VERSION, &isnull),
+						 &enrolment.cadence_key, &rules);
+		enrolment.rules = JsonbPGetDatum(rules);
+		enrolment.rules_null = false;
+	}
+	StartLead(&lead, values[EVENT_TENANT], values[EVENT_LEAD], &enrolment);
 
 	event.event_id = values[EVENT_ID];
 	event.occurred_at = values[EVENT_OCCURRED_AT];
 	event.kind = values[EVENT_APPLIED_KIND];
 	event.effects = *effects;
-	/* enrolment_one_active: a lead has one running enrolment at most */
-	if (running != NULL)
-	{
-		HeapTuple	row = running->vals[0];
-		TupleDesc	row_desc = running->tupdesc;
-
-		StartLead(&lead, values[EVENT_TENANT], values[EVENT_LEAD], row, row_desc, 0);
-		event.exits = RowFlag(row, row_desc, RUNNING_EXITS);
-		event.pauses = RowFlag(row, row_desc, RUNNING_PAUSES);
-		event.hands_off = RowFlag(row, row_desc, RUNNING_HANDS_OFF);
-	}
-	else
-	{
-		/* no cadence to ask: the kind's defaults decide (an alert, say) */
-		StartLead(&lead, values[EVENT_TENANT], values[EVENT_LEAD], NULL, NULL, 0);
-		event.exits = effects->default_exit;
-		event.pauses = effects->default_pause;
-		event.hands_off = effects->default_hand_off;
-	}
+	/* no running enrolment, no cadence to ask: the kind's defaults decide (an alert, say) */
+	EventRules(&event, &enrolment);
 	FoldEvent(&lead, &event);
 
 	ClearFlags(flags);
@@ -819,9 +864,18 @@ DecideEvents(bool small, bool *flags, Oid *decisions_type)
 			TupleDesc	row_desc = chunk->tupdesc;
 			LeadDecision *lead = nleads > 0 ? &leads[nleads - 1] : NULL;
 			FoldedEvent event;
+			Running		enrolment;
 			bool		isnull;
 			Datum		tenant = SPI_getbinval(row, row_desc, EV_TENANT, &isnull);
 			Datum		lead_id = SPI_getbinval(row, row_desc, EV_LEAD, &isnull);
+
+			enrolment.enrolment_id = SPI_getbinval(row, row_desc, EV_ENROLMENT, &isnull);
+			enrolment.found = !isnull;
+			enrolment.status = SPI_getbinval(row, row_desc, EV_STATUS, &isnull);
+			enrolment.enrolled_at = SPI_getbinval(row, row_desc, EV_ENROLLED_AT, &isnull);
+			enrolment.exit_reason = SPI_getbinval(row, row_desc, EV_EXIT_REASON, &enrolment.exit_reason_null);
+			enrolment.cadence_key = SPI_getbinval(row, row_desc, EV_CADENCE_KEY, &isnull);
+			enrolment.rules = SPI_getbinval(row, row_desc, EV_RULES, &enrolment.rules_null);
 
 			/* rows come in lead order: a new lead starts a decision */
 			if (lead == NULL || DatumGetInt64(tenant) != DatumGetInt64(lead->fields[D_TENANT]) ||
@@ -833,7 +887,7 @@ DecideEvents(bool small, bool *flags, Oid *decisions_type)
 					leads = repalloc_huge(leads, sizeof(LeadDecision) * capacity);
 				}
 				lead = &leads[nleads++];
-				StartLead(lead, tenant, lead_id, row, row_desc, EV_NCOLUMNS);
+				StartLead(lead, tenant, lead_id, &enrolment);
 			}
 			event.event_id = SPI_getbinval(row, row_desc, EV_ID, &isnull);
 			event.occurred_at = SPI_getbinval(row, row_desc, EV_OCCURRED_AT, &isnull);
@@ -844,9 +898,10 @@ DecideEvents(bool small, bool *flags, Oid *decisions_type)
 			event.effects.consent = RowFlag(row, row_desc, EV_CONSENT);
 			event.effects.preferred_channel = SPI_getbinval(row, row_desc, EV_PREFERRED_CHANNEL, &isnull);
 			event.effects.has_preferred_channel = !isnull;
-			event.exits = RowFlag(row, row_desc, EV_NCOLUMNS + RUNNING_EXITS);
-			event.pauses = RowFlag(row, row_desc, EV_NCOLUMNS + RUNNING_PAUSES);
-			event.hands_off = RowFlag(row, row_desc, EV_NCOLUMNS + RUNNING_HANDS_OFF);
+			event.effects.default_exit = RowFlag(row, row_desc, EV_DEFAULT_EXIT);
+			event.effects.default_pause = RowFlag(row, row_desc, EV_DEFAULT_PAUSE);
+			event.effects.default_hand_off = RowFlag(row, row_desc, EV_DEFAULT_HAND_OFF);
+			EventRules(&event, &enrolment);
 			flags[DECIDE_CONSENT] |= event.effects.consent;
 			FoldEvent(lead, &event);
 		}

@@ -59,11 +59,12 @@ CREATE TABLE cadence.custom_event_kind (
 );
 COMMENT ON TABLE cadence.custom_event_kind IS 'Event kinds a tenant registers, or built-in kinds whose effects it overrides';
 
--- The event trigger keeps the event kinds, scoring models and routes it has
--- read in each backend (src/config_cache.c).  A change to one of their
--- tables (these two here; cadence.scoring_model, cadence.scoring_default
--- and cadence.route in 50_scoring.sql) tells every backend, once it
--- commits, to read them again.  Row triggers, and ALWAYS: a logical
+-- The event trigger keeps the event kinds, cadence versions' rules,
+-- scoring models and routes it has read in each backend
+-- (src/config_cache.c).  A change to one of their tables (the kinds' and
+-- cadence.cadence_version here; cadence.scoring_model,
+-- cadence.scoring_default and cadence.route in 50_scoring.sql) tells every
+-- backend, once it commits, to read them again.  Row triggers, and ALWAYS: a logical
 -- replication subscriber applies rows with session_replication_role =
 -- replica and fires row triggers only.
 CREATE FUNCTION cadence.config_changed()
@@ -71,7 +72,7 @@ RETURNS trigger
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'cadence_config_changed';
 COMMENT ON FUNCTION cadence.config_changed() IS
-  'Trigger (C): every backend reads the event kinds, scoring models and routes again once the change commits';
+  'Trigger (C): every backend reads the event kinds, cadence versions, scoring models and routes again once the change commits';
 CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE ON cadence.event_kind
     FOR EACH ROW EXECUTE FUNCTION cadence.config_changed();
 CREATE TRIGGER config_truncated AFTER TRUNCATE ON cadence.event_kind
@@ -82,6 +83,12 @@ CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE ON cadence.custom
 CREATE TRIGGER config_truncated AFTER TRUNCATE ON cadence.custom_event_kind
     FOR EACH STATEMENT EXECUTE FUNCTION cadence.config_changed();
 ALTER TABLE cadence.custom_event_kind ENABLE ALWAYS TRIGGER config_changed, ENABLE ALWAYS TRIGGER config_truncated;
+-- (a cadence version never changes once defined; a change made by hand is seen too)
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE ON cadence.cadence_version
+    FOR EACH ROW EXECUTE FUNCTION cadence.config_changed();
+CREATE TRIGGER config_truncated AFTER TRUNCATE ON cadence.cadence_version
+    FOR EACH STATEMENT EXECUTE FUNCTION cadence.config_changed();
+ALTER TABLE cadence.cadence_version ENABLE ALWAYS TRIGGER config_changed, ENABLE ALWAYS TRIGGER config_truncated;
 
 -- The kinds in force for a tenant: its own, else the built-in ones.
 CREATE VIEW cadence.event_kinds WITH (security_barrier) AS
