@@ -6,14 +6,15 @@
 -- savepoint) is forgotten, even after an event in between used it.  A new
 -- version of the tenant's scoring model scores its next event, and a new
 -- route moves the next lead whose tier changes; so does a kind inserted
--- as a logical replication subscriber applies changes.  One
+-- as a logical replication subscriber applies changes, and rules changed
+-- by hand in a cadence version.  One
 -- tenant's override does not reach another tenant.  Changes that another
 -- session commits: isolation spec config_change_seen.
 -- The effect of a kind looked at is the hand-off alert: a kind with
 -- default_hand_off alerts the lead's owner; email_open, built in, does not.
 -- Simulated clock: every call passes its time.
 BEGIN;
-SELECT plan(19);
+SELECT plan(20);
 
 INSERT INTO cadence.rep (external_id, name, role, on_duty) VALUES ('R-KIM', 'Kim Park', 'rep', true);
 INSERT INTO cadence.lead (external_id, first_name, time_zone, owner_rep_id)
@@ -111,6 +112,16 @@ SET session_replication_role = origin;
 SELECT lives_ok($$SELECT pg_temp.record(3, 'trade_in_photos', 12)$$,
                 'a kind inserted with session_replication_role = replica is known to the next event');
 
+-- rules changed by hand in a cadence version apply from the next event
+SELECT pg_temp.record(4, 'email_open', 13) AS ignored \gset
+UPDATE cadence.cadence_version SET rules = '{"exit_on": ["email_open"]}' WHERE tenant_id = 1 AND cadence_key = 'cfg-hot';
+SELECT pg_temp.record(4, 'email_open', 14) AS ignored \gset
+SELECT results_eq(
+    $$SELECT e.status, e.exit_reason, e.ended_at FROM cadence.enrolment e JOIN cadence.lead l USING (tenant_id, lead_id)
+       WHERE l.tenant_id = 1 AND l.external_id = 'K-4'$$,
+    $$VALUES ('exited'::text, 'email_open'::text, '2026-06-01 15:14+00'::timestamptz)$$,
+    'an open after the cadence version''s rules were changed by hand (exit on an open) ends K-4''s enrolment');
+
 -- another tenant: the first one's override does not reach it
 SELECT cadence.register_event_kind('email_open', engagement => true, default_hand_off => true,
                                    description => 'An open hands the lead to its owner') AS ignored \gset
@@ -119,7 +130,7 @@ SELECT cadence.set_tenant(:t2) AS ignored \gset
 INSERT INTO cadence.rep (external_id, name, role, on_duty) VALUES ('R-LEE', 'Lee Wong', 'rep', true);
 INSERT INTO cadence.lead (external_id, first_name, time_zone, owner_rep_id)
 SELECT 'K-5', 'Lead in tenant 2', 'America/Chicago', rep_id FROM cadence.rep WHERE external_id = 'R-LEE';
-SELECT ok(pg_temp.record(5, 'email_open', 13) > 0, 'an email open in the second tenant');
+SELECT ok(pg_temp.record(5, 'email_open', 15) > 0, 'an email open in the second tenant');
 SELECT is((SELECT count(*) FROM cadence.alert WHERE tenant_id = :t2), 0::bigint,
           'the first tenant''s override does not apply there: no alert');
 SELECT cadence.set_tenant(1) AS ignored \gset
