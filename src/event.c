@@ -116,7 +116,21 @@ static const char leads_sql[] =
 "   AND (d.response_at IS NOT NULL OR d.engaged_at IS NOT NULL OR d.preferred_channel IS NOT NULL"
 "        OR d.move_to IS NOT NULL)";
 
-/* Moves and alerts are made in sets, in lead order: same input, same ids and reps. */
+/*
+ * Moves and alerts are made in sets, in lead order: same input, same ids
+ * and reps.  For one lead, the one-element arrays are built without the
+ * aggregates and their sorts, which cost more to start than the call.
+ */
+static const char moves_one_sql[] =
+"SELECT cadence.start_enrolments(ARRAY[d.tenant_id], ARRAY[d.lead_id], ARRAY[d.move_to], ARRAY[d.moved_at],"
+"                                ARRAY[d.enrolment_id])"
+"  FROM cadence.event_decisions($1) d WHERE d.move_to IS NOT NULL";
+
+static const char hand_offs_one_sql[] =
+"SELECT cadence.raise_alerts(ARRAY[d.tenant_id], ARRAY[d.lead_id], ARRAY[d.enrolment_id], ARRAY[d.hand_off_event],"
+"                            ARRAY[d.hand_off_kind], ARRAY[d.hand_off_at])"
+"  FROM cadence.event_decisions($1) d WHERE d.hand_off_kind IS NOT NULL AND d.exit_kind IS NULL";
+
 static const char moves_sql[] =
 "SELECT cadence.start_enrolments(array_agg(d.tenant_id ORDER BY d.tenant_id, d.lead_id),"
 "                                array_agg(d.lead_id ORDER BY d.tenant_id, d.lead_id),"
@@ -260,14 +274,16 @@ typedef struct DecisionStatement
 {
 	const char *sql;
 	SPIPlanPtr	plan;
+	const char *one_sql;		/* for one lead's decision, when it differs */
+	SPIPlanPtr	one_plan;
 } DecisionStatement;
 
-static DecisionStatement enrolments_stmt = {enrolments_sql, NULL};
-static DecisionStatement touches_stmt = {touches_sql, NULL};
-static DecisionStatement leads_stmt = {leads_sql, NULL};
-static DecisionStatement moves_stmt = {moves_sql, NULL};
-static DecisionStatement hand_offs_stmt = {hand_offs_sql, NULL};
-static DecisionStatement alerts_closed_stmt = {alerts_closed_sql, NULL};
+static DecisionStatement enrolments_stmt = {enrolments_sql, NULL, NULL, NULL};
+static DecisionStatement touches_stmt = {touches_sql, NULL, NULL, NULL};
+static DecisionStatement leads_stmt = {leads_sql, NULL, NULL, NULL};
+static DecisionStatement moves_stmt = {moves_sql, NULL, moves_one_sql, NULL};
+static DecisionStatement hand_offs_stmt = {hand_offs_sql, NULL, hand_offs_one_sql, NULL};
+static DecisionStatement alerts_closed_stmt = {alerts_closed_sql, NULL, NULL, NULL};
 static Oid	decisions_type = InvalidOid;
 
 /*
@@ -373,13 +389,15 @@ RunOverBatch(const Batch *batch, const char *sql, SPIPlanPtr *cache,
  * which suits a bulk load too: it touches few rows of each table.
  */
 static void
-RunOverDecisions(DecisionStatement *stmt, bool small, Datum decisions)
+RunOverDecisions(DecisionStatement *stmt, bool small, bool one, Datum decisions)
 {
 	int			rc;
 	Oid			argtypes[1];
 
 	argtypes[0] = decisions_type;
-	if (small)
+	if (one && stmt->one_sql != NULL)
+		rc = SPI_execute_plan(KeptPlan(&stmt->one_plan, stmt->one_sql, 1, argtypes, 0), &decisions, NULL, false, 0);
+	else if (small)
 		rc = SPI_execute_plan(KeptPlan(&stmt->plan, stmt->sql, 1, argtypes, 0), &decisions, NULL, false, 0);
 	else
 		rc = SPI_execute_with_args(stmt->sql, 1, argtypes, &decisions, NULL, false, 0);
@@ -398,9 +416,13 @@ UseDecisionsType(Oid type)
 		return;
 	for (i = 0; i < lengthof(apply_steps); i++)
 	{
-		if (apply_steps[i].stmt->plan != NULL)
-			SPI_freeplan(apply_steps[i].stmt->plan);
-		apply_steps[i].stmt->plan = NULL;
+		DecisionStatement *stmt = apply_steps[i].stmt;
+
+		if (stmt->plan != NULL)
+			SPI_freeplan(stmt->plan);
+		if (stmt->one_plan != NULL)
+			SPI_freeplan(stmt->one_plan);
+		stmt->plan = stmt->one_plan = NULL;
 	}
 	decisions_type = type;
 }
@@ -440,7 +462,7 @@ ApplyNewEvents(Batch *batch)
 	/* the decisions are in SPI's memory, which lasts until SPI_finish */
 	for (i = 0; i < lengthof(apply_steps); i++)
 		if (flags[apply_steps[i].flag])
-			RunOverDecisions(apply_steps[i].stmt, small, decisions);
+			RunOverDecisions(apply_steps[i].stmt, small, batch->one, decisions);
 	/* consent last, as the ledger's trigger saw the other effects before */
 	if (flags[DECIDE_CONSENT])
 		RunOverBatch(batch, consent_sql, &consent_plan, NULL, NULL, 0);
