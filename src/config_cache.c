@@ -11,12 +11,13 @@
  * the kind cost a statement, about a twelfth of all the work of an email
  * open; the rules, a join and the rules' tests in the read of the running
  * enrolment, about a twentieth; the model, two subqueries of the lead's
- * read; the routes, a statement for every change of tier.  All of them
- * change seldom (a tenant registers a kind, defines a cadence, a model or
- * a route; an update of the extension), and a cadence version never
- * changes once defined, so each backend keeps the built-in kinds, the
- * versions it has read and, per tenant once read, its own kinds, its model
- * and its routes, until one of those tables changes.
+ * read; the routes, a statement for every change of tier (so they cost
+ * when the trigger read them itself).  All of them change seldom (a tenant
+ * registers a kind, defines a cadence, a model or a route; an update of
+ * the extension), and a cadence version is not changed once defined but by
+ * hand, so each backend keeps the built-in kinds, the versions it has read
+ * and, per tenant once read, its own kinds, its model and its routes, until
+ * one of those tables changes.
  *
  * A trigger on each of those tables (cadence.config_changed(), for every
  * row and for TRUNCATE, also on a logical replication subscriber) sends a
@@ -35,7 +36,6 @@
 #include "postgres.h"
 
 #include "access/xact.h"
-#include "storage/proc.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -130,7 +130,7 @@ static const char *const model_sql =
 "                  WHERE m.tenant_id = $1 ORDER BY m.version DESC LIMIT 1),"
 "                (SELECT s.compiled FROM cadence.scoring_default s LIMIT 1))";
 
-/* a cadence version's key and rules (a version never changes once defined) */
+/* a cadence version's key and rules (a version changes only by hand) */
 static const char *const version_sql =
 "SELECT v.cadence_key, v.rules FROM cadence.cadence_version v"
 " WHERE v.tenant_id = $1 AND v.cadence_version_id = $2";
@@ -167,7 +167,7 @@ typedef struct ConfigState
 	HTAB	   *versions;
 	uint64		as_of;			/* the invalidations it has taken in */
 	bool		drop_at_next;	/* the last read may be stale or partial */
-	LocalTransactionId xact;	/* xact_kept: the transaction it belongs to */
+	MemoryContextCallback gone; /* forgets the memory when it is deleted */
 } ConfigState;
 
 static ConfigState kept;
@@ -198,6 +198,13 @@ ConfigInvalidated(Datum arg, Oid relid)
 		}
 }
 
+/* A state's memory was deleted (xact_kept's, with its transaction): nothing is kept. */
+static void
+StateGone(void *arg)
+{
+	((ConfigState *) arg)->context = NULL;
+}
+
 /*
  * Empty a state; the tables' OIDs are looked up again (a re-created
  * extension).  parent: where its memory lives.
@@ -216,13 +223,15 @@ StartAfresh(ConfigState *state, MemoryContext parent)
 	if (state->context != NULL)
 		MemoryContextDelete(state->context);
 	state->context = AllocSetContextCreate(parent, "cadence configuration", ALLOCSET_SMALL_SIZES);
+	state->gone.func = StateGone;
+	state->gone.arg = state;
+	MemoryContextRegisterResetCallback(state->context, &state->gone);
 	state->builtin_read = false;
 	state->builtin.n = 0;
 	state->builtin.rows = NULL;
 	state->tenants = NULL;
 	state->versions = NULL;
 	state->drop_at_next = false;
-	state->xact = MyProc->lxid;
 	namespace = get_namespace_oid("cadence", false);
 	for (i = 0; i < lengthof(config_tables); i++)
 		config_relids[i] = get_relname_relid(config_tables[i], namespace);
@@ -243,11 +252,9 @@ CurrentState(void)
 	AcceptInvalidationMessages();
 	if (IsolationUsesXactSnapshot())
 	{
+		/* its memory goes with the transaction (StateGone()) */
 		state = &xact_kept;
 		parent = TopTransactionContext;
-		/* its memory went with the transaction it was read in */
-		if (state->context != NULL && state->xact != MyProc->lxid)
-			state->context = NULL;
 	}
 	else
 	{
@@ -485,7 +492,8 @@ CadenceVersionOf(Datum tenant, Datum version_id, Datum *cadence_key, Jsonb **rul
 	key.tenant_id = DatumGetInt64(tenant);
 	key.version_id = DatumGetInt64(version_id);
 	entry = hash_search(state->versions, &key, HASH_ENTER, &found);
-	if (!found)
+	/* an entry without rules was not read (an error came in between) */
+	if (!found || entry->rules == NULL)
 	{
 		Oid			argtypes[2] = {INT8OID, INT8OID};
 		Datum		args[2];

@@ -16,8 +16,9 @@
  * Where the events come from differs:
  *
  *	- one event: its kind's effects were read by CheckOneEvent()
- *	  (event_one.c); running_sql reads its lead's running enrolment by key,
- *	  with what the cadence's rules make of the kind, and locks it: it is
+ *	  (event_one.c); running_sql reads its lead's running enrolment by key
+ *	  (its cadence version's key and rules come from what the backend
+ *	  keeps, config_cache.c), and locks it: it is
  *	  the trigger's lock of the enrolment, in its place among the locks
  *	  (ReadOneRunning()); a lead without one is read again once it is
  *	  locked (event.c).  A statement that would join the transition table
@@ -246,16 +247,11 @@ RowCopy(HeapTuple row, TupleDesc desc, int column, bool *isnull)
 	return datumCopy(value, att->attbyval, att->attlen);
 }
 
-/* a member of a jsonb object (container), or NULL */
+/* a member of a jsonb object (container), into buffer (no allocation), or NULL */
 static JsonbValue *
-Member(JsonbContainer *object, const char *name)
+Member(JsonbContainer *object, const char *name, JsonbValue *buffer)
 {
-	JsonbValue	key;
-
-	key.type = jbvString;
-	key.val.string.val = (char *) name;
-	key.val.string.len = strlen(name);
-	return findJsonbValueFromContainer(object, JB_FOBJECT, &key);
+	return getKeyJsonValueFromContainer(object, name, strlen(name), buffer);
 }
 
 /* whether a jsonb value is an object (or, array: an array) */
@@ -271,8 +267,9 @@ IsContainer(JsonbValue *value, bool array)
 
 /*
  * A lead's running enrolment as a decision starts from it: its columns,
- * and its cadence's key and rules.  The values point into the row they
- * were read from (StartLead() copies what it keeps).
+ * and its cadence's key and rules.  The values may point into the row they
+ * were read from, which a batch frees chunk by chunk: StartLead() copies
+ * what it keeps.
  */
 typedef struct Running
 {
@@ -316,54 +313,76 @@ StartLead(LeadDecision *lead, Datum tenant, Datum lead_id, const Running *runnin
 		if (!running->exit_reason_null)
 			SET(lead, D_NEW_REASON, datumCopy(running->exit_reason, false, -1));
 		lead->active = strcmp(TextDatumGetCString(status), "active") == 0;
-		lead->rules = running->rules_null ? (Datum) 0 : datumCopy(running->rules, false, -1);
-		lead->escalates = lead->rules != (Datum) 0 &&
-			JB_ROOT_IS_OBJECT(DatumGetJsonbP(lead->rules)) &&
-			Member(&DatumGetJsonbP(lead->rules)->root, "escalate") != NULL;
+		/* copied plain (not compressed, a full header): every event of the lead reads it */
+		lead->rules = running->rules_null ? (Datum) 0 : PointerGetDatum(DatumGetJsonbPCopy(running->rules));
+		if (lead->rules != (Datum) 0 && JB_ROOT_IS_OBJECT(DatumGetJsonbP(lead->rules)))
+		{
+			JsonbValue	buffer;
+
+			lead->escalates = Member(&DatumGetJsonbP(lead->rules)->root, "escalate", &buffer) != NULL;
+		}
 		lead->cadence_key = datumCopy(running->cadence_key, false, -1);
 		lead->enrolled_at = running->enrolled_at;
 	}
 }
 
-/*
- * Whether a cadence's rules make an event of a kind exit, pause or hand
- * off (list: exit_on, pause_on or hand_off_on): as the rules list it when
- * they have the list (a kind in an array, a key of an object, or the one
- * string, as jsonb's ? operator finds it), else as the kind's default
- * says; without a running enrolment (rules NULL), the default.
- */
+/* whether a jsonb container has string (an array element, an object key), as jsonb's ? finds it */
 static bool
-RulesSay(const Running *running, const char *list, Datum kind, bool by_default)
+HasString(JsonbContainer *container, const char *string, int len)
 {
-	Jsonb	   *rules;
-	JsonbValue *listed;
 	JsonbValue	wanted;
-	text	   *name = DatumGetTextPP(kind);
+	JsonbValue *found;
 
-	if (running == NULL || !running->found || running->rules_null)
-		return by_default;
-	rules = DatumGetJsonbP(running->rules);
-	if (!JB_ROOT_IS_OBJECT(rules))
-		return by_default;
-	listed = Member(&rules->root, list);
-	if (listed == NULL)
-		return by_default;
 	wanted.type = jbvString;
-	wanted.val.string.val = VARDATA_ANY(name);
-	wanted.val.string.len = VARSIZE_ANY_EXHDR(name);
-	if (listed->type == jbvBinary)
-		return findJsonbValueFromContainer(listed->val.binary.data, JB_FOBJECT | JB_FARRAY, &wanted) != NULL;
-	return listed->type == jbvString && listed->val.string.len == wanted.val.string.len &&
-		memcmp(listed->val.string.val, wanted.val.string.val, wanted.val.string.len) == 0;
+	wanted.val.string.val = (char *) string;
+	wanted.val.string.len = len;
+	found = findJsonbValueFromContainer(container, JB_FOBJECT | JB_FARRAY, &wanted);
+	if (found == NULL)
+		return false;
+	pfree(found);
+	return true;
 }
 
-/* what the running enrolment (or the kind's defaults) makes of an event */
-static void
-EventRules(FoldedEvent *event, const Running *running)
+/*
+ * Whether a cadence's rules (NULL: no running enrolment) make an event of
+ * a kind exit, pause or hand off (list: exit_on, pause_on or hand_off_on),
+ * as CASE WHEN rules ? list THEN (rules -> list) ? kind ELSE by_default END
+ * would, NULL as false: as the rules list it when they have the list (a
+ * kind in an array, a key of an object, or the one string), else as the
+ * kind's default says.
+ */
+static bool
+RulesSay(Datum rules_datum, const char *list, Datum kind, bool by_default)
 {
-	event->exits = RulesSay(running, "exit_on", event->kind, event->effects.default_exit);
-	event->pauses = RulesSay(running, "pause_on", event->kind, event->effects.default_pause);
-	event->hands_off = RulesSay(running, "hand_off_on", event->kind, event->effects.default_hand_off);
+	Jsonb	   *rules;
+	JsonbValue	buffer;
+	JsonbValue *listed;
+	text	   *name = DatumGetTextPP(kind);
+
+	if (rules_datum == (Datum) 0)
+		return by_default;
+	rules = DatumGetJsonbP(rules_datum);
+	/* rules that are not an object have no list: rules -> list is NULL */
+	if (!JB_ROOT_IS_OBJECT(rules))
+		return HasString(&rules->root, list, strlen(list)) ? false : by_default;
+	listed = Member(&rules->root, list, &buffer);
+	if (listed == NULL)
+		return by_default;
+	if (listed->type == jbvBinary)
+		return HasString(listed->val.binary.data, VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name));
+	return listed->type == jbvString && listed->val.string.len == VARSIZE_ANY_EXHDR(name) &&
+		memcmp(listed->val.string.val, VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name)) == 0;
+}
+
+/* what the lead's running enrolment (or the kind's defaults) makes of an event */
+static void
+EventRules(FoldedEvent *event, const LeadDecision *lead)
+{
+	Datum		rules = lead->running ? lead->rules : (Datum) 0;
+
+	event->exits = RulesSay(rules, "exit_on", event->kind, event->effects.default_exit);
+	event->pauses = RulesSay(rules, "pause_on", event->kind, event->effects.default_pause);
+	event->hands_off = RulesSay(rules, "hand_off_on", event->kind, event->effects.default_hand_off);
 }
 
 /* whether two texts are the same, byte for byte (kinds and channels are) */
@@ -506,6 +525,7 @@ static bool
 EscalationMayBeMet(const LeadDecision *lead, ArrayType *kinds, ArrayType *times)
 {
 	Jsonb	   *rules = DatumGetJsonbP(lead->rules);
+	JsonbValue	escalate_buffer;
 	JsonbValue *escalate;
 	JsonbContainer *list;
 	Datum	   *kind_values;
@@ -520,7 +540,7 @@ EscalationMayBeMet(const LeadDecision *lead, ArrayType *kinds, ArrayType *times)
 
 	if (!JB_ROOT_IS_OBJECT(rules))
 		return true;
-	escalate = Member(&rules->root, "escalate");
+	escalate = Member(&rules->root, "escalate", &escalate_buffer);
 	if (!IsContainer(escalate, true))
 		return true;
 	list = escalate->val.binary.data;
@@ -533,6 +553,9 @@ EscalationMayBeMet(const LeadDecision *lead, ArrayType *kinds, ArrayType *times)
 	for (r = 0; r < (int) JsonContainerSize(list); r++)
 	{
 		JsonbValue *rule = getIthJsonbValueFromContainer(list, r);
+		JsonbValue	when_buffer;
+		JsonbValue	event_buffer;
+		JsonbValue	count_buffer;
 		JsonbValue *when;
 		JsonbValue *event;
 		JsonbValue *count_value;
@@ -543,12 +566,12 @@ EscalationMayBeMet(const LeadDecision *lead, ArrayType *kinds, ArrayType *times)
 
 		if (!IsContainer(rule, false))
 			return true;
-		when = Member(rule->val.binary.data, "when");
+		when = Member(rule->val.binary.data, "when", &when_buffer);
 		if (when == NULL)
 			continue;			/* no event: the rule never applies */
 		if (!IsContainer(when, false))
 			return true;
-		event = Member(when->val.binary.data, "event");
+		event = Member(when->val.binary.data, "event", &event_buffer);
 		if (event == NULL)
 			continue;
 		if (event->type != jbvString)
@@ -556,7 +579,7 @@ EscalationMayBeMet(const LeadDecision *lead, ArrayType *kinds, ArrayType *times)
 		event_kind = PointerGetDatum(cstring_to_text_with_len(event->val.string.val, event->val.string.len));
 		if (!KindListed(lead->kinds, event_kind))
 			continue;
-		count_value = Member(when->val.binary.data, "count");
+		count_value = Member(when->val.binary.data, "count", &count_buffer);
 		if (count_value != NULL && !RuleCount(count_value, &count))
 			return true;
 		for (i = 0; i < nkinds; i++)
@@ -815,7 +838,7 @@ DecideOneEvent(const Datum *values, const EventKindEffects *effects, SPITupleTab
 	event.kind = values[EVENT_APPLIED_KIND];
 	event.effects = *effects;
 	/* no running enrolment, no cadence to ask: the kind's defaults decide (an alert, say) */
-	EventRules(&event, &enrolment);
+	EventRules(&event, &lead);
 	FoldEvent(&lead, &event);
 
 	ClearFlags(flags);
@@ -901,7 +924,7 @@ DecideEvents(bool small, bool *flags, Oid *decisions_type)
 			event.effects.default_exit = RowFlag(row, row_desc, EV_DEFAULT_EXIT);
 			event.effects.default_pause = RowFlag(row, row_desc, EV_DEFAULT_PAUSE);
 			event.effects.default_hand_off = RowFlag(row, row_desc, EV_DEFAULT_HAND_OFF);
-			EventRules(&event, &enrolment);
+			EventRules(&event, lead);
 			flags[DECIDE_CONSENT] |= event.effects.consent;
 			FoldEvent(lead, &event);
 		}
