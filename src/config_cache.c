@@ -268,6 +268,18 @@ CurrentState(void)
 	return state;
 }
 
+/* a hash table in the state's memory */
+static HTAB *
+StateHash(ConfigState *state, const char *name, Size keysize, Size entrysize)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = keysize;
+	ctl.entrysize = entrysize;
+	ctl.hcxt = state->context;
+	return hash_create(name, 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
 /* the tenant's entry in state (new: nothing of it read) */
 static TenantConfig *
 TenantEntry(ConfigState *state, Datum tenant)
@@ -277,15 +289,7 @@ TenantEntry(ConfigState *state, Datum tenant)
 	bool		found;
 
 	if (state->tenants == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(int64);
-		ctl.entrysize = sizeof(TenantConfig);
-		ctl.hcxt = state->context;
-		state->tenants = hash_create("cadence tenants' configuration", 64, &ctl,
-									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
+		state->tenants = StateHash(state, "cadence tenants' configuration", sizeof(int64), sizeof(TenantConfig));
 	entry = hash_search(state->tenants, &tenant_id, HASH_ENTER, &found);
 	if (!found)
 	{
@@ -479,15 +483,7 @@ CadenceVersionOf(Datum tenant, Datum version_id, Datum *cadence_key, Jsonb **rul
 	bool		found;
 
 	if (state->versions == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(VersionKey);
-		ctl.entrysize = sizeof(CadenceVersion);
-		ctl.hcxt = state->context;
-		state->versions = hash_create("cadence versions' rules", 64, &ctl,
-									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
+		state->versions = StateHash(state, "cadence versions' rules", sizeof(VersionKey), sizeof(CadenceVersion));
 	memset(&key, 0, sizeof(key));
 	key.tenant_id = DatumGetInt64(tenant);
 	key.version_id = DatumGetInt64(version_id);
