@@ -68,7 +68,7 @@ extern bool RouteExists(Datum tenant, Datum tier, Datum segment, bool segment_nu
 
 /* scoring again the leads of new events, and writing what the events change on them (rescore.c) */
 extern uint64 RescoreLeadsOfNewEvents(Datum decisions);
-extern SPITupleTable *ReadEventLead(Datum tenant, Datum lead);
+extern SPITupleTable *ReadLead(Datum tenant, Datum lead);
 extern bool ReadLeadEvents(SPITupleTable *read, ArrayType **kinds, ArrayType **times);
 extern bool RescoreEventLead(Datum tenant, Datum lead, Datum decisions, SPITupleTable *read);
 

@@ -448,8 +448,9 @@ ApplyNewEvents(Batch *batch)
 		ArrayType  *kinds = NULL;
 		ArrayType  *times = NULL;
 
-		if (batch->lead != NULL && !ReadLeadEvents(batch->lead, &kinds, &times))
-			kinds = times = NULL;
+		/* without the lead's events (none read), every rule is asked */
+		if (batch->lead != NULL)
+			(void) ReadLeadEvents(batch->lead, &kinds, &times);
 		decisions = DecideOneEvent(batch->values, &batch->effects, batch->running, kinds, times, flags, &type);
 	}
 	else
@@ -580,10 +581,12 @@ cadence_event_applied(PG_FUNCTION_ARGS)
 	 * started an enrolment after the read's snapshot: read again now, with
 	 * the lead locked, as the batch's decision does.
 	 */
-	if (batch.one && batch.running == NULL)
-		batch.running = ReadOneRunning(batch.values);
 	if (batch.one)
-		batch.lead = ReadEventLead(batch.values[EVENT_TENANT], batch.values[EVENT_LEAD]);
+	{
+		if (batch.running == NULL)
+			batch.running = ReadOneRunning(batch.values);
+		batch.lead = ReadLead(batch.values[EVENT_TENANT], batch.values[EVENT_LEAD]);
+	}
 	decisions = ApplyNewEvents(&batch);
 	if (batch.one)
 		RescoreEventLead(batch.values[EVENT_TENANT], batch.values[EVENT_LEAD], decisions,

@@ -310,9 +310,13 @@ RouteLead(Datum tenant, Datum lead, const char *old_tier, const char *tier, int 
 /*
  * Read one lead as scoring needs it (lead_sql): the one row of the
  * returned tuple table, which stays until it is freed or SPI finishes;
- * NULL when the lead is no longer there.
+ * NULL when the lead is no longer there.  For a batch of one event, the
+ * trigger reads its lead once it has locked it (event.c): the decision
+ * counts its events for the escalation rules (event_decide.c), and
+ * RescoreEventLead() scores it from the same read when nothing since has
+ * written the lead.
  */
-static SPITupleTable *
+SPITupleTable *
 ReadLead(Datum tenant, Datum lead)
 {
 	Oid			argtypes[2] = {INT8OID, INT8OID};
@@ -485,19 +489,6 @@ RescoreLeads(Datum *tenant_ids, Datum *lead_ids, int nleads, Datum decisions)
 }
 
 /*
- * Read the lead of a batch of one event as its rescore will need it, once
- * the trigger has locked it: the decision counts its events for the
- * escalation rules (event_decide.c), and RescoreEventLead() scores it from
- * the same read when nothing since has written the lead.  NULL when the
- * lead is not there.
- */
-SPITupleTable *
-ReadEventLead(Datum tenant, Datum lead)
-{
-	return ReadLead(tenant, lead);
-}
-
-/*
  * The kinds the events of a lead act as and their times (text[] and
  * timestamptz[], in the same order) in its read; false when it has none.
  */
@@ -519,7 +510,7 @@ ReadLeadEvents(SPITupleTable *read, ArrayType **kinds, ArrayType **times)
 /*
  * Score again the lead of a batch of one event, with its decision (the
  * one element of decisions), and write what changes: from read (of
- * ReadEventLead()) when the lead is as it was read, else (read NULL) read
+ * ReadLead()) when the lead is as it was read, else (read NULL) read
  * again.  Returns whether its score or tier changed.
  */
 bool

@@ -14,7 +14,7 @@
 -- default_hand_off alerts the lead's owner; email_open, built in, does not.
 -- Simulated clock: every call passes its time.
 BEGIN;
-SELECT plan(20);
+SELECT plan(21);
 
 INSERT INTO cadence.rep (external_id, name, role, on_duty) VALUES ('R-KIM', 'Kim Park', 'rep', true);
 INSERT INTO cadence.lead (external_id, first_name, time_zone, owner_rep_id)
@@ -121,6 +121,10 @@ SELECT results_eq(
        WHERE l.tenant_id = 1 AND l.external_id = 'K-4'$$,
     $$VALUES ('exited'::text, 'email_open'::text, '2026-06-01 15:14+00'::timestamptz)$$,
     'an open after the cadence version''s rules were changed by hand (exit on an open) ends K-4''s enrolment');
+
+-- the trigger function is not a function to call
+SELECT throws_ok($$SELECT cadence.config_changed()$$, '39P01', 'cadence.config_changed() was not called by the trigger manager',
+                 'cadence.config_changed() called directly is refused');
 
 -- another tenant: the first one's override does not reach it
 SELECT cadence.register_event_kind('email_open', engagement => true, default_hand_off => true,
