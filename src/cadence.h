@@ -66,11 +66,26 @@ extern LeadScore ScoreLeadSlot(ScoringModel *model, TupleTableSlot *slot, double
 extern Jsonb *ScoringModelOf(Datum tenant);
 extern bool RouteExists(Datum tenant, Datum tier, Datum segment, bool segment_null);
 
+/* a lead as scoring reads it, locked (key_read.c) */
+typedef struct LeadRead
+{
+	HeapTupleHeader row;		/* its row, a cadence.lead datum */
+	Datum		score;			/* int4 */
+	bool		score_null;
+	char	   *tier;			/* NULL: none yet */
+	Datum		segment;		/* text */
+	bool		segment_null;
+	ArrayType  *kinds;			/* the kinds its events act as; NULL: no events */
+	ArrayType  *times;			/* their times, in the same order */
+	TimestampTz at;				/* the newest of them */
+	bool		at_null;
+} LeadRead;
+
+extern LeadRead *ReadLeadForScoring(Datum tenant, Datum lead);
+
 /* scoring again the leads of new events, and writing what the events change on them (rescore.c) */
 extern uint64 RescoreLeadsOfNewEvents(Datum decisions);
-extern SPITupleTable *ReadLead(Datum tenant, Datum lead);
-extern bool ReadLeadEvents(SPITupleTable *read, ArrayType **kinds, ArrayType **times);
-extern bool RescoreEventLead(Datum tenant, Datum lead, Datum decisions, SPITupleTable *read);
+extern bool RescoreEventLead(Datum tenant, Datum lead, Datum decisions, LeadRead *read);
 
 /* the scheduler (worker.c) */
 extern void CadenceWorkerInit(void);

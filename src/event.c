@@ -179,21 +179,18 @@ static const char *const consent_sql =
  * the touch first (a sender holding a claimed touch completes it, then
  * starts the next step's clock), so this order cannot deadlock; and since
  * the apply statement starts after a tick that held an enrolment has
- * committed, it sees (and withdraws) the touches that tick queued.  For
- * one event, the read of the running enrolment that its decision needs
- * takes the enrolment's lock (ReadOneRunning(), event_decide.c); a lead
- * without one is read again after the lead's lock.
+ * committed, it sees (and withdraws) the touches that tick queued.  One
+ * event takes the same locks in the same order by key, without statements
+ * (key_read.c); a lead without a running enrolment is read again after the
+ * lead's lock.
  */
-#define LOCK_TOUCHES_OF(leads) \
-"SELECT t.touch_id" \
-"  FROM cadence.touch t" \
-" WHERE " leads \
-"   AND t.status IN ('queued', 'claimed', 'held')" \
-" ORDER BY t.tenant_id, t.touch_id" \
-"   FOR NO KEY UPDATE OF t"
-
 static const char *const lock_touches_sql =
-LOCK_TOUCHES_OF("(t.tenant_id, t.lead_id) IN (SELECT n.tenant_id, n.lead_id FROM new_events n)");
+"SELECT t.touch_id"
+"  FROM cadence.touch t"
+" WHERE (t.tenant_id, t.lead_id) IN (SELECT n.tenant_id, n.lead_id FROM new_events n)"
+"   AND t.status IN ('queued', 'claimed', 'held')"
+" ORDER BY t.tenant_id, t.touch_id"
+"   FOR NO KEY UPDATE OF t";
 static const char *const lock_enrolments_sql =
 "SELECT e.enrolment_id"
 "  FROM cadence.enrolment e"
@@ -201,7 +198,6 @@ static const char *const lock_enrolments_sql =
 "   AND e.status IN ('active', 'paused')"
 " ORDER BY e.tenant_id, e.enrolment_id"
 "   FOR NO KEY UPDATE OF e";
-static const char *const lock_touches_one_sql = LOCK_TOUCHES_OF("t.tenant_id = $1 AND t.lead_id = $2");
 
 /*
  * Then, for a small batch, the leads themselves, which the rescore reads
@@ -211,16 +207,12 @@ static const char *const lock_touches_one_sql = LOCK_TOUCHES_OF("t.tenant_id = $
  * them.  (A bulk load's lead statement and rescore update the leads, which
  * locks them the same way.)
  */
-#define LOCK_LEADS_OF(leads) \
-"SELECT l.lead_id" \
-"  FROM cadence.lead l" \
-" WHERE " leads \
-" ORDER BY l.tenant_id, l.lead_id" \
-"   FOR NO KEY UPDATE OF l"
-
 static const char *const lock_leads_sql =
-LOCK_LEADS_OF("(l.tenant_id, l.lead_id) IN (SELECT n.tenant_id, n.lead_id FROM new_events n)");
-static const char *const lock_leads_one_sql = LOCK_LEADS_OF("l.tenant_id = $1 AND l.lead_id = $2");
+"SELECT l.lead_id"
+"  FROM cadence.lead l"
+" WHERE (l.tenant_id, l.lead_id) IN (SELECT n.tenant_id, n.lead_id FROM new_events n)"
+" ORDER BY l.tenant_id, l.lead_id"
+"   FOR NO KEY UPDATE OF l";
 
 /*
  * The leads the events concern are scored again, each as of its newest
@@ -257,10 +249,8 @@ static const char *const close_sql =
 
 static SPIPlanPtr validate_plan = NULL;
 static SPIPlanPtr lock_touches_plan = NULL;
-static SPIPlanPtr lock_touches_one_plan = NULL;
 static SPIPlanPtr lock_enrolments_plan = NULL;
 static SPIPlanPtr lock_leads_plan = NULL;
-static SPIPlanPtr lock_leads_one_plan = NULL;
 static SPIPlanPtr consent_plan = NULL;
 static SPIPlanPtr close_plan = NULL;
 static SPIPlanPtr rescore_plan = NULL;
@@ -320,8 +310,9 @@ typedef struct Batch
 	Datum		values[ONE_EVENT_NARGS];
 	char		nulls[ONE_EVENT_NARGS];
 	EventKindEffects effects;
-	SPITupleTable *running;		/* one event: its lead's running enrolment, locked */
-	SPITupleTable *lead;		/* one event: its lead, read for scoring once locked */
+	bool		has_running;	/* one event: its lead has a running enrolment, */
+	RunningEnrolment running;	/* locked, this one */
+	LeadRead   *lead;			/* one event: its lead, locked and read for scoring */
 	bool		lead_written;	/* an effect wrote the lead after that read */
 } Batch;
 
@@ -360,20 +351,15 @@ ReadOneEvent(TriggerData *trigdata, Batch *batch, TupleTableSlot *slot)
 }
 
 /*
- * Run a statement of the batch: for one event, one_sql (when there is
- * one) with the event as parameters; else sql over new_events, with a kept
- * plan for small batches and a fresh one for large batches.
+ * Run a statement over new_events, with a kept plan for small batches and a
+ * fresh one for large batches.
  */
 static void
-RunOverBatch(const Batch *batch, const char *sql, SPIPlanPtr *cache,
-			 const char *one_sql, SPIPlanPtr *one_cache, long limit)
+RunOverBatch(const Batch *batch, const char *sql, SPIPlanPtr *cache, long limit)
 {
 	int			rc;
 
-	if (batch->one && one_sql != NULL)
-		rc = SPI_execute_plan(KeptPlan(one_cache, one_sql, ONE_EVENT_NARGS, OneEventTypes, 0),
-							  (Datum *) batch->values, batch->nulls, false, limit);
-	else if (batch->small)
+	if (batch->small)
 		rc = SPI_execute_plan(KeptPlan(cache, sql, 0, NULL, 0), NULL, NULL, false, limit);
 	else
 		rc = SPI_execute(sql, false, limit);
@@ -449,9 +435,13 @@ ApplyNewEvents(Batch *batch)
 		ArrayType  *times = NULL;
 
 		/* without the lead's events (none read), every rule is asked */
-		if (batch->lead != NULL)
-			(void) ReadLeadEvents(batch->lead, &kinds, &times);
-		decisions = DecideOneEvent(batch->values, &batch->effects, batch->running, kinds, times, flags, &type);
+		if (batch->lead != NULL && batch->lead->kinds != NULL)
+		{
+			kinds = batch->lead->kinds;
+			times = batch->lead->times;
+		}
+		decisions = DecideOneEvent(batch->values, &batch->effects, batch->has_running ? &batch->running : NULL,
+								   kinds, times, flags, &type);
 	}
 	else
 		decisions = DecideEvents(small, flags, &type);
@@ -466,9 +456,9 @@ ApplyNewEvents(Batch *batch)
 			RunOverDecisions(apply_steps[i].stmt, small, batch->one, decisions);
 	/* consent last, as the ledger's trigger saw the other effects before */
 	if (flags[DECIDE_CONSENT])
-		RunOverBatch(batch, consent_sql, &consent_plan, NULL, NULL, 0);
+		RunOverBatch(batch, consent_sql, &consent_plan, 0);
 	if (flags[DECIDE_CONTACT])
-		RunOverBatch(batch, close_sql, &close_plan, NULL, NULL, 0);
+		RunOverBatch(batch, close_sql, &close_plan, 0);
 	/* of the effects, only the consent ledger's trigger writes the lead */
 	batch->lead_written = flags[DECIDE_CONSENT];
 	return decisions;
@@ -512,7 +502,7 @@ ValidateNewEvents(Batch *batch)
 		CheckOneEvent(batch->values, batch->nulls, &batch->effects);
 		return;
 	}
-	RunOverBatch(batch, validate_sql, &validate_plan, NULL, NULL, 1);
+	RunOverBatch(batch, validate_sql, &validate_plan, 1);
 	if (SPI_processed == 0)
 		return;
 	row = SPI_tuptable->vals[0];
@@ -565,27 +555,33 @@ cadence_event_applied(PG_FUNCTION_ARGS)
 	}
 
 	ValidateNewEvents(&batch);
-	RunOverBatch(&batch, lock_touches_sql, &lock_touches_plan, lock_touches_one_sql, &lock_touches_one_plan, 0);
-	if (batch.one)
-		batch.running = ReadOneRunning(batch.values);
-	else
-		RunOverBatch(&batch, lock_enrolments_sql, &lock_enrolments_plan, NULL, NULL, 0);
-	if (batch.small)
-		RunOverBatch(&batch, lock_leads_sql, &lock_leads_plan, lock_leads_one_sql, &lock_leads_one_plan, 0);
-	/*
-	 * A row found above is the running enrolment as it is now: had a
-	 * transaction changed it, the lock waited and read it again, and no
-	 * other can start while it runs.  No row may mean that a transaction
-	 * the read did not wait for (one holding the lead, as enroll() does) or
-	 * one whose change of the enrolment it waited for (a move on silence)
-	 * started an enrolment after the read's snapshot: read again now, with
-	 * the lead locked, as the batch's decision does.
-	 */
 	if (batch.one)
 	{
-		if (batch.running == NULL)
-			batch.running = ReadOneRunning(batch.values);
-		batch.lead = ReadLead(batch.values[EVENT_TENANT], batch.values[EVENT_LEAD]);
+		Datum		tenant = batch.values[EVENT_TENANT];
+		Datum		lead = batch.values[EVENT_LEAD];
+
+		LockUnsentTouches(tenant, lead);
+		batch.has_running = ReadRunningEnrolment(tenant, lead, &batch.running);
+		batch.lead = ReadLeadForScoring(tenant, lead);
+		/*
+		 * An enrolment found above is the running one as it is now: had a
+		 * transaction changed it, the lock waited and read it again, and no
+		 * other can start while it runs.  None found may mean that a
+		 * transaction the read did not wait for (one holding the lead, as
+		 * enroll() does) or one whose change of the enrolment it waited for
+		 * (a move on silence) started an enrolment after the read's
+		 * snapshot: read again now, with the lead locked, as the batch's
+		 * decision does.
+		 */
+		if (!batch.has_running)
+			batch.has_running = ReadRunningEnrolment(tenant, lead, &batch.running);
+	}
+	else
+	{
+		RunOverBatch(&batch, lock_touches_sql, &lock_touches_plan, 0);
+		RunOverBatch(&batch, lock_enrolments_sql, &lock_enrolments_plan, 0);
+		if (batch.small)
+			RunOverBatch(&batch, lock_leads_sql, &lock_leads_plan, 0);
 	}
 	decisions = ApplyNewEvents(&batch);
 	if (batch.one)
@@ -594,7 +590,7 @@ cadence_event_applied(PG_FUNCTION_ARGS)
 	else if (batch.small)
 		RescoreLeadsOfNewEvents(decisions);
 	else
-		RunOverBatch(&batch, rescore_sql, &rescore_plan, NULL, NULL, 0);
+		RunOverBatch(&batch, rescore_sql, &rescore_plan, 0);
 	if (one_event != NULL)
 		ExecDropSingleTupleTableSlot(one_event);
 

@@ -173,24 +173,36 @@ extern void CadenceVersionOf(Datum tenant, Datum version_id, Datum *cadence_key,
  */
 extern void CheckOneEvent(const Datum *values, const char *nulls, EventKindEffects *effects);
 
+/* a lead's running enrolment, as one event's decision starts from it */
+typedef struct RunningEnrolment
+{
+	Datum		enrolment_id;	/* int8 */
+	Datum		status;			/* text: active or paused */
+	Datum		enrolled_at;	/* timestamptz */
+	Datum		exit_reason;	/* text */
+	bool		exit_reason_null;
+	Datum		version_id;		/* int8: its cadence version */
+} RunningEnrolment;
+
 /*
- * The running enrolment of the one event's lead, locked (event_decide.c),
- * as the first row of the table returned; NULL when the statement's
- * snapshot shows none (event.c reads again once the lead is locked).
+ * Read by key, without a statement (key_read.c): lock the unsent touches
+ * of a lead; read its running enrolment, locked (false: none that the
+ * snapshot shows, and event.c reads again once the lead is locked).
  */
-extern SPITupleTable *ReadOneRunning(const Datum *values);
+extern void LockUnsentTouches(Datum tenant, Datum lead);
+extern bool ReadRunningEnrolment(Datum tenant, Datum lead, RunningEnrolment *running);
 
 /*
  * Decide what the one event does to its lead, from its running enrolment
- * (ReadOneRunning(), NULL for none); fills flags[DECIDE_ENROLMENTS ..
- * DECIDE_NFLAGS] and returns the decision as a cadence.event_decision[] of
- * one element, whose (array) type is returned in *decisions_type.
- * lead_kinds and lead_times, when not NULL, are the kinds and times of all
- * the lead's events, the new one included (ReadLeadEvents()): escalation
- * rules those cannot complete are not asked.
+ * (NULL for none); fills flags[DECIDE_ENROLMENTS .. DECIDE_NFLAGS] and
+ * returns the decision as a cadence.event_decision[] of one element, whose
+ * (array) type is returned in *decisions_type.  lead_kinds and lead_times,
+ * when not NULL, are the kinds and times of all the lead's events, the new
+ * one included (a LeadRead): escalation rules those cannot complete are
+ * not asked.
  */
-extern Datum DecideOneEvent(const Datum *values, const EventKindEffects *effects, SPITupleTable *running,
-							ArrayType *lead_kinds, ArrayType *lead_times,
+extern Datum DecideOneEvent(const Datum *values, const EventKindEffects *effects,
+							const RunningEnrolment *running, ArrayType *lead_kinds, ArrayType *lead_times,
 							bool *flags, Oid *decisions_type);
 
 /*

@@ -16,13 +16,12 @@
  * Where the events come from differs:
  *
  *	- one event: its kind's effects were read by CheckOneEvent()
- *	  (event_one.c); running_sql reads its lead's running enrolment by key
- *	  (its cadence version's key and rules come from what the backend
- *	  keeps, config_cache.c), and locks it: it is
- *	  the trigger's lock of the enrolment, in its place among the locks
- *	  (ReadOneRunning()); a lead without one is read again once it is
- *	  locked (event.c).  A statement that would join the transition table
- *	  costs more to start than this.
+ *	  (event_one.c), and its lead's running enrolment by key, locked, in
+ *	  its place among the trigger's locks (ReadRunningEnrolment(),
+ *	  key_read.c; a lead without one is read again once it is locked,
+ *	  event.c); its cadence version's key and rules come from what the
+ *	  backend keeps (config_cache.c).  A statement that would join the
+ *	  transition table costs more to start than this.
  *	- a batch: events_sql reads every new event with its kind's effects and
  *	  its lead's running enrolment, in lead and time order, through a
  *	  cursor, so that a bulk load's rows are not all held at once.  It locks
@@ -49,28 +48,6 @@
 #include "cadence.h"
 #include "event.h"
 
-/*
- * One event: its lead's running enrolment by key, locked ($1 tenant, $2
- * lead).  Its cadence's key and rules come from the versions the backend
- * keeps (config_cache.c): a version never changes once defined.
- */
-static const char *const running_sql =
-"SELECT e.enrolment_id, e.status, e.enrolled_at, e.exit_reason, e.cadence_version_id"
-"  FROM cadence.enrolment e"
-" WHERE e.tenant_id = $1 AND e.lead_id = $2 AND e.status IN ('active', 'paused')"
-"   FOR NO KEY UPDATE OF e";
-
-static Oid	running_types[2] = {INT8OID, INT8OID};
-
-/* running_sql's columns */
-enum
-{
-	ONE_ENROLMENT = 1,
-	ONE_STATUS,
-	ONE_ENROLLED_AT,
-	ONE_EXIT_REASON,
-	ONE_VERSION
-};
 
 /*
  * Every new event of a batch with the effects of the kind it acts as, and
@@ -159,7 +136,6 @@ FIRST_ESCALATION("x.tenant_id", "x.lead_id", "x.rules", "x.kinds", "x.cadence_ke
 static Oid	escalation_types[7] = {INT8ARRAYOID, INT8ARRAYOID, JSONBARRAYOID, JSONBARRAYOID, TEXTARRAYOID,
 								   TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID};
 
-static SPIPlanPtr running_plan = NULL;
 static SPIPlanPtr events_plan = NULL;
 static SPIPlanPtr escalation_one_plan = NULL;
 static SPIPlanPtr escalation_plan = NULL;
@@ -788,46 +764,25 @@ ClearFlags(bool *flags)
 		flags[i] = false;
 }
 
-SPITupleTable *
-ReadOneRunning(const Datum *values)
-{
-	Datum		args[2];
-	int			rc;
-
-	args[0] = values[EVENT_TENANT];
-	args[1] = values[EVENT_LEAD];
-	rc = SPI_execute_plan(KeptPlan(&running_plan, running_sql, 2, running_types, 0), args, NULL, false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "reading the lead's enrolment failed: %s", SPI_result_code_string(rc));
-	if (SPI_processed > 0)
-		return SPI_tuptable;
-	SPI_freetuptable(SPI_tuptable);
-	return NULL;
-}
-
 Datum
-DecideOneEvent(const Datum *values, const EventKindEffects *effects, SPITupleTable *running,
+DecideOneEvent(const Datum *values, const EventKindEffects *effects, const RunningEnrolment *running,
 			   ArrayType *lead_kinds, ArrayType *lead_times, bool *flags, Oid *decisions_type)
 {
 	LeadDecision lead;
 	FoldedEvent event;
 	Running		enrolment;
 
-	/* enrolment_one_active: a lead has one running enrolment at most */
 	enrolment.found = running != NULL;
 	if (enrolment.found)
 	{
-		HeapTuple	row = running->vals[0];
-		TupleDesc	desc = running->tupdesc;
-		bool		isnull;
 		Jsonb	   *rules;
 
-		enrolment.enrolment_id = SPI_getbinval(row, desc, ONE_ENROLMENT, &isnull);
-		enrolment.status = SPI_getbinval(row, desc, ONE_STATUS, &isnull);
-		enrolment.enrolled_at = SPI_getbinval(row, desc, ONE_ENROLLED_AT, &isnull);
-		enrolment.exit_reason = SPI_getbinval(row, desc, ONE_EXIT_REASON, &enrolment.exit_reason_null);
-		CadenceVersionOf(values[EVENT_TENANT], SPI_getbinval(row, desc, ONE_VERSION, &isnull),
-						 &enrolment.cadence_key, &rules);
+		enrolment.enrolment_id = running->enrolment_id;
+		enrolment.status = running->status;
+		enrolment.enrolled_at = running->enrolled_at;
+		enrolment.exit_reason = running->exit_reason;
+		enrolment.exit_reason_null = running->exit_reason_null;
+		CadenceVersionOf(values[EVENT_TENANT], running->version_id, &enrolment.cadence_key, &rules);
 		enrolment.rules = JsonbPGetDatum(rules);
 		enrolment.rules_null = false;
 	}

@@ -3,9 +3,9 @@
  *		Scoring the leads of a batch of events again, from the event trigger.
  *
  * A small batch (record_event, a webhook's few rows) concerns a few leads,
- * which the trigger has locked.  Kept statements list them and read each
- * one's row and its events, and take its tenant's model as the backend
- * keeps it (config_cache.c); with the lead's decision
+ * which the trigger has locked.  A kept statement lists them; each one's
+ * row and events are read by key (key_read.c), and its tenant's model is
+ * taken as the backend keeps it (config_cache.c); with the lead's decision
  * (what the batch changes on it: the last response and engagement, the
  * preferred channel, an escalation's bonus), the score and tier are
  * computed here with the code of score.c, on the row as those changes
@@ -38,39 +38,14 @@
 
 /*
  * The leads of new_events, in order (the order of the batch's decisions);
- * then, for one lead at a time, what scoring it needs: its row, its stored
- * score, tier and segment, the newest time, kinds and times of its events.
- * (Its tenant's model comes from what the backend keeps, config_cache.c.)
- * What the decision changes on the lead is worked out here in C
- * (ReadChanges), not in the statement: the statement then takes no
- * composite parameter to expand.  The lead is looked up by its key in a
- * statement of its own rather than joined to new_events: a kept plan
- * joining the transition table is costed for the first batch's size, and a
- * plan that scans the leads is slow for every later batch.
+ * each is then read by its key (ReadLeadForScoring()) rather than joined
+ * to new_events: a kept plan joining the transition table is costed for
+ * the first batch's size, and a plan that scans the leads is slow for
+ * every later batch.  What the decision changes on the lead is worked out
+ * here in C (ReadChanges).
  */
 static const char *const batch_leads_sql =
 "SELECT DISTINCT n.tenant_id, n.lead_id FROM new_events n ORDER BY n.tenant_id, n.lead_id";
-
-static const char *const lead_sql =
-"SELECT l, l.score, l.tier, l.segment, ev.at, ev.kinds, ev.times"
-"  FROM cadence.lead l"
-" CROSS JOIN LATERAL (SELECT max(e.occurred_at) AS at, array_agg(e.applied_kind) AS kinds,"
-"                            array_agg(e.occurred_at) AS times"
-"                       FROM cadence.event e"
-"                      WHERE e.tenant_id = l.tenant_id AND e.lead_id = l.lead_id) ev"
-" WHERE l.tenant_id = $1 AND l.lead_id = $2";
-
-/* lead_sql's columns */
-enum
-{
-	LEAD_ROW = 1,
-	LEAD_SCORE,
-	LEAD_TIER,
-	LEAD_SEGMENT,
-	LEAD_AT,
-	LEAD_KINDS,
-	LEAD_TIMES
-};
 
 /*
  * The lead's columns that a decision changes, and what it changes them by:
@@ -129,7 +104,6 @@ static const char *const route_sql =
 "                     WHERE r.tenant_id = $1 AND r.tier = $4 AND r.segment IN (coalesce($8, '*'), '*')))";
 
 static SPIPlanPtr batch_leads_plan = NULL;
-static SPIPlanPtr lead_plan = NULL;
 static SPIPlanPtr store_plan = NULL;
 static SPIPlanPtr route_plan = NULL;
 
@@ -308,93 +282,47 @@ RouteLead(Datum tenant, Datum lead, const char *old_tier, const char *tier, int 
 }
 
 /*
- * Read one lead as scoring needs it (lead_sql): the one row of the
- * returned tuple table, which stays until it is freed or SPI finishes;
- * NULL when the lead is no longer there.  For a batch of one event, the
- * trigger reads its lead once it has locked it (event.c): the decision
- * counts its events for the escalation rules (event_decide.c), and
- * RescoreEventLead() scores it from the same read when nothing since has
- * written the lead.
- */
-SPITupleTable *
-ReadLead(Datum tenant, Datum lead)
-{
-	Oid			argtypes[2] = {INT8OID, INT8OID};
-	Datum		args[2];
-	int			rc;
-
-	args[0] = tenant;
-	args[1] = lead;
-	rc = SPI_execute_plan(KeptPlan(&lead_plan, lead_sql, 2, argtypes, 0), args, NULL, false, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "reading a lead to rescore failed: %s", SPI_result_code_string(rc));
-	if (SPI_processed == 0)
-	{
-		SPI_freetuptable(SPI_tuptable);
-		return NULL;
-	}
-	return SPI_tuptable;
-}
-
-/*
- * Score one lead again from its read (ReadLead), with what its decision (a
- * cadence.event_decision) changes on it, and write both; returns whether
- * its score or tier changed.  What the scoring allocates goes to scratch.
+ * Score one lead again from its read (ReadLeadForScoring()), with what its
+ * decision (a cadence.event_decision) changes on it, and write both;
+ * returns whether its score or tier changed.  What the scoring allocates
+ * goes to scratch.
  */
 static bool
-ScoreAndStore(Datum tenant, Datum lead, SPITupleTable *read, Datum decision, MemoryContext scratch)
+ScoreAndStore(Datum tenant, Datum lead, const LeadRead *read, Datum decision, MemoryContext scratch)
 {
-	HeapTuple	row = read->vals[0];
-	TupleDesc	desc = read->tupdesc;
-	bool		isnull;
-	bool		score_null;
-	bool		segment_null;
-	bool		kinds_null;
-	HeapTupleHeader lead_row;
-	Datum		old_score;
-	Datum		segment;
-	Datum		at;
-	Datum		kinds;
-	Datum		times;
+	HeapTupleHeader lead_row = read->row;
 	Jsonb	   *model;
-	char	   *old_tier;
+	const char *old_tier = read->tier;
 	LeadChanges changes;
 	LeadScore	scored;
 	bool		changed;
 	MemoryContext caller;
 
-	lead_row = DatumGetHeapTupleHeader(SPI_getbinval(row, desc, LEAD_ROW, &isnull));
-	old_score = SPI_getbinval(row, desc, LEAD_SCORE, &score_null);
-	segment = SPI_getbinval(row, desc, LEAD_SEGMENT, &segment_null);
-	at = SPI_getbinval(row, desc, LEAD_AT, &isnull);
-	kinds = SPI_getbinval(row, desc, LEAD_KINDS, &kinds_null);
-	times = SPI_getbinval(row, desc, LEAD_TIMES, &isnull);
-	/* SPI returns to its own context; the scoring's allocations go to scratch */
+	/* the scoring's allocations go to scratch */
 	caller = MemoryContextSwitchTo(scratch);
 	model = ScoringModelOf(tenant);
-	old_tier = SPI_getvalue(row, desc, LEAD_TIER);
 	ReadChanges(DatumGetHeapTupleHeader(decision), lead_row, &changes);
 	if (changes.any)
 		lead_row = LeadAfterChanges(lead_row, &changes);
 
 	/* the lead has at least the batch's events, so at is never NULL */
-	scored = ScoreLead(model, lead_row,
-					   kinds_null ? NULL : DatumGetArrayTypeP(kinds),
-					   kinds_null ? NULL : DatumGetArrayTypeP(times),
-					   DatumGetTimestampTz(at), old_tier);
+	if (read->at_null)
+		elog(ERROR, "lead %lld has no events to score", (long long) DatumGetInt64(lead));
+	scored = ScoreLead(model, lead_row, read->kinds, read->times, read->at, old_tier);
 
-	changed = score_null || DatumGetInt32(old_score) != scored.score ||
+	changed = read->score_null || DatumGetInt32(read->score) != scored.score ||
 		old_tier == NULL || strcmp(old_tier, scored.tier) != 0;
 	if (changed || changes.any)
-		StoreLead(tenant, lead, &changes, scored.score, changed ? scored.tier : NULL, at);
+		StoreLead(tenant, lead, &changes, scored.score, changed ? scored.tier : NULL,
+				  TimestampTzGetDatum(read->at));
 	/* below the exit line the enrolment ends; a new tier moves the lead only along a route */
 	if (changed)
 	{
 		if (scored.below_exit ||
 			((old_tier == NULL || strcmp(old_tier, scored.tier) != 0) &&
-			 RouteExists(tenant, CStringGetTextDatum(scored.tier), segment, segment_null)))
-			RouteLead(tenant, lead, old_tier, scored.tier, scored.score, at,
-					  scored.below_exit, segment, segment_null);
+			 RouteExists(tenant, CStringGetTextDatum(scored.tier), read->segment, read->segment_null)))
+			RouteLead(tenant, lead, old_tier, scored.tier, scored.score, TimestampTzGetDatum(read->at),
+					  scored.below_exit, read->segment, read->segment_null);
 	}
 	MemoryContextSwitchTo(caller);
 	return changed;
@@ -408,15 +336,16 @@ ScoreAndStore(Datum tenant, Datum lead, SPITupleTable *read, Datum decision, Mem
 static bool
 RescoreLead(Datum tenant, Datum lead, Datum decision, MemoryContext scratch)
 {
-	SPITupleTable *read = ReadLead(tenant, lead);
-	bool		changed;
+	LeadRead   *read;
 
+	/* read into scratch, which the caller resets lead by lead */
+	MemoryContext caller = MemoryContextSwitchTo(scratch);
+
+	read = ReadLeadForScoring(tenant, lead);
+	MemoryContextSwitchTo(caller);
 	if (read == NULL)
 		return false;
-	changed = ScoreAndStore(tenant, lead, read, decision, scratch);
-	/* the values scored point into the lead's tuple table */
-	SPI_freetuptable(read);
-	return changed;
+	return ScoreAndStore(tenant, lead, read, decision, scratch);
 }
 
 /* the elements of a batch's decisions (a cadence.event_decision[]) */
@@ -489,32 +418,13 @@ RescoreLeads(Datum *tenant_ids, Datum *lead_ids, int nleads, Datum decisions)
 }
 
 /*
- * The kinds the events of a lead act as and their times (text[] and
- * timestamptz[], in the same order) in its read; false when it has none.
- */
-bool
-ReadLeadEvents(SPITupleTable *read, ArrayType **kinds, ArrayType **times)
-{
-	bool		kinds_null;
-	bool		times_null;
-	Datum		k = SPI_getbinval(read->vals[0], read->tupdesc, LEAD_KINDS, &kinds_null);
-	Datum		t = SPI_getbinval(read->vals[0], read->tupdesc, LEAD_TIMES, &times_null);
-
-	if (kinds_null || times_null)
-		return false;
-	*kinds = DatumGetArrayTypeP(k);
-	*times = DatumGetArrayTypeP(t);
-	return true;
-}
-
-/*
  * Score again the lead of a batch of one event, with its decision (the
  * one element of decisions), and write what changes: from read (of
- * ReadLead()) when the lead is as it was read, else (read NULL) read
- * again.  Returns whether its score or tier changed.
+ * ReadLeadForScoring()) when the lead is as it was read, else (read NULL)
+ * read again.  Returns whether its score or tier changed.
  */
 bool
-RescoreEventLead(Datum tenant, Datum lead, Datum decisions, SPITupleTable *read)
+RescoreEventLead(Datum tenant, Datum lead, Datum decisions, LeadRead *read)
 {
 	int			ndecisions;
 	Datum	   *elements;

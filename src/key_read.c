@@ -1,0 +1,417 @@
+/*
+ * key_read.c
+ *		The rows one event's trigger locks and reads by their key, without
+ *		a statement.
+ *
+ * One event (record_event(), a webhook's INSERT) locks its lead's unsent
+ * touches, reads and locks its running enrolment, locks its lead and reads
+ * it with its events.  Each of these was a statement of one index look-up,
+ * and for so little work PostgreSQL spends most of a statement's time
+ * starting and ending its executor.  Here each is an index scan and a row
+ * lock, done as the statement's plan did them:
+ *
+ *	- the snapshot SPI would take for the statement: the command counter
+ *	  advanced first, so that the rows this command wrote are seen; a new
+ *	  snapshot under READ COMMITTED, the transaction's under REPEATABLE READ;
+ *	- the lock SELECT ... FOR NO KEY UPDATE takes: under READ COMMITTED it
+ *	  waits for a transaction holding the row and locks the row's newest
+ *	  version, whose columns are then checked again as the statement's
+ *	  condition would be (an enrolment that stopped meanwhile is not
+ *	  running); under REPEATABLE READ a row changed since the snapshot is a
+ *	  serialization failure, and a row gone is skipped;
+ *	- the role's privileges the statement needed: SELECT on the table (or a
+ *	  column of it), and to lock rows, UPDATE on it (or a column of it).
+ *
+ * Row-level security is not applied row by row: every row read here is of
+ * the event's own tenant, whose event the event table's policy let in, and
+ * the tenant policy gives exactly those rows.
+ *
+ * The rest of the event's work (its writes above all) stays in statements:
+ * they fire the tables' triggers and check their constraints.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "parser/parse_relation.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "cadence.h"
+#include "event.h"
+
+/* A scan of one table through an index whose first two columns are (tenant_id, lead_id). */
+typedef struct LeadScan
+{
+	Relation	table;
+	Relation	index;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+} LeadScan;
+
+/* the relation cadence.name's OID */
+static Oid
+CadenceRelation(const char *name)
+{
+	Oid			relid = get_relname_relid(name, get_namespace_oid("cadence", false));
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "relation \"cadence.%s\" does not exist", name);
+	return relid;
+}
+
+/* the number of rel's column name */
+static AttrNumber
+ColumnOf(Relation rel, const char *name)
+{
+	AttrNumber	attnum = attnameAttNum(rel, name, false);
+
+	if (attnum == InvalidAttrNumber)
+		elog(ERROR, "relation \"%s\" has no column \"%s\"", RelationGetRelationName(rel), name);
+	return attnum;
+}
+
+/* refuse, as a statement would, a role without mode on rel or on one of its columns */
+static void
+RequirePrivilege(Relation rel, AclMode mode)
+{
+	Oid			relid = RelationGetRelid(rel);
+	Oid			role = GetUserId();
+
+	if (pg_class_aclcheck(relid, role, mode) != ACLCHECK_OK &&
+		pg_attribute_aclcheck_all(relid, role, mode, ACLMASK_ANY) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(rel));
+}
+
+/*
+ * The snapshot of a statement run now through SPI: the command counter
+ * advanced, then a new snapshot (READ COMMITTED) or the transaction's
+ * (REPEATABLE READ) with the new command id.  EndRead() drops it.
+ */
+static Snapshot
+StartRead(void)
+{
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	UpdateActiveSnapshotCommandId();
+	return GetActiveSnapshot();
+}
+
+static void
+EndRead(void)
+{
+	PopActiveSnapshot();
+}
+
+/*
+ * Start a scan of table cadence.table_name for the rows of (tenant, lead)
+ * through index cadence.index_name, whose first columns are tenant_id and
+ * lead_id; lock_rows: the rows will be locked.
+ */
+static void
+BeginLeadScan(LeadScan *ls, const char *table_name, const char *index_name, bool lock_rows,
+			  Snapshot snapshot, Datum tenant, Datum lead)
+{
+	ScanKeyData keys[2];
+	int2vector *columns;
+
+	ls->table = table_open(CadenceRelation(table_name), lock_rows ? RowShareLock : AccessShareLock);
+	RequirePrivilege(ls->table, ACL_SELECT);
+	if (lock_rows)
+		RequirePrivilege(ls->table, ACL_UPDATE);
+	ls->index = index_open(CadenceRelation(index_name), AccessShareLock);
+	columns = &ls->index->rd_index->indkey;
+	if (ls->index->rd_index->indrelid != RelationGetRelid(ls->table) ||
+		IndexRelationGetNumberOfKeyAttributes(ls->index) < 2 ||
+		columns->values[0] != ColumnOf(ls->table, "tenant_id") ||
+		columns->values[1] != ColumnOf(ls->table, "lead_id"))
+		elog(ERROR, "index \"cadence.%s\" does not begin with (tenant_id, lead_id)", index_name);
+
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ, tenant);
+	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT8EQ, lead);
+	ls->slot = table_slot_create(ls->table, NULL);
+	ls->scan = index_beginscan(ls->table, ls->index, snapshot, 2, 0);
+	index_rescan(ls->scan, keys, 2, NULL, 0);
+}
+
+/* End the scan; the locks on the table and index are kept until the transaction ends. */
+static void
+EndLeadScan(LeadScan *ls)
+{
+	index_endscan(ls->scan);
+	ExecDropSingleTupleTableSlot(ls->slot);
+	index_close(ls->index, NoLock);
+	table_close(ls->table, NoLock);
+}
+
+/*
+ * Lock the row at tid as FOR NO KEY UPDATE would, into slot (its newest
+ * version); false when there is no row to return: gone, or changed by this
+ * very command.  *newer: the locked version is newer than the snapshot's.
+ */
+static bool
+LockRow(Relation rel, ItemPointer tid, Snapshot snapshot, TupleTableSlot *slot, bool *newer)
+{
+	TM_FailureData failure;
+	TM_Result	result;
+	int			flags = IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
+
+	*newer = false;
+	result = table_tuple_lock(rel, tid, snapshot, slot, GetCurrentCommandId(true), LockTupleNoKeyExclusive,
+							  LockWaitBlock, flags, &failure);
+	switch (result)
+	{
+		case TM_Ok:
+			*newer = failure.traversed;
+			return true;
+		case TM_SelfModified:
+			return false;
+		case TM_Updated:
+		case TM_Deleted:
+			if (IsolationUsesXactSnapshot())
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("could not serialize access due to concurrent update")));
+			if (result == TM_Deleted)
+				return false;
+			elog(ERROR, "locking a row of \"%s\" found it updated", RelationGetRelationName(rel));
+			break;
+		default:
+			elog(ERROR, "locking a row of \"%s\" failed (%d)", RelationGetRelationName(rel), (int) result);
+	}
+	return false;
+}
+
+/* whether text datum t is s */
+static bool
+TextIs(Datum t, const char *s)
+{
+	text	   *value = DatumGetTextPP(t);
+	size_t		len = strlen(s);
+
+	return VARSIZE_ANY_EXHDR(value) == len && memcmp(VARDATA_ANY(value), s, len) == 0;
+}
+
+/* a touch that is not sent yet: queued, claimed by a sender, or held */
+static bool
+TouchUnsent(TupleTableSlot *slot, AttrNumber status_column)
+{
+	bool		isnull;
+	Datum		status = slot_getattr(slot, status_column, &isnull);
+
+	return !isnull && (TextIs(status, "queued") || TextIs(status, "claimed") || TextIs(status, "held"));
+}
+
+/* a touch to lock: its id, the order of locks, and where it is */
+typedef struct TouchToLock
+{
+	int64		touch_id;
+	ItemPointerData tid;
+} TouchToLock;
+
+static int
+TouchOrder(const void *a, const void *b)
+{
+	int64		x = ((const TouchToLock *) a)->touch_id;
+	int64		y = ((const TouchToLock *) b)->touch_id;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/*
+ * Lock the unsent touches of (tenant, lead), in the order of their ids, as
+ * every path that locks several touches does.
+ */
+void
+LockUnsentTouches(Datum tenant, Datum lead)
+{
+	Snapshot	snapshot = StartRead();
+	LeadScan	ls;
+	AttrNumber	status_column;
+	AttrNumber	id_column;
+	TouchToLock *touches = NULL;
+	int			ntouches = 0;
+	int			capacity = 0;
+	int			i;
+
+	BeginLeadScan(&ls, "touch", "touch_lead", true, snapshot, tenant, lead);
+	status_column = ColumnOf(ls.table, "status");
+	id_column = ColumnOf(ls.table, "touch_id");
+	while (index_getnext_slot(ls.scan, ForwardScanDirection, ls.slot))
+	{
+		bool		isnull;
+
+		if (!TouchUnsent(ls.slot, status_column))
+			continue;
+		if (ntouches == capacity)
+		{
+			capacity = capacity == 0 ? 4 : capacity * 2;
+			touches = touches == NULL ? palloc(sizeof(TouchToLock) * capacity)
+				: repalloc(touches, sizeof(TouchToLock) * capacity);
+		}
+		touches[ntouches].touch_id = DatumGetInt64(slot_getattr(ls.slot, id_column, &isnull));
+		touches[ntouches].tid = ls.slot->tts_tid;
+		ntouches++;
+	}
+	if (ntouches > 1)
+		qsort(touches, ntouches, sizeof(TouchToLock), TouchOrder);
+	/* a touch sent meanwhile stays locked, as the statement left it */
+	for (i = 0; i < ntouches; i++)
+	{
+		bool		newer;
+
+		(void) LockRow(ls.table, &touches[i].tid, snapshot, ls.slot, &newer);
+	}
+	EndLeadScan(&ls);
+	EndRead();
+}
+
+/*
+ * The running (active or paused) enrolment of (tenant, lead), locked, into
+ * *running; false when the snapshot shows none, or the one it showed has
+ * stopped by the time it is locked.  enrolment_one_active holds at most one
+ * such enrolment per lead.
+ */
+bool
+ReadRunningEnrolment(Datum tenant, Datum lead, RunningEnrolment *running)
+{
+	Snapshot	snapshot = StartRead();
+	LeadScan	ls;
+	AttrNumber	status_column;
+	bool		found = false;
+
+	BeginLeadScan(&ls, "enrolment", "enrolment_one_active", true, snapshot, tenant, lead);
+	status_column = ColumnOf(ls.table, "status");
+	while (index_getnext_slot(ls.scan, ForwardScanDirection, ls.slot))
+	{
+		bool		isnull;
+		bool		newer;
+		Datum		status;
+		ItemPointerData tid = ls.slot->tts_tid;
+
+		status = slot_getattr(ls.slot, status_column, &isnull);
+		if (isnull || !(TextIs(status, "active") || TextIs(status, "paused")))
+			continue;
+		if (!LockRow(ls.table, &tid, snapshot, ls.slot, &newer))
+			break;
+		/* its newest version, as the statement's condition would test it again */
+		status = slot_getattr(ls.slot, status_column, &isnull);
+		if (isnull || !(TextIs(status, "active") || TextIs(status, "paused")))
+			break;
+		running->enrolment_id = slot_getattr(ls.slot, ColumnOf(ls.table, "enrolment_id"), &isnull);
+		running->status = datumCopy(status, false, -1);
+		running->enrolled_at = slot_getattr(ls.slot, ColumnOf(ls.table, "enrolled_at"), &isnull);
+		running->exit_reason = slot_getattr(ls.slot, ColumnOf(ls.table, "exit_reason"), &running->exit_reason_null);
+		if (!running->exit_reason_null)
+			running->exit_reason = datumCopy(running->exit_reason, false, -1);
+		running->version_id = slot_getattr(ls.slot, ColumnOf(ls.table, "cadence_version_id"), &isnull);
+		found = true;
+		break;
+	}
+	EndLeadScan(&ls);
+	EndRead();
+	return found;
+}
+
+/*
+ * The kinds the events of (tenant, lead) act as and their times, in
+ * event_lead's order, and the newest time, into read; read with a
+ * snapshot of its own, taken once the lead is locked, so that the events
+ * of a transaction the lock waited for are counted.
+ */
+static void
+ReadLeadEvents(Datum tenant, Datum lead, LeadRead *read)
+{
+	Snapshot	snapshot = StartRead();
+	LeadScan	ls;
+	AttrNumber	kind_column;
+	AttrNumber	time_column;
+	ArrayBuildState *kinds = NULL;
+	ArrayBuildState *times = NULL;
+	MemoryContext caller = CurrentMemoryContext;
+
+	BeginLeadScan(&ls, "event", "event_lead", false, snapshot, tenant, lead);
+	kind_column = ColumnOf(ls.table, "applied_kind");
+	time_column = ColumnOf(ls.table, "occurred_at");
+	read->kinds = read->times = NULL;
+	read->at_null = true;
+	while (index_getnext_slot(ls.scan, ForwardScanDirection, ls.slot))
+	{
+		bool		kind_null;
+		bool		time_null;
+		Datum		kind = slot_getattr(ls.slot, kind_column, &kind_null);
+		Datum		at = slot_getattr(ls.slot, time_column, &time_null);
+
+		kinds = accumArrayResult(kinds, kind, kind_null, TEXTOID, caller);
+		times = accumArrayResult(times, at, time_null, TIMESTAMPTZOID, caller);
+		if (!time_null && (read->at_null || DatumGetTimestampTz(at) > read->at))
+		{
+			read->at = DatumGetTimestampTz(at);
+			read->at_null = false;
+		}
+	}
+	if (kinds != NULL)
+	{
+		read->kinds = DatumGetArrayTypeP(makeArrayResult(kinds, caller));
+		read->times = DatumGetArrayTypeP(makeArrayResult(times, caller));
+	}
+	EndLeadScan(&ls);
+	EndRead();
+}
+
+/*
+ * Lock lead (tenant, lead) and read it as scoring needs it: its row as it
+ * is once locked, and its events (ReadLeadEvents()); NULL when the lead is
+ * not there.  Allocated in the caller's memory context.
+ */
+LeadRead *
+ReadLeadForScoring(Datum tenant, Datum lead)
+{
+	Snapshot	snapshot = StartRead();
+	LeadScan	ls;
+	LeadRead   *read = NULL;
+
+	BeginLeadScan(&ls, "lead", "lead_pkey", true, snapshot, tenant, lead);
+	if (index_getnext_slot(ls.scan, ForwardScanDirection, ls.slot))
+	{
+		ItemPointerData tid = ls.slot->tts_tid;
+		bool		newer;
+
+		if (LockRow(ls.table, &tid, snapshot, ls.slot, &newer))
+		{
+			bool		should_free;
+			bool		tier_null;
+			HeapTuple	row = ExecFetchSlotHeapTuple(ls.slot, false, &should_free);
+			Datum		tier;
+
+			read = palloc0(sizeof(LeadRead));
+			read->row = DatumGetHeapTupleHeader(heap_copy_tuple_as_datum(row, RelationGetDescr(ls.table)));
+			read->score = slot_getattr(ls.slot, ColumnOf(ls.table, "score"), &read->score_null);
+			tier = slot_getattr(ls.slot, ColumnOf(ls.table, "tier"), &tier_null);
+			read->tier = tier_null ? NULL : TextDatumGetCString(tier);
+			read->segment = slot_getattr(ls.slot, ColumnOf(ls.table, "segment"), &read->segment_null);
+			if (!read->segment_null)
+				read->segment = datumCopy(read->segment, false, -1);
+			if (should_free)
+				heap_freetuple(row);
+		}
+	}
+	EndLeadScan(&ls);
+	EndRead();
+	if (read != NULL)
+		ReadLeadEvents(tenant, lead, read);
+	return read;
+}
