@@ -3,7 +3,7 @@
 EXTENSION = cadence
 EXTVERSION = 0.1.0
 MODULE_big = cadence
-OBJS = src/cadence.o src/localtime.o src/timing.o src/render.o src/tick.o src/event.o src/event_one.o src/event_decide.o src/keyword.o src/aligned.o src/kept_plan.o src/key_read.o src/config_cache.o src/rescore.o src/score.o src/nightly.o src/fit.o src/worker.o
+OBJS = src/cadence.o src/localtime.o src/timing.o src/render.o src/tick.o src/event.o src/event_one.o src/event_decide.o src/keyword.o src/aligned.o src/kept_plan.o src/key_read.o src/lead_write.o src/config_cache.o src/rescore.o src/score.o src/nightly.o src/fit.o src/worker.o
 DATA_built = cadence--$(EXTVERSION).sql
 PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -Isrc

@@ -12,6 +12,8 @@
 #include "pgtime.h"
 #include "utils/array.h"
 #include "utils/jsonb.h"
+#include "utils/relcache.h"
+#include "utils/snapshot.h"
 
 /* settings (cadence.c) */
 extern int	cadence_tick_batch_size;
@@ -66,9 +68,18 @@ extern LeadScore ScoreLeadSlot(ScoringModel *model, TupleTableSlot *slot, double
 extern Jsonb *ScoringModelOf(Datum tenant);
 extern bool RouteExists(Datum tenant, Datum tier, Datum segment, bool segment_null);
 
+/* reads by key, without statements (key_read.c) */
+extern Oid	CadenceRelation(const char *name);
+extern bool OnlyTenantPolicy(Relation rel);
+extern bool KeyReadsApply(void);
+extern Snapshot StartRead(void);
+extern void EndRead(void);
+
 /* a lead as scoring reads it, locked (key_read.c) */
 typedef struct LeadRead
 {
+	ItemPointerData tid;		/* where its row is */
+	bool		written_here;	/* that row version is this transaction's */
 	HeapTupleHeader row;		/* its row, a cadence.lead datum */
 	Datum		score;			/* int4 */
 	bool		score_null;
@@ -84,7 +95,7 @@ typedef struct LeadRead
 extern LeadRead *ReadLeadForScoring(Datum tenant, Datum lead);
 
 /* scoring again the leads of new events, and writing what the events change on them (rescore.c) */
-extern uint64 RescoreLeadsOfNewEvents(Datum decisions);
+extern uint64 RescoreLeadsOfNewEvents(Datum decisions, bool by_key);
 extern bool RescoreEventLead(Datum tenant, Datum lead, Datum decisions, LeadRead *read);
 
 /* the scheduler (worker.c) */

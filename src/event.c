@@ -524,6 +524,7 @@ cadence_event_applied(PG_FUNCTION_ARGS)
 	Batch		batch;
 	TupleTableSlot *one_event = NULL;
 	Datum		decisions;
+	bool		by_key;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -548,7 +549,9 @@ cadence_event_applied(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_register_trigger_data(trigdata) != SPI_OK_TD_REGISTER)
 		elog(ERROR, "could not register the new events");
-	if (nevents == 1)
+	/* one event is read by key, unless a table has a policy besides the tenant's */
+	by_key = KeyReadsApply();
+	if (nevents == 1 && by_key)
 	{
 		one_event = MakeSingleTupleTableSlot(RelationGetDescr(trigdata->tg_relation), &TTSOpsMinimalTuple);
 		ReadOneEvent(trigdata, &batch, one_event);
@@ -588,7 +591,7 @@ cadence_event_applied(PG_FUNCTION_ARGS)
 		RescoreEventLead(batch.values[EVENT_TENANT], batch.values[EVENT_LEAD], decisions,
 						 batch.lead_written ? NULL : batch.lead);
 	else if (batch.small)
-		RescoreLeadsOfNewEvents(decisions);
+		RescoreLeadsOfNewEvents(decisions, by_key);
 	else
 		RunOverBatch(&batch, rescore_sql, &rescore_plan, 0);
 	if (one_event != NULL)

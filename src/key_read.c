@@ -24,7 +24,9 @@
  *
  * Row-level security is not applied row by row: every row read here is of
  * the event's own tenant, whose event the event table's policy let in, and
- * the tenant policy gives exactly those rows.
+ * the tenant policy gives exactly those rows.  Where a table the event
+ * reads has a policy of its own besides (KeyReadsApply()), the trigger
+ * reads with statements, which apply every policy.
  *
  * The rest of the event's work (its writes above all) stays in statements:
  * they fire the tables' triggers and check their constraints.
@@ -32,6 +34,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/relscan.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -41,6 +44,7 @@
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "parser/parse_relation.h"
+#include "rewrite/rowsecurity.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -48,6 +52,7 @@
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 
 #include "cadence.h"
@@ -63,7 +68,7 @@ typedef struct LeadScan
 } LeadScan;
 
 /* the relation cadence.name's OID */
-static Oid
+Oid
 CadenceRelation(const char *name)
 {
 	Oid			relid = get_relname_relid(name, get_namespace_oid("cadence", false));
@@ -84,6 +89,50 @@ ColumnOf(Relation rel, const char *name)
 	return attnum;
 }
 
+/*
+ * Whether rel's row-level security, for the current role, is at most the
+ * extension's tenant policy as the extension made it: then the rows of a
+ * tenant that a look-up by key finds are the rows a statement would find.
+ */
+bool
+OnlyTenantPolicy(Relation rel)
+{
+	ListCell   *cell;
+
+	if (check_enable_rls(RelationGetRelid(rel), InvalidOid, true) != RLS_ENABLED)
+		return true;
+	if (rel->rd_rsdesc == NULL)
+		return false;
+	foreach(cell, rel->rd_rsdesc->policies)
+	{
+		RowSecurityPolicy *policy = (RowSecurityPolicy *) lfirst(cell);
+
+		if (strcmp(policy->policy_name, "tenant_isolation") != 0 || policy->polcmd != '*' ||
+			!policy->permissive || policy->with_check_qual != NULL)
+			return false;
+	}
+	return true;
+}
+
+/* Whether one event's rows may be read by key: no table it reads has a policy besides the tenant's. */
+bool
+KeyReadsApply(void)
+{
+	static const char *const tables[] = {"event", "touch", "enrolment", "lead"};
+	int			i;
+
+	for (i = 0; i < lengthof(tables); i++)
+	{
+		Relation	rel = table_open(CadenceRelation(tables[i]), AccessShareLock);
+		bool		plain = OnlyTenantPolicy(rel);
+
+		table_close(rel, NoLock);
+		if (!plain)
+			return false;
+	}
+	return true;
+}
+
 /* refuse, as a statement would, a role without mode on rel or on one of its columns */
 static void
 RequirePrivilege(Relation rel, AclMode mode)
@@ -97,11 +146,12 @@ RequirePrivilege(Relation rel, AclMode mode)
 }
 
 /*
- * The snapshot of a statement run now through SPI: the command counter
- * advanced, then a new snapshot (READ COMMITTED) or the transaction's
- * (REPEATABLE READ) with the new command id.  EndRead() drops it.
+ * The snapshot of a statement run now through SPI, made the active one:
+ * the command counter advanced, then a new snapshot (READ COMMITTED) or the
+ * transaction's (REPEATABLE READ) with the new command id.  EndRead()
+ * drops it.
  */
-static Snapshot
+Snapshot
 StartRead(void)
 {
 	CommandCounterIncrement();
@@ -110,7 +160,7 @@ StartRead(void)
 	return GetActiveSnapshot();
 }
 
-static void
+void
 EndRead(void)
 {
 	PopActiveSnapshot();
@@ -398,6 +448,8 @@ ReadLeadForScoring(Datum tenant, Datum lead)
 			Datum		tier;
 
 			read = palloc0(sizeof(LeadRead));
+			read->tid = ls.slot->tts_tid;
+			read->written_here = TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(row->t_data));
 			read->row = DatumGetHeapTupleHeader(heap_copy_tuple_as_datum(row, RelationGetDescr(ls.table)));
 			read->score = slot_getattr(ls.slot, ColumnOf(ls.table, "score"), &read->score_null);
 			tier = slot_getattr(ls.slot, ColumnOf(ls.table, "tier"), &tier_null);

@@ -9,9 +9,8 @@
  * materialised.  The tenant's events come first, in lead order, and are
  * summed per lead into engagement points.  Then each lead is scored from
  * its columns, and a lead whose score or tier changed is written at once,
- * through the executor's own steps for updating a row: constraints, index
- * entries, foreign-key triggers.  Logical replication applies an UPDATE in
- * the same way.  One SQL statement doing the same work (the one that
+ * through the executor's own steps for updating a row (lead_write.c):
+ * constraints, index entries, foreign-key triggers.  One SQL statement doing the same work (the one that
  * cadence.rescore_leads() keeps) also builds each lead as a composite value
  * to score it, and joins the changed leads back to the table to update
  * them.  That costs twice as much again.
@@ -55,6 +54,7 @@
 #include "utils/typcache.h"
 
 #include "cadence.h"
+#include "lead_write.h"
 
 PG_FUNCTION_INFO_V1(cadence_rescore_tenant_leads);
 
@@ -158,18 +158,9 @@ typedef struct LeadPass
 	MemoryContext pass_context; /* for the results */
 	MemoryContext row_context;	/* reset after each lead */
 
-	/* the lead table, and the executor state that writes it */
+	/* the lead table, and what writes it */
 	Relation	rel;
-	EState	   *estate;
-	ResultRelInfo *rri;
-	TupleTableSlot *new_row;
-	int			score_att;		/* 0-based attribute numbers in the table */
-	int			tier_att;
-	int			scored_at_att;
-	int			nchecks;		/* the CHECK constraints that read those columns */
-	ExprState **checks;
-	char	  **check_names;
-	bool		keys_untouched; /* see ForeignKeysIgnoreScores() */
+	LeadWriter	writer;
 
 	/* columns of the query's rows (0-based), resolved when it starts */
 	int		   *query_column;	/* per table attribute: its column, -1 if dropped */
@@ -385,49 +376,19 @@ PassDestroy(DestReceiver *self)
 }
 
 /*
- * Check the new row against the CHECK constraints that read a written
- * column (PrepareScoreChecks()), as ExecConstraints() would.
- */
-static void
-CheckScoreConstraints(LeadPass *pass, TupleTableSlot *row)
-{
-	ExprContext *econtext;
-	int			i;
-
-	if (pass->nchecks == 0)
-		return;
-	econtext = GetPerTupleExprContext(pass->estate);
-	econtext->ecxt_scantuple = row;
-	for (i = 0; i < pass->nchecks; i++)
-		if (!ExecCheck(pass->checks[i], econtext))
-			ereport(ERROR,
-					(errcode(ERRCODE_CHECK_VIOLATION),
-					 errmsg("new row for relation \"%s\" violates check constraint \"%s\"",
-							RelationGetRelationName(pass->rel), pass->check_names[i]),
-					 errtableconstraint(pass->rel, pass->check_names[i])));
-}
-
-/*
  * Write a lead's new score, tier and time over its row old (a row of the
  * lead query, at tid, written by transaction written_by), as an UPDATE of
- * those columns would: the constraints on them are checked, index entries
- * made when the new row version cannot stay on its page, and the table's
- * AFTER triggers (its foreign keys') queued when they have something to
- * check.  Returns how the update went: TM_Updated or TM_Deleted
- * when another transaction changed the lead after this pass read it.
+ * those columns would (lead_write.c).  Returns how the update went:
+ * TM_Updated or TM_Deleted when another transaction changed the lead after
+ * this pass read it.
  */
 static TM_Result
 WriteScore(LeadPass *pass, TupleTableSlot *old, ItemPointer tid, TransactionId written_by, LeadScore scored,
 		   TimestampTz at)
 {
 	TupleDesc	table = RelationGetDescr(pass->rel);
-	TupleTableSlot *row = pass->new_row;
-	EState	   *estate = pass->estate;
-	TM_FailureData failure;
-	LockTupleMode lockmode;
-	bool		update_indexes;
-	List	   *recheck = NIL;
-	TM_Result	result;
+	LeadWriter *writer = &pass->writer;
+	TupleTableSlot *row = writer->new_row;
 	int			i;
 
 	ExecClearTuple(row);
@@ -446,50 +407,14 @@ WriteScore(LeadPass *pass, TupleTableSlot *old, ItemPointer tid, TransactionId w
 			row->tts_isnull[i] = old->tts_isnull[column];
 		}
 	}
-	row->tts_values[pass->score_att] = Int32GetDatum(scored.score);
-	row->tts_isnull[pass->score_att] = false;
-	row->tts_values[pass->tier_att] = CStringGetTextDatum(scored.tier);
-	row->tts_isnull[pass->tier_att] = false;
-	row->tts_values[pass->scored_at_att] = TimestampTzGetDatum(at);
-	row->tts_isnull[pass->scored_at_att] = false;
+	row->tts_values[writer->column[LEAD_SCORE]] = Int32GetDatum(scored.score);
+	row->tts_isnull[writer->column[LEAD_SCORE]] = false;
+	row->tts_values[writer->column[LEAD_TIER]] = CStringGetTextDatum(scored.tier);
+	row->tts_isnull[writer->column[LEAD_TIER]] = false;
+	row->tts_values[writer->column[LEAD_SCORED_AT]] = TimestampTzGetDatum(at);
+	row->tts_isnull[writer->column[LEAD_SCORED_AT]] = false;
 	ExecStoreVirtualTuple(row);
-
-	ResetPerTupleExprContext(estate);
-	CheckScoreConstraints(pass, row);
-	result = table_tuple_update(pass->rel, tid, row, estate->es_output_cid, estate->es_snapshot,
-								InvalidSnapshot, true, &failure, &lockmode, &update_indexes);
-	switch (result)
-	{
-		case TM_Ok:
-			break;
-		case TM_Updated:
-		case TM_Deleted:
-			/* as an UPDATE: under a snapshot kept for the transaction, a lost race fails it */
-			if (IsolationUsesXactSnapshot())
-				ereport(ERROR,
-						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-						 errmsg("could not serialize access due to concurrent update")));
-			return result;
-		case TM_SelfModified:
-			elog(ERROR, "a lead was written twice by one rescore");
-			break;
-		default:
-			elog(ERROR, "unexpected result %d writing a rescored lead", (int) result);
-	}
-	if (update_indexes && pass->rri->ri_NumIndices > 0)
-		recheck = ExecInsertIndexTuples(pass->rri, row, estate, true, false, NULL, NIL);
-
-	/*
-	 * The foreign keys' triggers have nothing to check when no key changed,
-	 * except for a row version this transaction wrote: its INSERT's check
-	 * is then skipped (the version is gone when it runs), so the UPDATE's
-	 * must run.  That is PostgreSQL's own rule (RI_FKey_fk_upd_check_required),
-	 * applied here before the trigger machinery fetches the old row again.
-	 */
-	if (!pass->keys_untouched || TransactionIdIsCurrentTransactionId(written_by))
-		ExecARUpdateTriggers(estate, pass->rri, NULL, NULL, tid, NULL, row, recheck, NULL, false);
-	list_free(recheck);
-	return TM_Ok;
+	return WriteLeadRow(writer, tid, TransactionIdIsCurrentTransactionId(written_by));
 }
 
 static bool
@@ -553,187 +478,6 @@ ScoreLeadRow(TupleTableSlot *slot, DestReceiver *self)
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(pass->row_context);
 	return true;
-}
-
-/* A column's 0-based number in the lead table. */
-static int
-TableColumn(Relation rel, const char *name)
-{
-	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), name);
-
-	if (attnum == InvalidAttrNumber)
-		elog(ERROR, "cadence.lead has no column \"%s\"", name);
-	return attnum - 1;
-}
-
-/*
- * Whether an UPDATE of the lead table does nothing this pass would skip:
- * no trigger of the table's own fires on UPDATE (the foreign keys' are
- * internal, and queued as an UPDATE queues them), no rule rewrites it, no
- * table inherits from it, no stored generated column is computed, the
- * written columns have the types the extension gave them (no domain to
- * check), and row-level security, where it applies, has only the
- * extension's tenant policy as the extension made it (so the lead query
- * reads exactly the rows an UPDATE could write).
- */
-static bool
-LeadTableIsPlain(Relation rel)
-{
-	TriggerDesc *triggers = rel->trigdesc;
-	TupleDesc	desc = RelationGetDescr(rel);
-	int			i;
-
-	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relhassubclass || rel->rd_rules != NULL)
-		return false;
-	if (TupleDescAttr(desc, TableColumn(rel, "score"))->atttypid != INT4OID ||
-		TupleDescAttr(desc, TableColumn(rel, "tier"))->atttypid != TEXTOID ||
-		TupleDescAttr(desc, TableColumn(rel, "scored_at"))->atttypid != TIMESTAMPTZOID)
-		return false;
-	if (triggers != NULL)
-		for (i = 0; i < triggers->numtriggers; i++)
-			if (!triggers->triggers[i].tgisinternal && TRIGGER_FOR_UPDATE(triggers->triggers[i].tgtype))
-				return false;
-	if (rel->rd_att->constr != NULL && rel->rd_att->constr->has_generated_stored)
-		return false;
-	if (check_enable_rls(RelationGetRelid(rel), InvalidOid, true) == RLS_ENABLED)
-	{
-		ListCell   *cell;
-
-		if (rel->rd_rsdesc == NULL)
-			return false;
-		foreach(cell, rel->rd_rsdesc->policies)
-		{
-			RowSecurityPolicy *policy = (RowSecurityPolicy *) lfirst(cell);
-
-			if (strcmp(policy->policy_name, "tenant_isolation") != 0 || policy->polcmd != '*' ||
-				!policy->permissive || policy->with_check_qual != NULL)
-				return false;
-		}
-	}
-	return true;
-}
-
-/*
- * The CHECK constraints that a new score could break: those that read a
- * column the pass writes (written, as attribute numbers less
- * FirstLowInvalidHeapAttributeNumber) or the whole row, and any NOT VALID
- * one.  A valid constraint on other columns only reads values copied from
- * the row as it was, which it already accepted.  (So a lead whose time zone
- * the time zone database has since dropped keeps being rescored; an UPDATE
- * statement would fail the tenant's whole rescore on it.)
- */
-static void
-PrepareScoreChecks(LeadPass *pass, Bitmapset *written)
-{
-	TupleConstr *constr = RelationGetDescr(pass->rel)->constr;
-	int			i;
-
-	pass->nchecks = 0;
-	if (constr == NULL || constr->num_check == 0)
-		return;
-	pass->checks = palloc(sizeof(ExprState *) * constr->num_check);
-	pass->check_names = palloc(sizeof(char *) * constr->num_check);
-	for (i = 0; i < constr->num_check; i++)
-	{
-		Node	   *expr = stringToNode(constr->check[i].ccbin);
-		Bitmapset  *reads = NULL;
-
-		pull_varattnos(expr, 1, &reads);
-		/* one NOT VALID may not hold for the row as it was: an UPDATE checks it too */
-		if (!bms_overlap(reads, written) && constr->check[i].ccvalid &&
-			!bms_is_member(InvalidAttrNumber - FirstLowInvalidHeapAttributeNumber, reads))	/* the whole row */
-			continue;
-		pass->checks[pass->nchecks] = ExecPrepareExpr((Expr *) expr, pass->estate);
-		pass->check_names[pass->nchecks] = pstrdup(constr->check[i].ccname);
-		pass->nchecks++;
-	}
-}
-
-/*
- * Whether the pass's writes leave every foreign key alone: all the table's
- * UPDATE triggers are foreign-key triggers (LeadTableIsPlain() has already
- * refused any of its own), no foreign key of the table uses a written
- * column, and no unique index (which another table's key could reference)
- * covers one.
- */
-static bool
-ForeignKeysIgnoreScores(Relation rel, Bitmapset *written)
-{
-	TriggerDesc *triggers = rel->trigdesc;
-	ListCell   *cell;
-	int			i;
-
-	if (triggers != NULL)
-		for (i = 0; i < triggers->numtriggers; i++)
-			if (TRIGGER_FOR_UPDATE(triggers->triggers[i].tgtype) &&
-				RI_FKey_trigger_type(triggers->triggers[i].tgfoid) == RI_TRIGGER_NONE)
-				return false;
-	foreach(cell, RelationGetFKeyList(rel))
-	{
-		ForeignKeyCacheInfo *key = (ForeignKeyCacheInfo *) lfirst(cell);
-
-		for (i = 0; i < key->nkeys; i++)
-			if (bms_is_member(key->conkey[i] - FirstLowInvalidHeapAttributeNumber, written))
-				return false;
-	}
-	return !bms_overlap(RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_KEY), written);
-}
-
-/*
- * Get ready to write scores: the caller's UPDATE right on the columns
- * written is checked as for an UPDATE statement, and the executor state that
- * checks constraints and keeps indexes is made.
- */
-static void
-OpenScoreWriter(LeadPass *pass)
-{
-	Relation	rel = pass->rel;
-	RangeTblEntry *rte = makeNode(RangeTblEntry);
-	EState	   *estate;
-
-	pass->score_att = TableColumn(rel, "score");
-	pass->tier_att = TableColumn(rel, "tier");
-	pass->scored_at_att = TableColumn(rel, "scored_at");
-
-	rte->rtekind = RTE_RELATION;
-	rte->relid = RelationGetRelid(rel);
-	rte->relkind = rel->rd_rel->relkind;
-	rte->rellockmode = RowExclusiveLock;
-	rte->requiredPerms = ACL_UPDATE;
-	rte->updatedCols = bms_make_singleton(pass->score_att + 1 - FirstLowInvalidHeapAttributeNumber);
-	rte->updatedCols = bms_add_member(rte->updatedCols, pass->tier_att + 1 - FirstLowInvalidHeapAttributeNumber);
-	rte->updatedCols = bms_add_member(rte->updatedCols, pass->scored_at_att + 1 - FirstLowInvalidHeapAttributeNumber);
-	ExecCheckRTPerms(list_make1(rte), true);
-	PreventCommandIfReadOnly("UPDATE");
-	PreventCommandIfParallelMode("UPDATE");
-	CheckCmdReplicaIdentity(rel, CMD_UPDATE);
-
-	estate = CreateExecutorState();
-	ExecInitRangeTable(estate, list_make1(rte));
-	pass->rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(pass->rri, rel, 1, NULL, 0);
-	estate->es_opened_result_relations = lappend(estate->es_opened_result_relations, pass->rri);
-	/* the command of the pass's snapshot: the rows it writes are not met again by its scan */
-	estate->es_output_cid = GetCurrentCommandId(true);
-	estate->es_snapshot = GetActiveSnapshot();
-	ExecOpenIndices(pass->rri, false);
-	pass->new_row = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsVirtual);
-	pass->estate = estate;
-	PrepareScoreChecks(pass, rte->updatedCols);
-	pass->keys_untouched = ForeignKeysIgnoreScores(rel, rte->updatedCols);
-	/* the foreign keys' checks that the writes queue run when the pass ends */
-	AfterTriggerBeginQuery();
-}
-
-static void
-CloseScoreWriter(LeadPass *pass)
-{
-	AfterTriggerEndQuery(pass->estate);
-	ExecCloseResultRelations(pass->estate);
-	ExecResetTupleTable(pass->estate->es_tupleTable, false);
-	FreeExecutorState(pass->estate);
-	/* the statements after the pass see the scores it wrote */
-	CommandCounterIncrement();
 }
 
 /* Run a kept statement under the active snapshot, with its rows going to dest. */
@@ -1020,12 +764,16 @@ cadence_rescore_tenant_leads(PG_FUNCTION_ARGS)
 	pass.sums = &sums;
 	pass.pass_context = CurrentMemoryContext;
 	pass.row_context = AllocSetContextCreate(CurrentMemoryContext, "cadence rescore lead", ALLOCSET_SMALL_SIZES);
-	OpenScoreWriter(&pass);
+	{
+		static const LeadColumn scores[] = {LEAD_SCORE, LEAD_TIER, LEAD_SCORED_AT};
+
+		OpenLeadWriter(&pass.writer, pass.rel, scores, lengthof(scores));
+	}
 	if (sums.given == NULL)
 		RunInto(&leads_plan, leads_sql, 1, argtypes, args, &pass.pub);
 	else
 		RunInto(&some_leads_plan, some_leads_sql, 2, argtypes, args, &pass.pub);
-	CloseScoreWriter(&pass);
+	CloseLeadWriter(&pass.writer);
 	PopActiveSnapshot();
 	table_close(pass.rel, NoLock);
 

@@ -24,28 +24,61 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "catalog/pg_type.h"
 #include "common/int.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
+#include "access/xact.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
 #include "cadence.h"
+#include "lead_write.h"
 
 /*
  * The leads of new_events, in order (the order of the batch's decisions);
- * each is then read by its key (ReadLeadForScoring()) rather than joined
- * to new_events: a kept plan joining the transition table is costed for
- * the first batch's size, and a plan that scans the leads is slow for
- * every later batch.  What the decision changes on the lead is worked out
- * here in C (ReadChanges).
+ * each is then read by its key rather than joined to new_events: a kept
+ * plan joining the transition table is costed for the first batch's size,
+ * and a plan that scans the leads is slow for every later batch.  What the
+ * decision changes on the lead is worked out here in C (ReadChanges).
  */
 static const char *const batch_leads_sql =
 "SELECT DISTINCT n.tenant_id, n.lead_id FROM new_events n ORDER BY n.tenant_id, n.lead_id";
+
+/*
+ * A lead as scoring reads it, by a statement, which applies every
+ * row-level security policy: where a table has one besides the tenant's
+ * (KeyReadsApply()), in the place of ReadLeadForScoring().  The same
+ * columns, events in the same order.
+ */
+static const char *const lead_sql =
+"SELECT l, l.score, l.tier, l.segment, ev.at, ev.kinds, ev.times, l.ctid, l.xmin"
+"  FROM cadence.lead l"
+" CROSS JOIN LATERAL (SELECT max(e.occurred_at) AS at,"
+"                            array_agg(e.applied_kind ORDER BY e.applied_kind, e.occurred_at) AS kinds,"
+"                            array_agg(e.occurred_at ORDER BY e.applied_kind, e.occurred_at) AS times"
+"                       FROM cadence.event e"
+"                      WHERE e.tenant_id = l.tenant_id AND e.lead_id = l.lead_id) ev"
+" WHERE l.tenant_id = $1 AND l.lead_id = $2";
+
+/* lead_sql's columns */
+enum
+{
+	LEAD_ROW = 1,
+	LEAD_SCORE_VALUE,
+	LEAD_TIER_VALUE,
+	LEAD_SEGMENT,
+	LEAD_AT,
+	LEAD_KINDS,
+	LEAD_TIMES,
+	LEAD_CTID,
+	LEAD_XMIN
+};
 
 /*
  * The lead's columns that a decision changes, and what it changes them by:
@@ -75,9 +108,12 @@ typedef struct LeadChanges
 } LeadChanges;
 
 /*
- * The one write of a lead: the decisions' changes, applied to the row as
- * it is when the UPDATE runs (another batch may have moved it since), and
- * the new score, tier and time (NULL keeps the stored ones).
+ * The one write of a lead: the decisions' changes and the new score, tier
+ * and time.  It goes through the executor's steps for an UPDATE
+ * (lead_write.c) over the row the trigger locked and read, which nothing
+ * has changed since; a lead table with more than the extension made takes
+ * this statement instead, which applies the changes to the row as it is
+ * when it runs (NULL keeps the stored score, tier and time).
  */
 static const char *const store_sql =
 "UPDATE cadence.lead l"
@@ -87,6 +123,12 @@ static const char *const store_sql =
 "       score_bonus = l.score_bonus + $9,"
 "       score = coalesce($3, l.score), tier = coalesce($4, l.tier), scored_at = coalesce($5, l.scored_at)"
 " WHERE l.tenant_id = $1 AND l.lead_id = $2";
+
+/* the columns store_sql writes, as lead_write.c names them */
+static const LeadColumn store_columns[] = {
+	LEAD_LAST_RESPONSE_AT, LEAD_LAST_ENGAGEMENT_AT, LEAD_PREFERRED_CHANNEL, LEAD_SCORE_BONUS,
+	LEAD_SCORE, LEAD_TIER, LEAD_SCORED_AT
+};
 
 /*
  * Routing has work for a lead on a cadence whose score fell under the exit
@@ -104,15 +146,16 @@ static const char *const route_sql =
 "                     WHERE r.tenant_id = $1 AND r.tier = $4 AND r.segment IN (coalesce($8, '*'), '*')))";
 
 static SPIPlanPtr batch_leads_plan = NULL;
+static SPIPlanPtr lead_plan = NULL;
 static SPIPlanPtr store_plan = NULL;
 static SPIPlanPtr route_plan = NULL;
 
 /*
- * Write the lead: the decision's changes and, when it changed, the score
- * (tier NULL: unchanged).
+ * Write the lead by store_sql: the decision's changes and, when it
+ * changed, the score (tier NULL: unchanged).
  */
 static void
-StoreLead(Datum tenant, Datum lead, const LeadChanges *changes, int score, const char *tier, Datum at)
+StoreLeadByStatement(Datum tenant, Datum lead, const LeadChanges *changes, int score, const char *tier, Datum at)
 {
 	Oid			argtypes[9] = {INT8OID, INT8OID, INT4OID, TEXTOID, TIMESTAMPTZOID,
 							   TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, INT4OID};
@@ -143,6 +186,54 @@ StoreLead(Datum tenant, Datum lead, const LeadChanges *changes, int score, const
 	MemoryContextSwitchTo(caller);
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "storing a rescored lead failed: %s", SPI_result_code_string(rc));
+}
+
+/*
+ * Write the lead read (locked, and not written since): row, its row with
+ * the decision's changes, and when it changed, the score (tier NULL:
+ * unchanged).
+ */
+static void
+StoreLead(Datum tenant, Datum lead, const LeadRead *read, HeapTupleHeader row, const LeadChanges *changes,
+		  int score, const char *tier, Datum at)
+{
+	Relation	rel = table_open(CadenceRelation("lead"), RowExclusiveLock);
+	LeadWriter	writer;
+	TupleTableSlot *slot;
+	HeapTupleData tuple;
+	ItemPointerData tid = read->tid;
+
+	if (!LeadTableIsPlain(rel))
+	{
+		table_close(rel, NoLock);
+		StoreLeadByStatement(tenant, lead, changes, score, tier, at);
+		return;
+	}
+	(void) StartRead();
+	OpenLeadWriter(&writer, rel, store_columns, lengthof(store_columns));
+	slot = writer.new_row;
+	ExecClearTuple(slot);
+	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = row;
+	heap_deform_tuple(&tuple, RelationGetDescr(rel), slot->tts_values, slot->tts_isnull);
+	if (tier != NULL)
+	{
+		slot->tts_values[writer.column[LEAD_SCORE]] = Int32GetDatum(score);
+		slot->tts_isnull[writer.column[LEAD_SCORE]] = false;
+		slot->tts_values[writer.column[LEAD_TIER]] = CStringGetTextDatum(tier);
+		slot->tts_isnull[writer.column[LEAD_TIER]] = false;
+		slot->tts_values[writer.column[LEAD_SCORED_AT]] = at;
+		slot->tts_isnull[writer.column[LEAD_SCORED_AT]] = false;
+	}
+	ExecStoreVirtualTuple(slot);
+	/* the trigger holds the lead's lock: no other transaction can have changed it */
+	if (WriteLeadRow(&writer, &tid, read->written_here) != TM_Ok)
+		elog(ERROR, "lead %lld changed after it was locked", (long long) DatumGetInt64(lead));
+	CloseLeadWriter(&writer);
+	EndRead();
+	table_close(rel, NoLock);
 }
 
 /* the later of two timestamps, either NULL (as greatest() takes them) */
@@ -313,7 +404,7 @@ ScoreAndStore(Datum tenant, Datum lead, const LeadRead *read, Datum decision, Me
 	changed = read->score_null || DatumGetInt32(read->score) != scored.score ||
 		old_tier == NULL || strcmp(old_tier, scored.tier) != 0;
 	if (changed || changes.any)
-		StoreLead(tenant, lead, &changes, scored.score, changed ? scored.tier : NULL,
+		StoreLead(tenant, lead, read, lead_row, &changes, scored.score, changed ? scored.tier : NULL,
 				  TimestampTzGetDatum(read->at));
 	/* below the exit line the enrolment ends; a new tier moves the lead only along a route */
 	if (changed)
@@ -329,19 +420,76 @@ ScoreAndStore(Datum tenant, Datum lead, const LeadRead *read, Datum decision, Me
 }
 
 /*
- * Score one lead again, read afresh, with its decision, and write both;
- * returns whether its score or tier changed.  A lead that is no longer
- * there has no score to keep.
+ * Read one lead as scoring needs it by lead_sql, into the caller's memory;
+ * NULL when it is not there.  The trigger has locked it.
+ */
+static LeadRead *
+ReadLeadByStatement(Datum tenant, Datum lead)
+{
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		args[2];
+	MemoryContext caller = CurrentMemoryContext;
+	SPITupleTable *table;
+	HeapTuple	row;
+	TupleDesc	desc;
+	LeadRead   *read;
+	bool		isnull;
+	Datum		value;
+	int			rc;
+
+	args[0] = tenant;
+	args[1] = lead;
+	rc = SPI_execute_plan(KeptPlan(&lead_plan, lead_sql, 2, argtypes, 0), args, NULL, false, 1);
+	MemoryContextSwitchTo(caller);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading a lead to rescore failed: %s", SPI_result_code_string(rc));
+	table = SPI_tuptable;
+	if (SPI_processed == 0)
+	{
+		SPI_freetuptable(table);
+		return NULL;
+	}
+	row = table->vals[0];
+	desc = table->tupdesc;
+	read = palloc0(sizeof(LeadRead));
+	read->row = (HeapTupleHeader) DatumGetPointer(datumCopy(SPI_getbinval(row, desc, LEAD_ROW, &isnull), false, -1));
+	read->score = SPI_getbinval(row, desc, LEAD_SCORE_VALUE, &read->score_null);
+	value = SPI_getbinval(row, desc, LEAD_TIER_VALUE, &isnull);
+	read->tier = isnull ? NULL : TextDatumGetCString(value);
+	read->segment = SPI_getbinval(row, desc, LEAD_SEGMENT, &read->segment_null);
+	if (!read->segment_null)
+		read->segment = datumCopy(read->segment, false, -1);
+	value = SPI_getbinval(row, desc, LEAD_AT, &read->at_null);
+	if (!read->at_null)
+		read->at = DatumGetTimestampTz(value);
+	value = SPI_getbinval(row, desc, LEAD_KINDS, &isnull);
+	if (!isnull)
+	{
+		read->kinds = DatumGetArrayTypePCopy(value);
+		read->times = DatumGetArrayTypePCopy(SPI_getbinval(row, desc, LEAD_TIMES, &isnull));
+	}
+	read->tid = *(ItemPointer) DatumGetPointer(SPI_getbinval(row, desc, LEAD_CTID, &isnull));
+	read->written_here = TransactionIdIsCurrentTransactionId(DatumGetTransactionId(SPI_getbinval(row, desc, LEAD_XMIN,
+																								 &isnull)));
+	SPI_freetuptable(table);
+	return read;
+}
+
+/*
+ * Score one lead again, read afresh (by_key: ReadLeadForScoring(), else
+ * by lead_sql), with its decision, and write both; returns whether its
+ * score or tier changed.  A lead that is no longer there has no score to
+ * keep.
  */
 static bool
-RescoreLead(Datum tenant, Datum lead, Datum decision, MemoryContext scratch)
+RescoreLead(Datum tenant, Datum lead, Datum decision, bool by_key, MemoryContext scratch)
 {
 	LeadRead   *read;
 
 	/* read into scratch, which the caller resets lead by lead */
 	MemoryContext caller = MemoryContextSwitchTo(scratch);
 
-	read = ReadLeadForScoring(tenant, lead);
+	read = by_key ? ReadLeadForScoring(tenant, lead) : ReadLeadByStatement(tenant, lead);
 	MemoryContextSwitchTo(caller);
 	if (read == NULL)
 		return false;
@@ -396,7 +544,7 @@ DecisionOf(Datum *decisions, int ndecisions, int i, Datum tenant, Datum lead)
  * write what changes; returns the leads whose score or tier changed.
  */
 static uint64
-RescoreLeads(Datum *tenant_ids, Datum *lead_ids, int nleads, Datum decisions)
+RescoreLeads(Datum *tenant_ids, Datum *lead_ids, int nleads, Datum decisions, bool by_key)
 {
 	int			ndecisions;
 	Datum	   *elements = DecisionElements(decisions, &ndecisions);
@@ -409,7 +557,7 @@ RescoreLeads(Datum *tenant_ids, Datum *lead_ids, int nleads, Datum decisions)
 	{
 		Datum		decision = DecisionOf(elements, ndecisions, i, tenant_ids[i], lead_ids[i]);
 
-		if (RescoreLead(tenant_ids[i], lead_ids[i], decision, scratch))
+		if (RescoreLead(tenant_ids[i], lead_ids[i], decision, by_key, scratch))
 			changed++;
 		MemoryContextReset(scratch);
 	}
@@ -433,7 +581,7 @@ RescoreEventLead(Datum tenant, Datum lead, Datum decisions, LeadRead *read)
 	bool		changed;
 
 	if (read == NULL)
-		return RescoreLeads(&tenant, &lead, 1, decisions) > 0;
+		return RescoreLeads(&tenant, &lead, 1, decisions, true) > 0;
 	elements = DecisionElements(decisions, &ndecisions);
 	decision = DecisionOf(elements, ndecisions, 0, tenant, lead);
 	scratch = AllocSetContextCreate(CurrentMemoryContext, "cadence rescore lead", ALLOCSET_SMALL_SIZES);
@@ -445,12 +593,12 @@ RescoreEventLead(Datum tenant, Datum lead, Datum decisions, LeadRead *read)
 /*
  * Score again each lead of new_events and write what decisions (the
  * batch's cadence.event_decision[], one per lead in lead order) change on
- * it; the caller has connected SPI and registered
- * the trigger's transition table.  Returns the leads whose score or tier
- * changed.
+ * it; by_key: the leads are read by key (KeyReadsApply()).  The caller has
+ * connected SPI and registered the trigger's transition table.  Returns
+ * the leads whose score or tier changed.
  */
 uint64
-RescoreLeadsOfNewEvents(Datum decisions)
+RescoreLeadsOfNewEvents(Datum decisions, bool by_key)
 {
 	SPITupleTable *leads;
 	uint64		nleads;
@@ -474,5 +622,5 @@ RescoreLeadsOfNewEvents(Datum decisions)
 		lead_ids[i] = SPI_getbinval(leads->vals[i], leads->tupdesc, 2, &isnull);
 	}
 	/* the leads' values stay with this tuple table until SPI_finish */
-	return RescoreLeads(tenant_ids, lead_ids, (int) nleads, decisions);
+	return RescoreLeads(tenant_ids, lead_ids, (int) nleads, decisions, by_key);
 }
