@@ -33,7 +33,7 @@ WITH rate AS (
      WHERE e.figure = 'event_single' AND e.variant = 'engine' AND b.figure = 'event_single' AND b.variant = 'baseline'
     UNION ALL
     SELECT 2,
-           format('the same, in CPU instructions an event (callgrind, one backend, %s events)',
+           format('the same, in CPU instructions an event (callgrind, one backend, %s prepared events)',
                   to_char(:n_counted, 'FM9,999,999')),
            e.seconds, b.seconds, b.seconds / e.seconds, '>= 0.35', b.seconds / e.seconds >= 0.35, false
       FROM bench.result e, bench.result b

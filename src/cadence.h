@@ -12,6 +12,7 @@
 #include "pgtime.h"
 #include "utils/array.h"
 #include "utils/jsonb.h"
+#include "nodes/nodes.h"
 #include "utils/relcache.h"
 #include "utils/snapshot.h"
 
@@ -70,7 +71,7 @@ extern bool RouteExists(Datum tenant, Datum tier, Datum segment, bool segment_nu
 
 /* reads by key, without statements (key_read.c) */
 extern Oid	CadenceRelation(const char *name);
-extern bool OnlyTenantPolicy(Relation rel);
+extern bool OnlyTenantPolicy(Relation rel, Node **tenant);
 extern bool KeyReadsApply(void);
 extern Snapshot StartRead(void);
 extern void EndRead(void);

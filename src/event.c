@@ -29,10 +29,10 @@
  * event's own tenant, and cadence definitions are only read.
  *
  * A batch of one event, the common case (a webhook, record_event), is
- * checked and decided from reads by key (event_one.c, event_decide.c), and
- * locked by statements of its own that take the event as parameters: they
- * do the same, and cost less to start, which is most of what a statement
- * costs for one event.  The SQL pieces both ways share are in event.h.
+ * checked and decided in C (event_one.c, event_decide.c) from rows locked
+ * and read by key without statements (key_read.c): they do the same as the
+ * batch's statements, which for one event cost more to start than to run.
+ * The SQL pieces both ways share are in event.h.
  */
 #include "postgres.h"
 
@@ -549,8 +549,8 @@ cadence_event_applied(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_register_trigger_data(trigdata) != SPI_OK_TD_REGISTER)
 		elog(ERROR, "could not register the new events");
-	/* one event is read by key, unless a table has a policy besides the tenant's */
-	by_key = KeyReadsApply();
+	/* a small batch is read by key, unless a table has a policy besides the tenant's */
+	by_key = batch.small && KeyReadsApply();
 	if (nevents == 1 && by_key)
 	{
 		one_event = MakeSingleTupleTableSlot(RelationGetDescr(trigdata->tg_relation), &TTSOpsMinimalTuple);

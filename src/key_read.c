@@ -15,18 +15,19 @@
  *	  snapshot under READ COMMITTED, the transaction's under REPEATABLE READ;
  *	- the lock SELECT ... FOR NO KEY UPDATE takes: under READ COMMITTED it
  *	  waits for a transaction holding the row and locks the row's newest
- *	  version, whose columns are then checked again as the statement's
- *	  condition would be (an enrolment that stopped meanwhile is not
- *	  running); under REPEATABLE READ a row changed since the snapshot is a
- *	  serialization failure, and a row gone is skipped;
- *	- the role's privileges the statement needed: SELECT on the table (or a
- *	  column of it), and to lock rows, UPDATE on it (or a column of it).
+ *	  version (a row deleted meanwhile is skipped), whose columns are then
+ *	  checked again as the statement's condition would be (an enrolment
+ *	  that stopped meanwhile is not running); under REPEATABLE READ a row
+ *	  changed or deleted since the snapshot is a serialization failure;
+ *	- the role's privileges the statement needed: SELECT on the columns it
+ *	  read, and to lock rows, UPDATE on the table or one of its columns.
  *
  * Row-level security is not applied row by row: every row read here is of
- * the event's own tenant, whose event the event table's policy let in, and
- * the tenant policy gives exactly those rows.  Where a table the event
- * reads has a policy of its own besides (KeyReadsApply()), the trigger
- * reads with statements, which apply every policy.
+ * the event's own tenant, which the event table's policy let in, and the
+ * tenant policy on each table gives exactly those rows.  Where that cannot
+ * be shown (KeyReadsApply(): a policy of a table's own, the tenant policy
+ * changed, an index that cannot serve), the trigger reads with statements,
+ * which apply every policy.
  *
  * The rest of the event's work (its writes above all) stays in statements:
  * they fire the tables' triggers and check their constraints.
@@ -40,9 +41,12 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_opfamily.h"
 #include "catalog/pg_type.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "optimizer/optimizer.h"
 #include "parser/parse_relation.h"
 #include "rewrite/rowsecurity.h"
 #include "utils/acl.h"
@@ -58,7 +62,39 @@
 #include "cadence.h"
 #include "event.h"
 
-/* A scan of one table through an index whose first two columns are (tenant_id, lead_id). */
+/*
+ * The tables one event reads by key, each through an index whose first two
+ * columns are (tenant_id, lead_id), with the columns it reads (NULL: the
+ * whole row), for which the role needs SELECT as a statement would.  The
+ * conditions on status are those of the batch's statements (event.c).
+ */
+typedef enum KeyTable
+{
+	KEY_EVENT,
+	KEY_TOUCH,
+	KEY_ENROLMENT,
+	KEY_LEAD,
+	NKEYTABLES
+} KeyTable;
+
+static const char *const event_columns[] = {"tenant_id", "lead_id", "applied_kind", "occurred_at", NULL};
+static const char *const touch_columns[] = {"tenant_id", "lead_id", "touch_id", "status", NULL};
+static const char *const enrolment_columns[] = {"tenant_id", "lead_id", "enrolment_id", "status", "enrolled_at",
+												"exit_reason", "cadence_version_id", NULL};
+
+static const struct
+{
+	const char *table;
+	const char *index;
+	const char *const *columns;
+}			key_tables[NKEYTABLES] = {
+	{"event", "event_lead", event_columns},
+	{"touch", "touch_lead", touch_columns},
+	{"enrolment", "enrolment_one_active", enrolment_columns},
+	{"lead", "lead_pkey", NULL}
+};
+
+/* A scan of one of those tables for the rows of one lead. */
 typedef struct LeadScan
 {
 	Relation	table;
@@ -91,57 +127,133 @@ ColumnOf(Relation rel, const char *name)
 
 /*
  * Whether rel's row-level security, for the current role, is at most the
- * extension's tenant policy as the extension made it: then the rows of a
- * tenant that a look-up by key finds are the rows a statement would find.
+ * extension's tenant policy: no policy applies, or only one for every role
+ * whose condition is "tenant_id = a value that does not depend on the row",
+ * and no other.  *tenant is then that value's expression (NULL when no
+ * policy applies), for KeyReadsApply() to compare across tables.  With
+ * row_security off, a statement would raise an error: not plain either.
  */
 bool
-OnlyTenantPolicy(Relation rel)
+OnlyTenantPolicy(Relation rel, Node **tenant)
 {
-	ListCell   *cell;
+	RowSecurityPolicy *policy;
+	OpExpr	   *condition;
+	Node	   *column;
+	ArrayType  *roles;
 
+	*tenant = NULL;
 	if (check_enable_rls(RelationGetRelid(rel), InvalidOid, true) != RLS_ENABLED)
 		return true;
-	if (rel->rd_rsdesc == NULL)
+	if (!row_security || rel->rd_rsdesc == NULL || list_length(rel->rd_rsdesc->policies) != 1)
 		return false;
-	foreach(cell, rel->rd_rsdesc->policies)
-	{
-		RowSecurityPolicy *policy = (RowSecurityPolicy *) lfirst(cell);
+	policy = (RowSecurityPolicy *) linitial(rel->rd_rsdesc->policies);
+	if (strcmp(policy->policy_name, "tenant_isolation") != 0 || policy->polcmd != '*' ||
+		!policy->permissive || policy->with_check_qual != NULL || policy->qual == NULL || policy->hassublinks)
+		return false;
+	roles = policy->roles;
+	if (ARR_NDIM(roles) != 1 || ArrayGetNItems(ARR_NDIM(roles), ARR_DIMS(roles)) != 1 ||
+		((Oid *) ARR_DATA_PTR(roles))[0] != ACL_ID_PUBLIC)
+		return false;
+	if (!IsA(policy->qual, OpExpr))
+		return false;
+	condition = (OpExpr *) policy->qual;
+	if (list_length(condition->args) != 2 || get_opcode(condition->opno) != F_INT8EQ)
+		return false;
+	column = linitial(condition->args);
+	if (!IsA(column, Var) || ((Var *) column)->varlevelsup != 0 ||
+		((Var *) column)->varattno != ColumnOf(rel, "tenant_id"))
+		return false;
+	*tenant = lsecond(condition->args);
+	return !contain_vars_of_level(*tenant, 0) && !contain_volatile_functions(*tenant);
+}
 
-		if (strcmp(policy->policy_name, "tenant_isolation") != 0 || policy->polcmd != '*' ||
-			!policy->permissive || policy->with_check_qual != NULL)
+/*
+ * Whether index (of table) can serve a look-up by key: ready and valid for
+ * this transaction, as the planner would use it, and a btree whose first two
+ * columns are table's tenant_id and lead_id, compared as integers.
+ */
+static bool
+IndexUsable(Relation index, Relation table)
+{
+	Form_pg_index form = index->rd_index;
+	int2vector *columns = &form->indkey;
+	int			i;
+
+	if (!form->indisvalid || !form->indisready || !form->indislive || form->indrelid != RelationGetRelid(table))
+		return false;
+	if (form->indcheckxmin &&
+		!TransactionIdPrecedes(HeapTupleHeaderGetXmin(index->rd_indextuple->t_data), TransactionXmin))
+		return false;
+	if (index->rd_rel->relam != BTREE_AM_OID || IndexRelationGetNumberOfKeyAttributes(index) < 2 ||
+		columns->values[0] != ColumnOf(table, "tenant_id") || columns->values[1] != ColumnOf(table, "lead_id"))
+		return false;
+	for (i = 0; i < 2; i++)
+		if (index->rd_opfamily[i] != INTEGER_BTREE_FAM_OID ||
+			TupleDescAttr(RelationGetDescr(index), i)->atttypid != INT8OID)
 			return false;
-	}
 	return true;
 }
 
-/* Whether one event's rows may be read by key: no table it reads has a policy besides the tenant's. */
+/*
+ * Whether one event's rows may be read by key, finding what statements
+ * would: each table's index can serve the look-up, and row-level security
+ * applies to none of the tables or to all of them, each time only as the
+ * tenant policy with the same tenant value.  The event itself passed the
+ * event table's policy, so its tenant is that value, and the rows of its
+ * tenant are the rows the policies give.  Otherwise the trigger reads with
+ * statements.
+ */
 bool
 KeyReadsApply(void)
 {
-	static const char *const tables[] = {"event", "touch", "enrolment", "lead"};
+	Node	   *tenants[NKEYTABLES];
 	int			i;
 
-	for (i = 0; i < lengthof(tables); i++)
+	for (i = 0; i < NKEYTABLES; i++)
 	{
-		Relation	rel = table_open(CadenceRelation(tables[i]), AccessShareLock);
-		bool		plain = OnlyTenantPolicy(rel);
+		Relation	table = table_open(CadenceRelation(key_tables[i].table), AccessShareLock);
+		Relation	index = index_open(CadenceRelation(key_tables[i].index), AccessShareLock);
+		bool		usable = IndexUsable(index, table) && OnlyTenantPolicy(table, &tenants[i]);
 
-		table_close(rel, NoLock);
-		if (!plain)
+		index_close(index, NoLock);
+		table_close(table, NoLock);
+		if (!usable)
+			return false;
+		/* the policies' values, copied out of the relation cache entries */
+		if (tenants[i] != NULL)
+			tenants[i] = copyObject(tenants[i]);
+		if ((tenants[i] == NULL) != (tenants[0] == NULL) ||
+			(tenants[i] != NULL && !equal(tenants[i], tenants[0])))
 			return false;
 	}
 	return true;
 }
 
-/* refuse, as a statement would, a role without mode on rel or on one of its columns */
+/*
+ * Refuse, as a statement would, a role without SELECT on the columns read
+ * (columns, NULL for the whole row) and, to lock rows, without UPDATE on
+ * the table or one of its columns.
+ */
 static void
-RequirePrivilege(Relation rel, AclMode mode)
+RequirePrivileges(Relation rel, const char *const *columns, bool lock_rows)
 {
 	Oid			relid = RelationGetRelid(rel);
 	Oid			role = GetUserId();
+	bool		may_read = pg_class_aclcheck(relid, role, ACL_SELECT) == ACLCHECK_OK;
 
-	if (pg_class_aclcheck(relid, role, mode) != ACLCHECK_OK &&
-		pg_attribute_aclcheck_all(relid, role, mode, ACLMASK_ANY) != ACLCHECK_OK)
+	if (!may_read && columns == NULL)
+		may_read = pg_attribute_aclcheck_all(relid, role, ACL_SELECT, ACLMASK_ALL) == ACLCHECK_OK;
+	else if (!may_read)
+	{
+		int			i;
+
+		may_read = true;
+		for (i = 0; columns[i] != NULL && may_read; i++)
+			may_read = pg_attribute_aclcheck(relid, ColumnOf(rel, columns[i]), role, ACL_SELECT) == ACLCHECK_OK;
+	}
+	if (!may_read ||
+		(lock_rows && pg_class_aclcheck(relid, role, ACL_UPDATE) != ACLCHECK_OK &&
+		 pg_attribute_aclcheck_all(relid, role, ACL_UPDATE, ACLMASK_ANY) != ACLCHECK_OK))
 		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(rel));
 }
 
@@ -167,29 +279,18 @@ EndRead(void)
 }
 
 /*
- * Start a scan of table cadence.table_name for the rows of (tenant, lead)
- * through index cadence.index_name, whose first columns are tenant_id and
- * lead_id; lock_rows: the rows will be locked.
+ * Start a scan of one of the tables (which) for the rows of (tenant, lead);
+ * lock_rows: the rows will be locked.  KeyReadsApply() has found its index
+ * usable.
  */
 static void
-BeginLeadScan(LeadScan *ls, const char *table_name, const char *index_name, bool lock_rows,
-			  Snapshot snapshot, Datum tenant, Datum lead)
+BeginLeadScan(LeadScan *ls, KeyTable which, bool lock_rows, Snapshot snapshot, Datum tenant, Datum lead)
 {
 	ScanKeyData keys[2];
-	int2vector *columns;
 
-	ls->table = table_open(CadenceRelation(table_name), lock_rows ? RowShareLock : AccessShareLock);
-	RequirePrivilege(ls->table, ACL_SELECT);
-	if (lock_rows)
-		RequirePrivilege(ls->table, ACL_UPDATE);
-	ls->index = index_open(CadenceRelation(index_name), AccessShareLock);
-	columns = &ls->index->rd_index->indkey;
-	if (ls->index->rd_index->indrelid != RelationGetRelid(ls->table) ||
-		IndexRelationGetNumberOfKeyAttributes(ls->index) < 2 ||
-		columns->values[0] != ColumnOf(ls->table, "tenant_id") ||
-		columns->values[1] != ColumnOf(ls->table, "lead_id"))
-		elog(ERROR, "index \"cadence.%s\" does not begin with (tenant_id, lead_id)", index_name);
-
+	ls->table = table_open(CadenceRelation(key_tables[which].table), lock_rows ? RowShareLock : AccessShareLock);
+	RequirePrivileges(ls->table, key_tables[which].columns, lock_rows);
+	ls->index = index_open(CadenceRelation(key_tables[which].index), AccessShareLock);
 	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ, tenant);
 	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT8EQ, lead);
 	ls->slot = table_slot_create(ls->table, NULL);
@@ -208,24 +309,25 @@ EndLeadScan(LeadScan *ls)
 }
 
 /*
- * Lock the row at tid as FOR NO KEY UPDATE would, into slot (its newest
- * version); false when there is no row to return: gone, or changed by this
- * very command.  *newer: the locked version is newer than the snapshot's.
+ * Lock the row at tid as FOR NO KEY UPDATE would (ExecLockRows()), into
+ * slot: under READ COMMITTED its newest version; false when there is no
+ * row to return (gone, or changed by this very command).  The caller tests
+ * the version locked again, as the statement's condition would be.
  */
 static bool
-LockRow(Relation rel, ItemPointer tid, Snapshot snapshot, TupleTableSlot *slot, bool *newer)
+LockRow(Relation rel, ItemPointer tid, Snapshot snapshot, TupleTableSlot *slot)
 {
 	TM_FailureData failure;
 	TM_Result	result;
-	int			flags = IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
+	int			flags = TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS;
 
-	*newer = false;
+	if (!IsolationUsesXactSnapshot())
+		flags |= TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
 	result = table_tuple_lock(rel, tid, snapshot, slot, GetCurrentCommandId(true), LockTupleNoKeyExclusive,
 							  LockWaitBlock, flags, &failure);
 	switch (result)
 	{
 		case TM_Ok:
-			*newer = failure.traversed;
 			return true;
 		case TM_SelfModified:
 			return false;
@@ -297,7 +399,7 @@ LockUnsentTouches(Datum tenant, Datum lead)
 	int			capacity = 0;
 	int			i;
 
-	BeginLeadScan(&ls, "touch", "touch_lead", true, snapshot, tenant, lead);
+	BeginLeadScan(&ls, KEY_TOUCH, true, snapshot, tenant, lead);
 	status_column = ColumnOf(ls.table, "status");
 	id_column = ColumnOf(ls.table, "touch_id");
 	while (index_getnext_slot(ls.scan, ForwardScanDirection, ls.slot))
@@ -320,11 +422,7 @@ LockUnsentTouches(Datum tenant, Datum lead)
 		qsort(touches, ntouches, sizeof(TouchToLock), TouchOrder);
 	/* a touch sent meanwhile stays locked, as the statement left it */
 	for (i = 0; i < ntouches; i++)
-	{
-		bool		newer;
-
-		(void) LockRow(ls.table, &touches[i].tid, snapshot, ls.slot, &newer);
-	}
+		(void) LockRow(ls.table, &touches[i].tid, snapshot, ls.slot);
 	EndLeadScan(&ls);
 	EndRead();
 }
@@ -343,31 +441,35 @@ ReadRunningEnrolment(Datum tenant, Datum lead, RunningEnrolment *running)
 	AttrNumber	status_column;
 	bool		found = false;
 
-	BeginLeadScan(&ls, "enrolment", "enrolment_one_active", true, snapshot, tenant, lead);
+	BeginLeadScan(&ls, KEY_ENROLMENT, true, snapshot, tenant, lead);
 	status_column = ColumnOf(ls.table, "status");
 	while (index_getnext_slot(ls.scan, ForwardScanDirection, ls.slot))
 	{
 		bool		isnull;
-		bool		newer;
 		Datum		status;
 		ItemPointerData tid = ls.slot->tts_tid;
 
 		status = slot_getattr(ls.slot, status_column, &isnull);
 		if (isnull || !(TextIs(status, "active") || TextIs(status, "paused")))
 			continue;
-		if (!LockRow(ls.table, &tid, snapshot, ls.slot, &newer))
+		if (!LockRow(ls.table, &tid, snapshot, ls.slot))
 			break;
 		/* its newest version, as the statement's condition would test it again */
 		status = slot_getattr(ls.slot, status_column, &isnull);
 		if (isnull || !(TextIs(status, "active") || TextIs(status, "paused")))
 			break;
-		running->enrolment_id = slot_getattr(ls.slot, ColumnOf(ls.table, "enrolment_id"), &isnull);
+		/* copied out of the row (int8 and timestamptz are references where Datums are 4 bytes) */
+		running->enrolment_id = Int64GetDatum(DatumGetInt64(slot_getattr(ls.slot, ColumnOf(ls.table, "enrolment_id"),
+																		 &isnull)));
 		running->status = datumCopy(status, false, -1);
-		running->enrolled_at = slot_getattr(ls.slot, ColumnOf(ls.table, "enrolled_at"), &isnull);
+		running->enrolled_at = TimestampTzGetDatum(DatumGetTimestampTz(slot_getattr(ls.slot,
+																				   ColumnOf(ls.table, "enrolled_at"),
+																				   &isnull)));
 		running->exit_reason = slot_getattr(ls.slot, ColumnOf(ls.table, "exit_reason"), &running->exit_reason_null);
 		if (!running->exit_reason_null)
 			running->exit_reason = datumCopy(running->exit_reason, false, -1);
-		running->version_id = slot_getattr(ls.slot, ColumnOf(ls.table, "cadence_version_id"), &isnull);
+		running->version_id = Int64GetDatum(DatumGetInt64(slot_getattr(ls.slot, ColumnOf(ls.table, "cadence_version_id"),
+																	   &isnull)));
 		found = true;
 		break;
 	}
@@ -393,7 +495,7 @@ ReadLeadEvents(Datum tenant, Datum lead, LeadRead *read)
 	ArrayBuildState *times = NULL;
 	MemoryContext caller = CurrentMemoryContext;
 
-	BeginLeadScan(&ls, "event", "event_lead", false, snapshot, tenant, lead);
+	BeginLeadScan(&ls, KEY_EVENT, false, snapshot, tenant, lead);
 	kind_column = ColumnOf(ls.table, "applied_kind");
 	time_column = ColumnOf(ls.table, "occurred_at");
 	read->kinds = read->times = NULL;
@@ -434,13 +536,12 @@ ReadLeadForScoring(Datum tenant, Datum lead)
 	LeadScan	ls;
 	LeadRead   *read = NULL;
 
-	BeginLeadScan(&ls, "lead", "lead_pkey", true, snapshot, tenant, lead);
+	BeginLeadScan(&ls, KEY_LEAD, true, snapshot, tenant, lead);
 	if (index_getnext_slot(ls.scan, ForwardScanDirection, ls.slot))
 	{
 		ItemPointerData tid = ls.slot->tts_tid;
-		bool		newer;
 
-		if (LockRow(ls.table, &tid, snapshot, ls.slot, &newer))
+		if (LockRow(ls.table, &tid, snapshot, ls.slot))
 		{
 			bool		should_free;
 			bool		tier_null;

@@ -15,9 +15,10 @@
  * security policies besides the tenant's.
  *
  * The CHECK constraints are parsed and planned once and kept while the
- * table's constraints stay as they are (compared by their stored text):
- * PostgreSQL parses them again for every statement, and for a statement of
- * one row that was a fifth of an UPDATE's cost.
+ * table's constraints stay as they are (compared by their stored text) and
+ * no function changes (planning may inline one): PostgreSQL parses them
+ * again for every statement, and for a statement of one row that was a
+ * fifth of an UPDATE's cost.
  */
 #include "postgres.h"
 
@@ -32,10 +33,12 @@
 #include "nodes/makefuncs.h"
 #include "optimizer/optimizer.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "cadence.h"
 #include "lead_write.h"
@@ -74,6 +77,20 @@ static struct
 	KeptCheck  *checks;
 }			kept_checks;
 
+static bool function_callback_registered = false;
+
+/*
+ * A function changed: planning may have folded or inlined it into a kept
+ * check (a SQL function's body), so the checks are planned again.
+ */
+static void
+FunctionChanged(Datum arg, int cacheid, uint32 hashvalue)
+{
+	if (kept_checks.context != NULL)
+		MemoryContextDelete(kept_checks.context);
+	kept_checks.context = NULL;
+}
+
 /* The writable columns' 0-based numbers in the lead table, by LeadColumn. */
 static void
 FindColumns(Relation rel, int *column)
@@ -103,6 +120,7 @@ bool
 LeadTableIsPlain(Relation rel)
 {
 	TriggerDesc *triggers = rel->trigdesc;
+	Node	   *tenant;
 	TupleDesc	desc = RelationGetDescr(rel);
 	int			column[LEAD_NCOLUMNS];
 	int			i;
@@ -120,7 +138,7 @@ LeadTableIsPlain(Relation rel)
 	if (rel->rd_att->constr != NULL && rel->rd_att->constr->has_generated_stored)
 		return false;
 	/* so that the rows a writer reads by the tenant's key are the rows an UPDATE could write */
-	return OnlyTenantPolicy(rel);
+	return OnlyTenantPolicy(rel, &tenant);
 }
 
 /* whether the kept checks are rel's, as its constraints now are */
@@ -151,10 +169,16 @@ KeepChecks(Relation rel)
 	int			n = constr == NULL ? 0 : constr->num_check;
 	int			i;
 
+	if (!function_callback_registered)
+	{
+		CacheRegisterSyscacheCallback(PROCOID, FunctionChanged, (Datum) 0);
+		function_callback_registered = true;
+	}
 	if (kept_checks.context != NULL)
 		MemoryContextDelete(kept_checks.context);
 	kept_checks.context = NULL;
-	context = AllocSetContextCreate(CacheMemoryContext, "cadence lead checks", ALLOCSET_SMALL_SIZES);
+	/* built in the transaction's memory, kept once whole: an error leaves nothing behind */
+	context = AllocSetContextCreate(CurrentMemoryContext, "cadence lead checks", ALLOCSET_SMALL_SIZES);
 	caller = MemoryContextSwitchTo(context);
 	kept_checks.checks = palloc0(sizeof(KeptCheck) * Max(n, 1));
 	for (i = 0; i < n; i++)
@@ -170,7 +194,7 @@ KeepChecks(Relation rel)
 		check->expr = expression_planner((Expr *) expr);
 	}
 	MemoryContextSwitchTo(caller);
-	/* set last: an error above leaves nothing half kept */
+	MemoryContextSetParent(context, CacheMemoryContext);
 	kept_checks.relid = RelationGetRelid(rel);
 	kept_checks.n = n;
 	kept_checks.context = context;
@@ -266,7 +290,7 @@ OpenLeadWriter(LeadWriter *writer, Relation rel, const LeadColumn *columns, int 
 	writer->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(writer->rri, rel, 1, NULL, 0);
 	estate->es_opened_result_relations = lappend(estate->es_opened_result_relations, writer->rri);
-	/* the command of the snapshot: a scan under it does not meet the rows written again */
+	/* the command of the snapshot: a scan under it (the nightly pass's) does not meet the rows written again */
 	estate->es_output_cid = GetCurrentCommandId(true);
 	estate->es_snapshot = GetActiveSnapshot();
 	ExecOpenIndices(writer->rri, false);
@@ -331,7 +355,7 @@ WriteLeadRow(LeadWriter *writer, ItemPointer tid, bool written_here)
 						 errmsg("could not serialize access due to concurrent update")));
 			return result;
 		case TM_SelfModified:
-			elog(ERROR, "a lead was written twice in one command");
+			elog(ERROR, "a lead was written again after its writer opened");
 			break;
 		default:
 			elog(ERROR, "unexpected result %d writing a lead", (int) result);

@@ -10,10 +10,10 @@
  * summed per lead into engagement points.  Then each lead is scored from
  * its columns, and a lead whose score or tier changed is written at once,
  * through the executor's own steps for updating a row (lead_write.c):
- * constraints, index entries, foreign-key triggers.  One SQL statement doing the same work (the one that
- * cadence.rescore_leads() keeps) also builds each lead as a composite value
- * to score it, and joins the changed leads back to the table to update
- * them.  That costs twice as much again.
+ * constraints, index entries, foreign-key triggers.  One SQL statement
+ * doing the same work (the one that cadence.rescore_leads() keeps) also
+ * builds each lead as a composite value to score it, and joins the changed
+ * leads back to the table to update them.  That costs twice as much again.
  *
  * The queries run with the caller's rights, so row-level security decides
  * which leads are read, and so written; the write checks UPDATE on the

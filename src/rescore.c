@@ -9,9 +9,9 @@
  * (what the batch changes on it: the last response and engagement, the
  * preferred channel, an escalation's bonus), the score and tier are
  * computed here with the code of score.c, on the row as those changes
- * leave it.  A lead with changes or a new score or tier costs one UPDATE
- * that writes both, and only one with routing to do a call of
- * cadence.route_lead().  This is the work that the event trigger's lead
+ * leave it.  A lead with changes or a new score or tier costs one write of
+ * both (lead_write.c: the executor's steps of an UPDATE), and only one with
+ * routing to do a call of cadence.route_lead().  This is the work that the event trigger's lead
  * statement and cadence.rescore_leads() do set-based for a bulk load
  * (event.c picks which), in one write of the lead rather than two: a
  * second UPDATE of a row in the same transaction runs its foreign-key
@@ -25,15 +25,16 @@
 
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "common/int.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
-#include "access/xact.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
@@ -188,6 +189,18 @@ StoreLeadByStatement(Datum tenant, Datum lead, const LeadChanges *changes, int s
 		elog(ERROR, "storing a rescored lead failed: %s", SPI_result_code_string(rc));
 }
 
+/* whether the row version at tid is one the active snapshot sees: its table's newest, for a row this transaction holds */
+static bool
+NewestVersion(Relation rel, ItemPointer tid)
+{
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	bool		newest = table_tuple_fetch_row_version(rel, tid, SnapshotAny, slot) &&
+		table_tuple_satisfies_snapshot(rel, slot, GetActiveSnapshot());
+
+	ExecDropSingleTupleTableSlot(slot);
+	return newest;
+}
+
 /*
  * Write the lead read (locked, and not written since): row, its row with
  * the decision's changes, and when it changed, the score (tier NULL:
@@ -210,6 +223,20 @@ StoreLead(Datum tenant, Datum lead, const LeadRead *read, HeapTupleHeader row, c
 		return;
 	}
 	(void) StartRead();
+	/*
+	 * The trigger holds the lead's lock, so no other transaction has
+	 * written it since it was read; a statement of this one may have (a
+	 * trigger of the user's on another table, say).  Then the version read
+	 * is no longer the newest, and the statement applies the changes to the
+	 * row as it now is.
+	 */
+	if (!NewestVersion(rel, &tid))
+	{
+		EndRead();
+		table_close(rel, NoLock);
+		StoreLeadByStatement(tenant, lead, changes, score, tier, at);
+		return;
+	}
 	OpenLeadWriter(&writer, rel, store_columns, lengthof(store_columns));
 	slot = writer.new_row;
 	ExecClearTuple(slot);
@@ -228,7 +255,6 @@ StoreLead(Datum tenant, Datum lead, const LeadRead *read, HeapTupleHeader row, c
 		slot->tts_isnull[writer.column[LEAD_SCORED_AT]] = false;
 	}
 	ExecStoreVirtualTuple(slot);
-	/* the trigger holds the lead's lock: no other transaction can have changed it */
 	if (WriteLeadRow(&writer, &tid, read->written_here) != TM_Ok)
 		elog(ERROR, "lead %lld changed after it was locked", (long long) DatumGetInt64(lead));
 	CloseLeadWriter(&writer);

@@ -5,25 +5,31 @@
 -- column holds, and so does a NOT VALID one the row breaks, each failing
 -- the event with nothing left behind; a trigger of the lead table's own
 -- fires (the write is then a statement); a policy of a table's own besides
--- the tenant's applies (the reads are then statements); a role without the
--- rights the statements needed is refused.
+-- the tenant's, or the tenant policy altered, applies (the reads are then
+-- statements); a write of the lead by another statement of the event (a
+-- user's trigger) is kept; a role without the rights the statements needed
+-- is refused.
 -- Simulated clock: every call passes its time.  Leads are in Chicago,
 -- tenant 1, under the default scoring model (base 30; timeline this_month
 -- +35; an email click 8 points halving every 14 days).
 BEGIN;
-SELECT plan(16);
+SELECT plan(18);
 
 INSERT INTO cadence.lead (external_id, first_name, time_zone, attributes, created_at) VALUES
     ('K-PLAIN',  'Pia',  'America/Chicago', '{"timeline": "this_month"}', '2026-06-01 15:00+00'),
     ('K-CHECK',  'Carl', 'America/Chicago', '{"timeline": "this_month"}', '2026-06-01 15:00+00'),
     ('K-ZED',    'Zed',  'America/Chicago', '{"timeline": "this_month"}', '2026-06-01 15:00+00'),
     ('K-TRIG',   'Tia',  'America/Chicago', '{"timeline": "this_month"}', '2026-06-01 15:00+00'),
-    ('K-HIDDEN', 'Hal',  'America/Chicago', '{"timeline": "this_month"}', '2026-06-01 15:00+00');
+    ('K-HIDDEN', 'Hal',  'America/Chicago', '{"timeline": "this_month"}', '2026-06-01 15:00+00'),
+    ('K-OTHER',  'Oli',  'America/Chicago', '{"timeline": "this_month"}', '2026-06-01 15:00+00'),
+    ('K-MOVED',  'Mo',   'America/Chicago', '{"timeline": "this_month"}', '2026-06-01 15:00+00');
 SELECT max(lead_id) FILTER (WHERE external_id = 'K-PLAIN') AS plain,
        max(lead_id) FILTER (WHERE external_id = 'K-CHECK') AS checked,
        max(lead_id) FILTER (WHERE external_id = 'K-ZED') AS zed,
        max(lead_id) FILTER (WHERE external_id = 'K-TRIG') AS trig,
-       max(lead_id) FILTER (WHERE external_id = 'K-HIDDEN') AS hidden
+       max(lead_id) FILTER (WHERE external_id = 'K-HIDDEN') AS hidden,
+       max(lead_id) FILTER (WHERE external_id = 'K-OTHER') AS other,
+       max(lead_id) FILTER (WHERE external_id = 'K-MOVED') AS moved
   FROM cadence.lead \gset
 
 -- The plain table: the event's write through the executor's steps.
@@ -100,6 +106,43 @@ RESET ROLE;
 SELECT cmp_ok(cadence.score(:hidden, '2026-06-02 15:00+00'), '>', 73,
               'where the backfilled clicks would have counted too');
 DROP POLICY no_backfill ON cadence.event;
+
+-- The tenant policy changed: the reads are statements, which apply it as it now is.
+ALTER POLICY tenant_isolation ON cadence.event
+    USING (tenant_id = cadence.current_tenant() AND source <> 'backfill');
+INSERT INTO cadence.event (tenant_id, lead_id, kind, occurred_at, payload, source, provider_id)
+SELECT 1, :other, 'email_click', '2026-06-02 14:00+00'::timestamptz - k * interval '1 minute', '{}', 'backfill', 'k-old2-' || k
+  FROM generate_series(1, 3) k;
+SET LOCAL ROLE cadence_app;
+SELECT cadence.record_event(:other, 'email_click', '2026-06-02 15:00+00', provider_id => 'k-other-1') AS ev \gset
+SELECT is((SELECT score FROM cadence.lead WHERE lead_id = :other), 73,
+          'the tenant policy altered to hide backfilled events: the score counts the one click the role may see (73)');
+RESET ROLE;
+ALTER POLICY tenant_isolation ON cadence.event
+    USING (tenant_id = COALESCE(NULLIF(current_setting('cadence.tenant_id', true), '')::bigint, 1::bigint));
+
+-- A statement of the event's writes the lead before the event's own write (here a
+-- trigger of the user's on the enrolments): the event's write is a statement, over
+-- the row as that left it.
+SELECT cadence.define_cadence($${
+  "key": "key-reads", "name": "Key reads",
+  "steps": [{"channel": "email", "timing": "immediate", "message": {"subject": "Hello", "body": "Photos inside."}}]
+}$$) AS ignored \gset
+SELECT cadence.enroll(:moved, 'key-reads', '2026-06-02 15:00+00') AS ignored \gset
+CREATE FUNCTION pg_temp.mark_lead() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE cadence.lead SET segment = 'ended:' || NEW.status WHERE tenant_id = NEW.tenant_id AND lead_id = NEW.lead_id;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER mark_lead AFTER UPDATE OF status ON cadence.enrolment FOR EACH ROW EXECUTE FUNCTION pg_temp.mark_lead();
+SET LOCAL ROLE cadence_app;
+SELECT cadence.record_event(:moved, 'sold', '2026-06-02 16:00+00', provider_id => 'k-moved-1') AS ev \gset
+SELECT row_eq(format($$SELECT segment, last_engagement_at FROM cadence.lead WHERE lead_id = %s$$, :moved),
+              ROW('ended:exited'::text, '2026-06-02 16:00+00'::timestamptz),
+              'a sale: the user''s trigger marks the lead as its enrolment ends, and the event''s write keeps that mark');
+RESET ROLE;
+DROP TRIGGER mark_lead ON cadence.enrolment;
 
 -- Rights: the statements needed UPDATE on the touches and enrolments they locked; so do the reads by key.
 CREATE ROLE cadence_test_webhook;
