@@ -70,7 +70,7 @@ extern Jsonb *ScoringModelOf(Datum tenant);
 extern bool RouteExists(Datum tenant, Datum tier, Datum segment, bool segment_null);
 
 /* reads by key, without statements (key_read.c) */
-extern Oid	CadenceRelation(const char *name);
+extern Oid	LeadTable(void);
 extern bool OnlyTenantPolicy(Relation rel, Node **tenant);
 extern bool KeyReadsApply(void);
 extern Snapshot StartRead(void);

@@ -54,10 +54,12 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "cadence.h"
 #include "event.h"
@@ -103,8 +105,42 @@ typedef struct LeadScan
 	TupleTableSlot *slot;
 } LeadScan;
 
+/*
+ * What the backend keeps between events: the tables' and indexes' OIDs,
+ * and KeyReadsApply()'s answer for one role and setting of row_security.
+ * Kept until any relation or role changes (a relation-cache or role
+ * invalidation): a policy, an index or an owner changed, or a role's
+ * memberships or BYPASSRLS, can change the answer.
+ */
+static struct
+{
+	bool		valid;
+	uint64		as_of;			/* the invalidations seen when kept */
+	Oid			tables[NKEYTABLES];
+	Oid			indexes[NKEYTABLES];
+	bool		answered;
+	Oid			role;
+	bool		row_security;
+	bool		applies;
+}			kept;
+
+static uint64 invalidations = 0;
+static bool callbacks_registered = false;
+
+static void
+RelationChanged(Datum arg, Oid relid)
+{
+	invalidations++;
+}
+
+static void
+RoleChanged(Datum arg, int cacheid, uint32 hashvalue)
+{
+	invalidations++;
+}
+
 /* the relation cadence.name's OID */
-Oid
+static Oid
 CadenceRelation(const char *name)
 {
 	Oid			relid = get_relname_relid(name, get_namespace_oid("cadence", false));
@@ -112,6 +148,44 @@ CadenceRelation(const char *name)
 	if (!OidIsValid(relid))
 		elog(ERROR, "relation \"cadence.%s\" does not exist", name);
 	return relid;
+}
+
+/* The tables' and indexes' OIDs, kept; looked up again after an invalidation (a re-created extension). */
+static void
+KeepRelations(void)
+{
+	uint64		as_of;
+	int			i;
+
+	if (!callbacks_registered)
+	{
+		CacheRegisterRelcacheCallback(RelationChanged, (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHOID, RoleChanged, (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, RoleChanged, (Datum) 0);
+		callbacks_registered = true;
+	}
+	/* changes committed since the last command count for this event */
+	AcceptInvalidationMessages();
+	if (kept.valid && kept.as_of == invalidations)
+		return;
+	kept.valid = false;
+	as_of = invalidations;
+	for (i = 0; i < NKEYTABLES; i++)
+	{
+		kept.tables[i] = CadenceRelation(key_tables[i].table);
+		kept.indexes[i] = CadenceRelation(key_tables[i].index);
+	}
+	kept.answered = false;
+	kept.as_of = as_of;
+	kept.valid = true;
+}
+
+/* the lead table's OID */
+Oid
+LeadTable(void)
+{
+	KeepRelations();
+	return kept.tables[KEY_LEAD];
 }
 
 /* the number of rel's column name */
@@ -207,26 +281,43 @@ bool
 KeyReadsApply(void)
 {
 	Node	   *tenants[NKEYTABLES];
+	uint64		as_of;
+	bool		applies = true;
+	bool		lasting = true;
 	int			i;
 
-	for (i = 0; i < NKEYTABLES; i++)
+	KeepRelations();
+	if (kept.answered && kept.role == GetUserId() && kept.row_security == row_security)
+		return kept.applies;
+	as_of = invalidations;
+	for (i = 0; i < NKEYTABLES && applies; i++)
 	{
-		Relation	table = table_open(CadenceRelation(key_tables[i].table), AccessShareLock);
-		Relation	index = index_open(CadenceRelation(key_tables[i].index), AccessShareLock);
-		bool		usable = IndexUsable(index, table) && OnlyTenantPolicy(table, &tenants[i]);
+		Relation	table = table_open(kept.tables[i], AccessShareLock);
+		Relation	index = index_open(kept.indexes[i], AccessShareLock);
 
+		applies = IndexUsable(index, table) && OnlyTenantPolicy(table, &tenants[i]);
+		/* an index new to older snapshots becomes usable later: not an answer to keep */
+		if (index->rd_index->indcheckxmin)
+			lasting = false;
 		index_close(index, NoLock);
 		table_close(table, NoLock);
-		if (!usable)
-			return false;
+		if (!applies)
+			break;
 		/* the policies' values, copied out of the relation cache entries */
 		if (tenants[i] != NULL)
 			tenants[i] = copyObject(tenants[i]);
-		if ((tenants[i] == NULL) != (tenants[0] == NULL) ||
-			(tenants[i] != NULL && !equal(tenants[i], tenants[0])))
-			return false;
+		applies = (tenants[i] == NULL) == (tenants[0] == NULL) &&
+			(tenants[i] == NULL || equal(tenants[i], tenants[0]));
 	}
-	return true;
+	/* kept only if nothing changed while it was worked out */
+	if (lasting && invalidations == as_of)
+	{
+		kept.answered = true;
+		kept.role = GetUserId();
+		kept.row_security = row_security;
+		kept.applies = applies;
+	}
+	return applies;
 }
 
 /*
@@ -288,9 +379,10 @@ BeginLeadScan(LeadScan *ls, KeyTable which, bool lock_rows, Snapshot snapshot, D
 {
 	ScanKeyData keys[2];
 
-	ls->table = table_open(CadenceRelation(key_tables[which].table), lock_rows ? RowShareLock : AccessShareLock);
+	KeepRelations();
+	ls->table = table_open(kept.tables[which], lock_rows ? RowShareLock : AccessShareLock);
 	RequirePrivileges(ls->table, key_tables[which].columns, lock_rows);
-	ls->index = index_open(CadenceRelation(key_tables[which].index), AccessShareLock);
+	ls->index = index_open(kept.indexes[which], AccessShareLock);
 	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ, tenant);
 	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT8EQ, lead);
 	ls->slot = table_slot_create(ls->table, NULL);

@@ -210,7 +210,7 @@ static void
 StoreLead(Datum tenant, Datum lead, const LeadRead *read, HeapTupleHeader row, const LeadChanges *changes,
 		  int score, const char *tier, Datum at)
 {
-	Relation	rel = table_open(CadenceRelation("lead"), RowExclusiveLock);
+	Relation	rel = table_open(LeadTable(), RowExclusiveLock);
 	LeadWriter	writer;
 	TupleTableSlot *slot;
 	HeapTupleData tuple;

@@ -92,10 +92,17 @@ RESET ROLE;
 DROP TRIGGER note_lead_update ON cadence.lead;
 
 -- A policy of the event table's own: the reads are statements, which apply it.
--- Three clicks backfilled from an old system, which cadence_app must not see.
+-- Three clicks backfilled from an old system, which cadence_app must not see,
+-- on each of two leads.  (cadence_app records an event first, so that the
+-- session has found, for that role, that the reads by key apply; the policy
+-- created afterwards must change that.)
 INSERT INTO cadence.event (tenant_id, lead_id, kind, occurred_at, payload, source, provider_id)
-SELECT 1, :hidden, 'email_click', '2026-06-02 14:00+00'::timestamptz - k * interval '1 minute', '{}', 'backfill', 'k-old-' || k
-  FROM generate_series(1, 3) k;
+SELECT 1, l, 'email_click', '2026-06-02 14:00+00'::timestamptz - k * interval '1 minute', '{}', 'backfill',
+       'k-old-' || l || '-' || k
+  FROM generate_series(1, 3) k, unnest(ARRAY[:hidden, :other]::bigint[]) l;
+SET LOCAL ROLE cadence_app;
+SELECT cadence.record_event(:plain, 'email_open', '2026-06-02 14:30+00', provider_id => 'k-before-policy') AS ev \gset
+RESET ROLE;
 CREATE POLICY no_backfill ON cadence.event AS RESTRICTIVE TO cadence_app USING (source <> 'backfill');
 SET LOCAL ROLE cadence_app;
 SELECT cadence.record_event(:hidden, 'email_click', '2026-06-02 15:00+00', provider_id => 'k-hidden-1') AS ev \gset
@@ -108,11 +115,11 @@ SELECT cmp_ok(cadence.score(:hidden, '2026-06-02 15:00+00'), '>', 73,
 DROP POLICY no_backfill ON cadence.event;
 
 -- The tenant policy changed: the reads are statements, which apply it as it now is.
+SET LOCAL ROLE cadence_app;
+SELECT cadence.record_event(:plain, 'email_open', '2026-06-02 14:40+00', provider_id => 'k-before-alter') AS ev \gset
+RESET ROLE;
 ALTER POLICY tenant_isolation ON cadence.event
     USING (tenant_id = cadence.current_tenant() AND source <> 'backfill');
-INSERT INTO cadence.event (tenant_id, lead_id, kind, occurred_at, payload, source, provider_id)
-SELECT 1, :other, 'email_click', '2026-06-02 14:00+00'::timestamptz - k * interval '1 minute', '{}', 'backfill', 'k-old2-' || k
-  FROM generate_series(1, 3) k;
 SET LOCAL ROLE cadence_app;
 SELECT cadence.record_event(:other, 'email_click', '2026-06-02 15:00+00', provider_id => 'k-other-1') AS ev \gset
 SELECT is((SELECT score FROM cadence.lead WHERE lead_id = :other), 73,
