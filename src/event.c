@@ -32,7 +32,10 @@
  * checked and decided in C (event_one.c, event_decide.c) from rows locked
  * and read by key without statements (key_read.c): they do the same as the
  * batch's statements, which for one event cost more to start than to run.
- * The SQL pieces both ways share are in event.h.
+ * Where a table has a row-level security policy of its own, or an index
+ * the reads need is missing (KeyReadsApply()), one event is applied as a
+ * batch, with statements that apply every policy.  The SQL pieces both
+ * ways share are in event.h.
  */
 #include "postgres.h"
 

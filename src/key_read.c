@@ -5,7 +5,8 @@
  *
  * One event (record_event(), a webhook's INSERT) locks its lead's unsent
  * touches, reads and locks its running enrolment, locks its lead and reads
- * it with its events.  Each of these was a statement of one index look-up,
+ * it with its events; a batch of up to a thousand reads each lead it
+ * scores in the same way (rescore.c).  Each of these was a statement of one index look-up,
  * and for so little work PostgreSQL spends most of a statement's time
  * starting and ending its executor.  Here each is an index scan and a row
  * lock, done as the statement's plan did them:
@@ -27,7 +28,9 @@
  * tenant policy on each table gives exactly those rows.  Where that cannot
  * be shown (KeyReadsApply(): a policy of a table's own, the tenant policy
  * changed, an index that cannot serve), the trigger reads with statements,
- * which apply every policy.
+ * which apply every policy.  (Policies that an extension adds through
+ * row_security_policy_hook are not in the relation cache's list, and are
+ * not seen here.)
  *
  * The rest of the event's work (its writes above all) stays in statements:
  * they fire the tables' triggers and check their constraints.
@@ -49,6 +52,7 @@
 #include "optimizer/optimizer.h"
 #include "parser/parse_relation.h"
 #include "rewrite/rowsecurity.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -92,7 +96,7 @@ static const struct
 }			key_tables[NKEYTABLES] = {
 	{"event", "event_lead", event_columns},
 	{"touch", "touch_lead", touch_columns},
-	{"enrolment", "enrolment_one_active", enrolment_columns},
+	{"enrolment", "enrolment_lead", enrolment_columns},
 	{"lead", "lead_pkey", NULL}
 };
 
@@ -134,20 +138,16 @@ RelationChanged(Datum arg, Oid relid)
 }
 
 static void
-RoleChanged(Datum arg, int cacheid, uint32 hashvalue)
+CatalogChanged(Datum arg, int cacheid, uint32 hashvalue)
 {
 	invalidations++;
 }
 
-/* the relation cadence.name's OID */
+/* the relation cadence.name's OID; InvalidOid when there is none */
 static Oid
 CadenceRelation(const char *name)
 {
-	Oid			relid = get_relname_relid(name, get_namespace_oid("cadence", false));
-
-	if (!OidIsValid(relid))
-		elog(ERROR, "relation \"cadence.%s\" does not exist", name);
-	return relid;
+	return get_relname_relid(name, get_namespace_oid("cadence", false));
 }
 
 /* The tables' and indexes' OIDs, kept; looked up again after an invalidation (a re-created extension). */
@@ -160,8 +160,10 @@ KeepRelations(void)
 	if (!callbacks_registered)
 	{
 		CacheRegisterRelcacheCallback(RelationChanged, (Datum) 0);
-		CacheRegisterSyscacheCallback(AUTHOID, RoleChanged, (Datum) 0);
-		CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, RoleChanged, (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHOID, CatalogChanged, (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, CatalogChanged, (Datum) 0);
+		/* a function's volatility is part of the tenant policy's test */
+		CacheRegisterSyscacheCallback(PROCOID, CatalogChanged, (Datum) 0);
 		callbacks_registered = true;
 	}
 	/* changes committed since the last command count for this event */
@@ -173,6 +175,9 @@ KeepRelations(void)
 	for (i = 0; i < NKEYTABLES; i++)
 	{
 		kept.tables[i] = CadenceRelation(key_tables[i].table);
+		if (!OidIsValid(kept.tables[i]))
+			elog(ERROR, "relation \"cadence.%s\" does not exist", key_tables[i].table);
+		/* an index renamed or dropped: the trigger reads with statements (KeyReadsApply()) */
 		kept.indexes[i] = CadenceRelation(key_tables[i].index);
 	}
 	kept.answered = false;
@@ -258,6 +263,9 @@ IndexUsable(Relation index, Relation table)
 	if (form->indcheckxmin &&
 		!TransactionIdPrecedes(HeapTupleHeaderGetXmin(index->rd_indextuple->t_data), TransactionXmin))
 		return false;
+	/* a partial index would miss rows */
+	if (RelationGetIndexPredicate(index) != NIL)
+		return false;
 	if (index->rd_rel->relam != BTREE_AM_OID || IndexRelationGetNumberOfKeyAttributes(index) < 2 ||
 		columns->values[0] != ColumnOf(table, "tenant_id") || columns->values[1] != ColumnOf(table, "lead_id"))
 		return false;
@@ -286,15 +294,33 @@ KeyReadsApply(void)
 	bool		lasting = true;
 	int			i;
 
-	KeepRelations();
+	/*
+	 * The tables are locked first, in the modes the reads take them, as a
+	 * statement locks its tables before it is planned: a policy or an index
+	 * changed by a transaction that commits while this waits is taken in
+	 * with the lock.
+	 */
+	do
+	{
+		KeepRelations();
+		as_of = invalidations;
+		for (i = 0; i < NKEYTABLES; i++)
+			LockRelationOid(kept.tables[i], i == KEY_EVENT ? AccessShareLock : RowShareLock);
+	} while (invalidations != as_of);
 	if (kept.answered && kept.role == GetUserId() && kept.row_security == row_security)
 		return kept.applies;
-	as_of = invalidations;
 	for (i = 0; i < NKEYTABLES && applies; i++)
 	{
-		Relation	table = table_open(kept.tables[i], AccessShareLock);
-		Relation	index = index_open(kept.indexes[i], AccessShareLock);
+		Relation	table;
+		Relation	index;
 
+		if (!OidIsValid(kept.indexes[i]))
+		{
+			applies = false;
+			break;
+		}
+		table = table_open(kept.tables[i], NoLock);
+		index = index_open(kept.indexes[i], AccessShareLock);
 		applies = IndexUsable(index, table) && OnlyTenantPolicy(table, &tenants[i]);
 		/* an index new to older snapshots becomes usable later: not an answer to keep */
 		if (index->rd_index->indcheckxmin)
@@ -449,7 +475,7 @@ TextIs(Datum t, const char *s)
 	return VARSIZE_ANY_EXHDR(value) == len && memcmp(VARDATA_ANY(value), s, len) == 0;
 }
 
-/* a touch that is not sent yet: queued, claimed by a sender, or held */
+/* a touch that is not sent yet: queued, claimed by a sender, or held (as lock_touches_sql in event.c) */
 static bool
 TouchUnsent(TupleTableSlot *slot, AttrNumber status_column)
 {
@@ -457,6 +483,16 @@ TouchUnsent(TupleTableSlot *slot, AttrNumber status_column)
 	Datum		status = slot_getattr(slot, status_column, &isnull);
 
 	return !isnull && (TextIs(status, "queued") || TextIs(status, "claimed") || TextIs(status, "held"));
+}
+
+/* an enrolment that is running: active or paused (as lock_enrolments_sql in event.c) */
+static bool
+EnrolmentRunning(TupleTableSlot *slot, AttrNumber status_column)
+{
+	bool		isnull;
+	Datum		status = slot_getattr(slot, status_column, &isnull);
+
+	return !isnull && (TextIs(status, "active") || TextIs(status, "paused"));
 }
 
 /* a touch to lock: its id, the order of locks, and where it is */
@@ -522,8 +558,9 @@ LockUnsentTouches(Datum tenant, Datum lead)
 /*
  * The running (active or paused) enrolment of (tenant, lead), locked, into
  * *running; false when the snapshot shows none, or the one it showed has
- * stopped by the time it is locked.  enrolment_one_active holds at most one
- * such enrolment per lead.
+ * stopped by the time it is locked.  A lead has at most one such enrolment
+ * (enrolment_one_active); its enrolments are read through enrolment_lead,
+ * which holds them all.
  */
 bool
 ReadRunningEnrolment(Datum tenant, Datum lead, RunningEnrolment *running)
@@ -538,22 +575,17 @@ ReadRunningEnrolment(Datum tenant, Datum lead, RunningEnrolment *running)
 	while (index_getnext_slot(ls.scan, ForwardScanDirection, ls.slot))
 	{
 		bool		isnull;
-		Datum		status;
 		ItemPointerData tid = ls.slot->tts_tid;
 
-		status = slot_getattr(ls.slot, status_column, &isnull);
-		if (isnull || !(TextIs(status, "active") || TextIs(status, "paused")))
+		if (!EnrolmentRunning(ls.slot, status_column))
 			continue;
-		if (!LockRow(ls.table, &tid, snapshot, ls.slot))
-			break;
 		/* its newest version, as the statement's condition would test it again */
-		status = slot_getattr(ls.slot, status_column, &isnull);
-		if (isnull || !(TextIs(status, "active") || TextIs(status, "paused")))
+		if (!LockRow(ls.table, &tid, snapshot, ls.slot) || !EnrolmentRunning(ls.slot, status_column))
 			break;
 		/* copied out of the row (int8 and timestamptz are references where Datums are 4 bytes) */
 		running->enrolment_id = Int64GetDatum(DatumGetInt64(slot_getattr(ls.slot, ColumnOf(ls.table, "enrolment_id"),
 																		 &isnull)));
-		running->status = datumCopy(status, false, -1);
+		running->status = datumCopy(slot_getattr(ls.slot, status_column, &isnull), false, -1);
 		running->enrolled_at = TimestampTzGetDatum(DatumGetTimestampTz(slot_getattr(ls.slot,
 																				   ColumnOf(ls.table, "enrolled_at"),
 																				   &isnull)));

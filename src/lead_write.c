@@ -17,8 +17,8 @@
  * The CHECK constraints are parsed and planned once and kept while the
  * table's constraints stay as they are (compared by their stored text) and
  * no function changes (planning may inline one): PostgreSQL parses them
- * again for every statement, and for a statement of one row that was a
- * fifth of an UPDATE's cost.
+ * again for every statement, and for a statement of one lead that was
+ * half of its UPDATE's cost.
  */
 #include "postgres.h"
 

@@ -4,8 +4,10 @@
  *
  * A small batch (record_event, a webhook's few rows) concerns a few leads,
  * which the trigger has locked.  A kept statement lists them; each one's
- * row and events are read by key (key_read.c), and its tenant's model is
- * taken as the backend keeps it (config_cache.c); with the lead's decision
+ * row and events are read by key (key_read.c), or by a statement where a
+ * table has a row-level security policy of its own (lead_sql), and its
+ * tenant's model is taken as the backend keeps it (config_cache.c); with
+ * the lead's decision
  * (what the batch changes on it: the last response and engagement, the
  * preferred channel, an escalation's bonus), the score and tier are
  * computed here with the code of score.c, on the row as those changes
@@ -70,15 +72,15 @@ static const char *const lead_sql =
 /* lead_sql's columns */
 enum
 {
-	LEAD_ROW = 1,
-	LEAD_SCORE_VALUE,
-	LEAD_TIER_VALUE,
-	LEAD_SEGMENT,
-	LEAD_AT,
-	LEAD_KINDS,
-	LEAD_TIMES,
-	LEAD_CTID,
-	LEAD_XMIN
+	LEAD_SQL_ROW = 1,
+	LEAD_SQL_SCORE,
+	LEAD_SQL_TIER,
+	LEAD_SQL_SEGMENT,
+	LEAD_SQL_AT,
+	LEAD_SQL_KINDS,
+	LEAD_SQL_TIMES,
+	LEAD_SQL_CTID,
+	LEAD_SQL_XMIN
 };
 
 /*
@@ -478,24 +480,24 @@ ReadLeadByStatement(Datum tenant, Datum lead)
 	row = table->vals[0];
 	desc = table->tupdesc;
 	read = palloc0(sizeof(LeadRead));
-	read->row = (HeapTupleHeader) DatumGetPointer(datumCopy(SPI_getbinval(row, desc, LEAD_ROW, &isnull), false, -1));
-	read->score = SPI_getbinval(row, desc, LEAD_SCORE_VALUE, &read->score_null);
-	value = SPI_getbinval(row, desc, LEAD_TIER_VALUE, &isnull);
+	read->row = (HeapTupleHeader) DatumGetPointer(datumCopy(SPI_getbinval(row, desc, LEAD_SQL_ROW, &isnull), false, -1));
+	read->score = SPI_getbinval(row, desc, LEAD_SQL_SCORE, &read->score_null);
+	value = SPI_getbinval(row, desc, LEAD_SQL_TIER, &isnull);
 	read->tier = isnull ? NULL : TextDatumGetCString(value);
-	read->segment = SPI_getbinval(row, desc, LEAD_SEGMENT, &read->segment_null);
+	read->segment = SPI_getbinval(row, desc, LEAD_SQL_SEGMENT, &read->segment_null);
 	if (!read->segment_null)
 		read->segment = datumCopy(read->segment, false, -1);
-	value = SPI_getbinval(row, desc, LEAD_AT, &read->at_null);
+	value = SPI_getbinval(row, desc, LEAD_SQL_AT, &read->at_null);
 	if (!read->at_null)
 		read->at = DatumGetTimestampTz(value);
-	value = SPI_getbinval(row, desc, LEAD_KINDS, &isnull);
+	value = SPI_getbinval(row, desc, LEAD_SQL_KINDS, &isnull);
 	if (!isnull)
 	{
 		read->kinds = DatumGetArrayTypePCopy(value);
-		read->times = DatumGetArrayTypePCopy(SPI_getbinval(row, desc, LEAD_TIMES, &isnull));
+		read->times = DatumGetArrayTypePCopy(SPI_getbinval(row, desc, LEAD_SQL_TIMES, &isnull));
 	}
-	read->tid = *(ItemPointer) DatumGetPointer(SPI_getbinval(row, desc, LEAD_CTID, &isnull));
-	read->written_here = TransactionIdIsCurrentTransactionId(DatumGetTransactionId(SPI_getbinval(row, desc, LEAD_XMIN,
+	read->tid = *(ItemPointer) DatumGetPointer(SPI_getbinval(row, desc, LEAD_SQL_CTID, &isnull));
+	read->written_here = TransactionIdIsCurrentTransactionId(DatumGetTransactionId(SPI_getbinval(row, desc, LEAD_SQL_XMIN,
 																								 &isnull)));
 	SPI_freetuptable(table);
 	return read;

@@ -655,7 +655,8 @@ COMMENT ON FUNCTION cadence.resume_enrolment(bigint, timestamptz) IS
 -- a hot cadence an alert to call now (the seed's first automation rule).
 -- Used by enroll(), by escalation and by moves on silence or completion;
 -- set-based, so that a batch of events or a tick that moves thousands of
--- leads starts them in one statement.  The arrays are aligned; the new
+-- leads starts them in one statement (one lead, the common case, takes a
+-- read by key and a plain INSERT instead).  The arrays are aligned; the new
 -- enrolments are numbered in the order given, and their ids are returned
 -- in that order.
 CREATE FUNCTION cadence.start_enrolments(tenant_ids bigint[], lead_ids bigint[], cadence_keys text[],
@@ -793,7 +794,7 @@ $$;
 COMMENT ON FUNCTION cadence.start_enrolments(bigint[], bigint[], text[], timestamptz[], bigint[]) IS
   'Internal: enrol leads on the current versions of cadences (enroll, escalation and moves share it)';
 
--- One lead: the set form with one row.  PL/pgSQL, not SQL: a SQL function
+-- One lead: start_enrolments() with arrays of one.  PL/pgSQL, not SQL: a SQL function
 -- with a SET clause is never inlined and would be planned on every call.
 CREATE FUNCTION cadence.start_enrolment(tenant_id bigint, lead_id bigint, cadence_key text, started_at timestamptz,
                                         previous_enrolment_id bigint DEFAULT NULL)

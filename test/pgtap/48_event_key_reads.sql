@@ -6,14 +6,16 @@
 -- the event with nothing left behind; a trigger of the lead table's own
 -- fires (the write is then a statement); a policy of a table's own besides
 -- the tenant's, or the tenant policy altered, applies (the reads are then
--- statements); a write of the lead by another statement of the event (a
+-- statements); a CHECK constraint's inlined function replaced applies at
+-- the next event; an index the reads use renamed sends the event to
+-- statements; a write of the lead by another statement of the event (a
 -- user's trigger) is kept; a role without the rights the statements needed
 -- is refused.
 -- Simulated clock: every call passes its time.  Leads are in Chicago,
 -- tenant 1, under the default scoring model (base 30; timeline this_month
 -- +35; an email click 8 points halving every 14 days).
 BEGIN;
-SELECT plan(18);
+SELECT plan(22);
 
 INSERT INTO cadence.lead (external_id, first_name, time_zone, attributes, created_at) VALUES
     ('K-PLAIN',  'Pia',  'America/Chicago', '{"timeline": "this_month"}', '2026-06-01 15:00+00'),
@@ -22,14 +24,18 @@ INSERT INTO cadence.lead (external_id, first_name, time_zone, attributes, create
     ('K-TRIG',   'Tia',  'America/Chicago', '{"timeline": "this_month"}', '2026-06-01 15:00+00'),
     ('K-HIDDEN', 'Hal',  'America/Chicago', '{"timeline": "this_month"}', '2026-06-01 15:00+00'),
     ('K-OTHER',  'Oli',  'America/Chicago', '{"timeline": "this_month"}', '2026-06-01 15:00+00'),
-    ('K-MOVED',  'Mo',   'America/Chicago', '{"timeline": "this_month"}', '2026-06-01 15:00+00');
+    ('K-MOVED',  'Mo',   'America/Chicago', '{"timeline": "this_month"}', '2026-06-01 15:00+00'),
+    ('K-CAP1',   'Cy',   'America/Chicago', '{"timeline": "this_month"}', '2026-06-01 15:00+00'),
+    ('K-CAP2',   'Di',   'America/Chicago', '{"timeline": "this_month"}', '2026-06-01 15:00+00');
 SELECT max(lead_id) FILTER (WHERE external_id = 'K-PLAIN') AS plain,
        max(lead_id) FILTER (WHERE external_id = 'K-CHECK') AS checked,
        max(lead_id) FILTER (WHERE external_id = 'K-ZED') AS zed,
        max(lead_id) FILTER (WHERE external_id = 'K-TRIG') AS trig,
        max(lead_id) FILTER (WHERE external_id = 'K-HIDDEN') AS hidden,
        max(lead_id) FILTER (WHERE external_id = 'K-OTHER') AS other,
-       max(lead_id) FILTER (WHERE external_id = 'K-MOVED') AS moved
+       max(lead_id) FILTER (WHERE external_id = 'K-MOVED') AS moved,
+       max(lead_id) FILTER (WHERE external_id = 'K-CAP1') AS cap1,
+       max(lead_id) FILTER (WHERE external_id = 'K-CAP2') AS cap2
   FROM cadence.lead \gset
 
 -- The plain table: the event's write through the executor's steps.
@@ -127,6 +133,35 @@ SELECT is((SELECT score FROM cadence.lead WHERE lead_id = :other), 73,
 RESET ROLE;
 ALTER POLICY tenant_isolation ON cadence.event
     USING (tenant_id = COALESCE(NULLIF(current_setting('cadence.tenant_id', true), '')::bigint, 1::bigint));
+
+-- A CHECK constraint that calls a SQL function of the DBA's: planning inlines
+-- the function, and its new body applies from the next event on.
+CREATE FUNCTION public.k_score_cap() RETURNS integer LANGUAGE sql IMMUTABLE RETURN 100;
+ALTER TABLE cadence.lead ADD CONSTRAINT score_under_cap CHECK (score <= public.k_score_cap()) NOT VALID;
+SET LOCAL ROLE cadence_app;
+SELECT lives_ok(format($$SELECT cadence.record_event(%s, 'email_click', '2026-06-02 15:00+00', provider_id => 'k-cap-1')$$,
+                       :cap1),
+                'a click to 73 under a cap of 100 goes through');
+RESET ROLE;
+CREATE OR REPLACE FUNCTION public.k_score_cap() RETURNS integer LANGUAGE sql IMMUTABLE RETURN 70;
+SET LOCAL ROLE cadence_app;
+SELECT throws_ok(format($$SELECT cadence.record_event(%s, 'email_click', '2026-06-02 15:00+00', provider_id => 'k-cap-2')$$,
+                        :cap2),
+                 '23514', 'new row for relation "lead" violates check constraint "score_under_cap"',
+                 'the cap''s function replaced to say 70: the next click to 73 breaks the constraint');
+RESET ROLE;
+ALTER TABLE cadence.lead DROP CONSTRAINT score_under_cap;
+DROP FUNCTION public.k_score_cap();
+
+-- An index the reads use renamed: the event is applied with statements.
+ALTER INDEX cadence.touch_lead RENAME TO touch_lead_renamed;
+SET LOCAL ROLE cadence_app;
+SELECT lives_ok(format($$SELECT cadence.record_event(%s, 'email_click', '2026-06-02 15:00+00', provider_id => 'k-renamed-1')$$,
+                       :cap2),
+                'with touch_lead renamed, an event still goes through');
+SELECT is((SELECT score FROM cadence.lead WHERE lead_id = :cap2), 73, 'and scores its lead (73)');
+RESET ROLE;
+ALTER INDEX cadence.touch_lead_renamed RENAME TO touch_lead;
 
 -- A statement of the event's writes the lead before the event's own write (here a
 -- trigger of the user's on the enrolments): the event's write is a statement, over
