@@ -75,6 +75,7 @@ extern bool OnlyTenantPolicy(Relation rel, Node **tenant);
 extern bool KeyReadsApply(void);
 extern Snapshot StartRead(void);
 extern void EndRead(void);
+extern void RefuseIfSnapshotKept(void);
 
 /* a lead as scoring reads it, locked (key_read.c) */
 typedef struct LeadRead

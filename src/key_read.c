@@ -427,6 +427,20 @@ EndLeadScan(LeadScan *ls)
 }
 
 /*
+ * A row changed by another transaction since the snapshot: under a snapshot
+ * kept for the transaction (REPEATABLE READ, SERIALIZABLE), the error a
+ * statement raises.
+ */
+void
+RefuseIfSnapshotKept(void)
+{
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to concurrent update")));
+}
+
+/*
  * Lock the row at tid as FOR NO KEY UPDATE would (ExecLockRows()), into
  * slot: under READ COMMITTED its newest version; false when there is no
  * row to return (gone, or changed by this very command).  The caller tests
@@ -451,10 +465,7 @@ LockRow(Relation rel, ItemPointer tid, Snapshot snapshot, TupleTableSlot *slot)
 			return false;
 		case TM_Updated:
 		case TM_Deleted:
-			if (IsolationUsesXactSnapshot())
-				ereport(ERROR,
-						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-						 errmsg("could not serialize access due to concurrent update")));
+			RefuseIfSnapshotKept();
 			if (result == TM_Deleted)
 				return false;
 			elog(ERROR, "locking a row of \"%s\" found it updated", RelationGetRelationName(rel));

@@ -349,10 +349,7 @@ WriteLeadRow(LeadWriter *writer, ItemPointer tid, bool written_here)
 		case TM_Updated:
 		case TM_Deleted:
 			/* as an UPDATE: under a snapshot kept for the transaction, a lost race fails it */
-			if (IsolationUsesXactSnapshot())
-				ereport(ERROR,
-						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-						 errmsg("could not serialize access due to concurrent update")));
+			RefuseIfSnapshotKept();
 			return result;
 		case TM_SelfModified:
 			elog(ERROR, "a lead was written again after its writer opened");
