@@ -6,10 +6,10 @@
  * One event (record_event(), a webhook's INSERT) locks its lead's unsent
  * touches, reads and locks its running enrolment, locks its lead and reads
  * it with its events; a batch of up to a thousand reads each lead it
- * scores in the same way (rescore.c).  Each of these was a statement of one index look-up,
- * and for so little work PostgreSQL spends most of a statement's time
- * starting and ending its executor.  Here each is an index scan and a row
- * lock, done as the statement's plan did them:
+ * scores in the same way (rescore.c).  Each of these was a statement of one
+ * index look-up, and for so little work PostgreSQL spends most of a
+ * statement's time starting and ending its executor.  Here each is an
+ * index scan and a row lock, done as the statement's plan did them:
  *
  *	- the snapshot SPI would take for the statement: the command counter
  *	  advanced first, so that the rows this command wrote are seen; a new
