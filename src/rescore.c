@@ -191,7 +191,10 @@ StoreLeadByStatement(Datum tenant, Datum lead, const LeadChanges *changes, int s
 		elog(ERROR, "storing a rescored lead failed: %s", SPI_result_code_string(rc));
 }
 
-/* whether the row version at tid is one the active snapshot sees: its table's newest, for a row this transaction holds */
+/*
+ * Whether the row version at tid is one the active snapshot sees: for a row
+ * this transaction holds locked, whether it is still the row's newest.
+ */
 static bool
 NewestVersion(Relation rel, ItemPointer tid)
 {
