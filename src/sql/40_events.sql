@@ -335,16 +335,14 @@ BEGIN
             END IF;
             v_held := v_turn;
         END LOOP;
-        WITH raised AS (
-            INSERT INTO cadence.alert (tenant_id, lead_id, enrolment_id, event_id, reason, rep_id, created_at, escalate_at)
-            VALUES (tenant_ids[1], lead_ids[1], enrolment_ids[1], event_ids[1], reasons[1], v_rep,
-                    raised_ats[1], raised_ats[1] + v_timeout)
-            RETURNING tenant_id, rep_id, created_at
-        )
+        -- two plain statements: one that joins the INSERT's rows to the reps
+        -- costs more to start than both
+        INSERT INTO cadence.alert (tenant_id, lead_id, enrolment_id, event_id, reason, rep_id, created_at, escalate_at)
+        VALUES (tenant_ids[1], lead_ids[1], enrolment_ids[1], event_ids[1], reasons[1], v_rep,
+                raised_ats[1], raised_ats[1] + v_timeout);
         UPDATE cadence.rep r
-           SET last_alerted_at = greatest(r.last_alerted_at, a.created_at)
-          FROM raised a
-         WHERE r.tenant_id = a.tenant_id AND r.rep_id = a.rep_id;
+           SET last_alerted_at = greatest(r.last_alerted_at, raised_ats[1])
+         WHERE r.tenant_id = tenant_ids[1] AND r.rep_id = v_rep;
         RETURN 1;
     END IF;
     -- The reps this call may alert are locked first, in order, so that
