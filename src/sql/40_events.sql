@@ -293,16 +293,19 @@ BEGIN
         PERFORM FROM cadence.lead l
          WHERE l.tenant_id = tenant_ids[1] AND l.lead_id = lead_ids[1]
            FOR NO KEY UPDATE;
-        SELECT o.rep_id, t.hand_off_timeout,
+        -- (the owner and the timeout as subqueries by key, where a join
+        -- scanned every tenant's reps; the timeout is never NULL, so NULL
+        -- means no tenant, as the join's missing row did)
+        SELECT (SELECT o.rep_id FROM cadence.rep o
+                 WHERE o.tenant_id = l.tenant_id AND o.rep_id = l.owner_rep_id AND o.active),
+               (SELECT t.hand_off_timeout FROM cadence.tenant t WHERE t.tenant_id = l.tenant_id),
                EXISTS (SELECT FROM cadence.alert a
                         WHERE a.tenant_id = l.tenant_id AND a.lead_id = l.lead_id
                           AND a.status IN ('open', 'escalated') AND a.reason = reasons[1])
           INTO v_rep, v_timeout, v_open
           FROM cadence.lead l
-          JOIN cadence.tenant t ON t.tenant_id = l.tenant_id
-          LEFT JOIN cadence.rep o ON o.tenant_id = l.tenant_id AND o.rep_id = l.owner_rep_id AND o.active
          WHERE l.tenant_id = tenant_ids[1] AND l.lead_id = lead_ids[1];
-        IF NOT FOUND OR v_open THEN
+        IF NOT FOUND OR v_open OR v_timeout IS NULL THEN
             RETURN 0;
         END IF;
         -- The turn is read before its rep is locked: an alert that went to
