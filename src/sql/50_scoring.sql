@@ -10,7 +10,7 @@ CREATE TABLE cadence.scoring_model (
     version    integer NOT NULL,
     spec       jsonb NOT NULL,
     compiled   jsonb NOT NULL,
-    source     text NOT NULL DEFAULT 'manual' CHECK (source IN ('manual', 'fitted')),
+    source     text NOT NULL DEFAULT 'manual' CHECK (source = ANY ('{manual,fitted}'::text[])),
     metrics    jsonb,
     defined_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     defined_by text NOT NULL DEFAULT CURRENT_USER,
@@ -22,7 +22,7 @@ COMMENT ON TABLE cadence.scoring_model IS 'Versions of each tenant''s scoring ru
 CREATE TABLE cadence.route (
     tenant_id   bigint NOT NULL DEFAULT cadence.current_tenant() REFERENCES cadence.tenant,
     segment     text NOT NULL,
-    tier        text NOT NULL CHECK (tier IN ('hot', 'warm', 'moderate', 'cold')),
+    tier        text NOT NULL CHECK (tier = ANY ('{hot,warm,moderate,cold}'::text[])),
     cadence_key text NOT NULL,
     CONSTRAINT route_once PRIMARY KEY (tenant_id, segment, tier),
     FOREIGN KEY (tenant_id, cadence_key) REFERENCES cadence.cadence
