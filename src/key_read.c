@@ -48,6 +48,7 @@
 #include "catalog/pg_opfamily.h"
 #include "catalog/pg_type.h"
 #include "executor/tuptable.h"
+#include "fmgr.h"
 #include "miscadmin.h"
 #include "optimizer/optimizer.h"
 #include "parser/parse_relation.h"
@@ -344,6 +345,18 @@ KeyReadsApply(void)
 		kept.applies = applies;
 	}
 	return applies;
+}
+
+/*
+ * cadence.event_reads_by_key(): KeyReadsApply() for the current role, in
+ * the current transaction (which then holds the locks a trigger would).
+ */
+PG_FUNCTION_INFO_V1(cadence_event_reads_by_key);
+
+Datum
+cadence_event_reads_by_key(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(KeyReadsApply());
 }
 
 /*

@@ -545,6 +545,18 @@ CREATE TRIGGER event_applied AFTER INSERT ON cadence.event
     REFERENCING NEW TABLE AS new_events
     FOR EACH STATEMENT EXECUTE FUNCTION cadence.event_applied();
 
+-- Whether the current role's events are applied from reads by key (the
+-- fast path, src/key_read.c), or as batches of statements because a table
+-- an event reads has a row-level security policy of its own, or an index
+-- the reads need is missing: what a DBA asks when events are slow.
+CREATE FUNCTION cadence.event_reads_by_key()
+RETURNS boolean
+LANGUAGE c VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'cadence_event_reads_by_key';
+COMMENT ON FUNCTION cadence.event_reads_by_key() IS
+  'Whether one event of the current role is applied from reads by key (false: with statements, as a batch)';
+
 CREATE FUNCTION cadence.register_event_kind(kind text, response boolean DEFAULT false, engagement boolean DEFAULT true,
                                             human_contact boolean DEFAULT false, consent_channel text DEFAULT NULL,
                                             consent_action text DEFAULT NULL, preferred_channel text DEFAULT NULL,

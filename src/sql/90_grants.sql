@@ -63,7 +63,7 @@ GRANT EXECUTE ON FUNCTION
     cadence.rescore_tenant_leads(bigint, timestamptz, jsonb, bigint[], timestamptz[]),
     cadence.route_rescored(bigint, cadence.rescored_lead[], numeric),
     cadence.route_lead(bigint, bigint, text, text, integer, timestamptz), cadence.lead_arrived(),
-    cadence.wake_worker()
+    cadence.wake_worker(), cadence.event_reads_by_key()
     TO cadence_app;
 GRANT EXECUTE ON FUNCTION
     cadence.tenant_ids(), cadence.tick_tenant(bigint, timestamptz), cadence.tick_for_tenant(bigint, timestamptz),

@@ -15,7 +15,7 @@
 -- tenant 1, under the default scoring model (base 30; timeline this_month
 -- +35; an email click 8 points halving every 14 days).
 BEGIN;
-SELECT plan(22);
+SELECT plan(28);
 
 INSERT INTO cadence.lead (external_id, first_name, time_zone, attributes, created_at) VALUES
     ('K-PLAIN',  'Pia',  'America/Chicago', '{"timeline": "this_month"}', '2026-06-01 15:00+00'),
@@ -41,6 +41,7 @@ SELECT max(lead_id) FILTER (WHERE external_id = 'K-PLAIN') AS plain,
 -- The plain table: the event's write through the executor's steps.
 SET LOCAL ROLE cadence_app;
 SELECT cadence.set_tenant(1) AS ignored \gset
+SELECT is(cadence.event_reads_by_key(), true, 'with the extension''s tables as installed, events are read by key');
 SELECT cadence.record_event(:plain, 'email_click', '2026-06-02 15:00+00', provider_id => 'k-plain-1') AS ev \gset
 SELECT row_eq(format($$SELECT score, tier, scored_at, last_engagement_at FROM cadence.lead WHERE lead_id = %s$$, :plain),
               ROW(73, 'warm'::text, '2026-06-02 15:00+00'::timestamptz, '2026-06-02 15:00+00'::timestamptz),
@@ -111,6 +112,7 @@ SELECT cadence.record_event(:plain, 'email_open', '2026-06-02 14:30+00', provide
 RESET ROLE;
 CREATE POLICY no_backfill ON cadence.event AS RESTRICTIVE TO cadence_app USING (source <> 'backfill');
 SET LOCAL ROLE cadence_app;
+SELECT is(cadence.event_reads_by_key(), false, 'a policy of the event table''s own: events are read with statements');
 SELECT cadence.record_event(:hidden, 'email_click', '2026-06-02 15:00+00', provider_id => 'k-hidden-1') AS ev \gset
 SELECT is((SELECT score FROM cadence.lead WHERE lead_id = :hidden), 73,
           'a restrictive policy on events: the score counts the one click the role may see (73)');
@@ -119,6 +121,9 @@ RESET ROLE;
 SELECT cmp_ok(cadence.score(:hidden, '2026-06-02 15:00+00'), '>', 73,
               'where the backfilled clicks would have counted too');
 DROP POLICY no_backfill ON cadence.event;
+SET LOCAL ROLE cadence_app;
+SELECT is(cadence.event_reads_by_key(), true, 'the policy dropped: by key again');
+RESET ROLE;
 
 -- The tenant policy changed: the reads are statements, which apply it as it now is.
 SET LOCAL ROLE cadence_app;
@@ -127,6 +132,7 @@ RESET ROLE;
 ALTER POLICY tenant_isolation ON cadence.event
     USING (tenant_id = cadence.current_tenant() AND source <> 'backfill');
 SET LOCAL ROLE cadence_app;
+SELECT is(cadence.event_reads_by_key(), false, 'the tenant policy altered: with statements');
 SELECT cadence.record_event(:other, 'email_click', '2026-06-02 15:00+00', provider_id => 'k-other-1') AS ev \gset
 SELECT is((SELECT score FROM cadence.lead WHERE lead_id = :other), 73,
           'the tenant policy altered to hide backfilled events: the score counts the one click the role may see (73)');
@@ -156,12 +162,14 @@ DROP FUNCTION public.k_score_cap();
 -- An index the reads use renamed: the event is applied with statements.
 ALTER INDEX cadence.touch_lead RENAME TO touch_lead_renamed;
 SET LOCAL ROLE cadence_app;
+SELECT is(cadence.event_reads_by_key(), false, 'touch_lead renamed: with statements');
 SELECT lives_ok(format($$SELECT cadence.record_event(%s, 'email_click', '2026-06-02 15:00+00', provider_id => 'k-renamed-1')$$,
                        :cap2),
                 'with touch_lead renamed, an event still goes through');
 SELECT is((SELECT score FROM cadence.lead WHERE lead_id = :cap2), 73, 'and scores its lead (73)');
 RESET ROLE;
 ALTER INDEX cadence.touch_lead_renamed RENAME TO touch_lead;
+SELECT is(cadence.event_reads_by_key(), true, 'as the superuser, whom no policy applies to, and with the index back: by key');
 
 -- A statement of the event's writes the lead before the event's own write (here a
 -- trigger of the user's on the enrolments): the event's write is a statement, over
